@@ -1,0 +1,28 @@
+# Two entry points for a fresh machine (both idempotent):
+#   make run    set up, then run the main job (python run_all.py --betas 1 4 16, quick preset)
+#   make test   set up, then run the test suite (what CI runs)
+# Set-up: a virtual environment in .venv that can see system packages, so a torch you installed
+# yourself (e.g. a CUDA build) is used as is; without one, the CPU build torch==2.13.0 is installed.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: setup run test clean-venv
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv --system-site-packages $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+run: setup
+	$(BIN)/python run_all.py --betas 1 4 16
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+clean-venv:
+	rm -rf $(VENV)
