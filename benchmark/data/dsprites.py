@@ -1,0 +1,305 @@
+"""dSprites (Matthey et al. 2017) from the official files, or rendered procedurally, and its variants.
+
+Registered names
+----------------
+``dsprites``
+    The official grid: 737,280 binary 64x64 images, factors color 1 (nuisance), shape 3, scale 6,
+    orientation 40, posX 32, posY 32 (latent). Read from the official npz or its HDF5 twin when
+    present under the data root, else from the procedural renderer's cache (rendered on first use),
+    with a printed notice. ``load_dataset("dsprites", source="official"|"procedural")`` forces one.
+``color_dsprites`` / ``noisy_dsprites``
+    The reference implementation's variants (3 channels): each image tinted by one RGB colour with
+    channels ~ U(0.5, 1), or the background replaced by per-pixel, per-channel U(0, 1) noise (sprite
+    pixels stay 1). The noise is drawn per image from the caller's ``numpy.random.Generator``.
+``dsprites_mini``
+    A procedural sub-grid for tests and tiny runs: shape 3 x scale 3 x orientation 10 x posX 16 x
+    posY 16 = 23,040 images, every class taken from the official grid.
+"""
+from __future__ import annotations
+
+import sys
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmark.data import dsprites_render as render
+from benchmark.data.dataset import GroundTruthDataset, Provenance
+from benchmark.data.grid import FactorGrid
+from benchmark.data.npz_pickle import read_pickled_entry
+from benchmark.data.registry import DatasetSpec, register
+from benchmark.errors import DatasetError
+from benchmark.io import atomic_save_npz, sha256_file
+
+NPZ_NAME = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
+HDF5_NAME = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.hdf5"
+SUBDIR = "dsprites"
+CACHE_NAME = f"dsprites_procedural_v{render.VERSION}.npz"
+OFFICIAL_URL = "https://github.com/deepmind/dsprites-dataset"
+NPZ_MD5 = "7da33b31b13a06f4b04a70402ce90c2e"
+HDF5_SHA256 = "729fa22e884c9c500e1f17415d580746b4c5894fbbb780a1319bbcfa39a745bb"
+NUM_IMAGES = 737_280
+FIX = f"download it from {OFFICIAL_URL} into <data root>/{SUBDIR}/, or delete it to use the procedural grid"
+
+GRID = FactorGrid.build(render.NAMES, render.SIZES, render.VALUES, latent=(1, 2, 3, 4, 5))
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading and writing files in the official layouts
+# --------------------------------------------------------------------------------------------------
+def official_candidates(root: Path) -> list[Path]:
+    """Where an official file is looked for, in order of preference."""
+    return [root / SUBDIR / NPZ_NAME, root / NPZ_NAME, root / SUBDIR / HDF5_NAME, root / HDF5_NAME]
+
+
+def _validate(path: Path, imgs, classes, values, sizes) -> None:
+    """Shapes, dtypes, value ranges and grid completeness of the official arrays."""
+    if tuple(sizes) != render.SIZES:
+        raise DatasetError(f"{path}: latents_sizes {list(sizes)} != {list(render.SIZES)}; not dSprites — {FIX}")
+    if imgs.shape != (NUM_IMAGES, 64, 64) or imgs.dtype != np.uint8:
+        raise DatasetError(f"{path}: imgs has shape {imgs.shape} {imgs.dtype}, expected ({NUM_IMAGES}, 64, 64) uint8 — {FIX}")
+    if classes is not None:
+        if classes.shape != (NUM_IMAGES, 6):
+            raise DatasetError(f"{path}: latents_classes has shape {classes.shape}, expected ({NUM_IMAGES}, 6) — {FIX}")
+        if not np.array_equal(classes.astype(np.int64) @ GRID.bases, np.arange(NUM_IMAGES)):
+            raise DatasetError(f"{path}: latents_classes are not the complete grid in row-major order — {FIX}")
+        if values is not None:
+            if values.shape != (NUM_IMAGES, 6):
+                raise DatasetError(f"{path}: latents_values has shape {values.shape}, expected ({NUM_IMAGES}, 6) — {FIX}")
+            expected = np.stack([render.VALUES[i][classes[:, i]] for i in range(6)], axis=1)
+            if not np.allclose(values, expected, atol=1e-6):
+                raise DatasetError(f"{path}: latents_values do not match the official factor values — {FIX}")
+    if int(imgs.max()) > 1:
+        raise DatasetError(f"{path}: imgs must hold 0/1 values, found {int(imgs.max())} — {FIX}")
+
+
+def _stored_member(path: Path, key: str):
+    """Memory-map an uncompressed npz member (fast load of our own cache); None if compressed."""
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(f"{key}.npy")
+        if info.compress_type != zipfile.ZIP_STORED:
+            return None
+    with open(path, "rb") as f:
+        f.seek(info.header_offset)
+        local = f.read(30)
+        name_len, extra_len = int.from_bytes(local[26:28], "little"), int.from_bytes(local[28:30], "little")
+        f.seek(info.header_offset + 30 + name_len + extra_len)
+        version = np.lib.format.read_magic(f)
+        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = reader(f)
+        offset = f.tell()
+    if fortran or int(np.prod(shape)) * dtype.itemsize + offset > path.stat().st_size:
+        raise DatasetError(f"{path}: member {key} is truncated — {FIX}")
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+
+
+def read_npz(path: Path, validate: bool = True):
+    """Read an npz in the official layout. Returns ``(imgs (N, 64, 64) uint8, metadata dict)``.
+
+    The ``metadata`` entry is a Python-2 pickle; it is read with an allow-list unpickler
+    (:mod:`benchmark.data.npz_pickle`), and every other key with ``allow_pickle=False``.
+    """
+    path = Path(path)
+    try:
+        metadata = read_pickled_entry(path, "metadata")
+        imgs = _stored_member(path, "imgs")
+        with np.load(path, allow_pickle=False) as z:
+            missing = {"imgs", "latents_classes", "latents_values"} - set(z.files)
+            if missing:
+                raise DatasetError(f"{path}: missing keys {sorted(missing)} — {FIX}")
+            imgs = np.array(imgs) if imgs is not None else z["imgs"]
+            classes = z["latents_classes"]
+            values = z["latents_values"]
+    except DatasetError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, zlib.error, Exception) as e:
+        raise DatasetError(f"{path}: cannot read it as the dSprites npz ({type(e).__name__}: {e}); the file is truncated or corrupt — {FIX}") from None
+    if not isinstance(metadata, dict) or "latents_sizes" not in metadata:
+        raise DatasetError(f"{path}: metadata has no latents_sizes — {FIX}")
+    if validate:
+        _validate(path, imgs, classes, values, np.asarray(metadata["latents_sizes"]).tolist())
+    return imgs, metadata
+
+
+def read_hdf5(path: Path, validate: bool = True):
+    """Read the HDF5 twin: datasets ``imgs`` (737280, 64, 64) uint8, ``latents/classes``, ``latents/values``."""
+    import h5py
+
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            for key in ("imgs", "latents/classes", "latents/values"):
+                if key not in f:
+                    raise DatasetError(f"{path}: missing HDF5 dataset {key!r} — {FIX}")
+            imgs = f["imgs"][()]
+            classes = f["latents/classes"][()]
+            values = f["latents/values"][()]
+    except DatasetError:
+        raise
+    except Exception as e:  # h5py raises OSError/KeyError/RuntimeError on truncated files
+        raise DatasetError(f"{path}: cannot read it as the dSprites HDF5 file ({type(e).__name__}: {e}); the file is truncated or corrupt — {FIX}") from None
+    if validate:
+        _validate(path, imgs, classes, values, render.SIZES)
+    return imgs, {"latents_sizes": np.asarray(render.SIZES)}
+
+
+def official_metadata() -> dict:
+    """The metadata dict of the official file (the fields the loaders read, plus descriptions)."""
+    return {
+        "title": "dSprites dataset",
+        "date": "April 2017",
+        "version": 1,
+        "latents_names": render.NAMES,
+        "latents_sizes": np.asarray(render.SIZES),
+        "latents_possible_values": {n: v for n, v in zip(render.NAMES, render.VALUES)},
+    }
+
+
+def write_npz(path: Path, imgs: np.ndarray, metadata: dict | None = None, compressed: bool = False) -> Path:
+    """Write images in the official npz layout (imgs, latents_classes, latents_values, metadata)."""
+    n = imgs.shape[0]
+    sizes = np.asarray(metadata["latents_sizes"] if metadata else render.SIZES, dtype=np.int64)
+    bases = np.concatenate([np.cumprod(sizes[::-1])[::-1][1:], [1]])
+    idx = np.arange(n)
+    classes = (idx[:, None] // bases) % sizes
+    values = np.stack([render.VALUES[i][np.minimum(classes[:, i], len(render.VALUES[i]) - 1)] for i in range(6)], 1)
+    meta = np.empty((), dtype=object)
+    meta[()] = metadata or official_metadata()
+    return atomic_save_npz(path, compressed=compressed, imgs=imgs, latents_classes=classes,
+                           latents_values=values, metadata=meta)
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading: official file or procedural cache
+# --------------------------------------------------------------------------------------------------
+_LOADED: dict = {}  # (root, source) -> (imgs tensor, provenance); the 3 GB grid is loaded once per process
+
+
+def _notice(msg: str) -> None:
+    print(f"notice: {msg}", file=sys.stderr)
+
+
+def load_procedural(root: Path, regenerate: bool = False, progress: bool = True):
+    """The procedural grid, rendered once and cached in ``<root>/dsprites/`` (official npz layout)."""
+    cache = Path(root) / SUBDIR / CACHE_NAME
+    if cache.exists() and not regenerate:
+        try:
+            imgs, meta = read_npz(cache, validate=False)
+            if meta.get("generator") == render.GENERATOR and str(meta.get("generator_version")) == render.VERSION \
+                    and imgs.shape == (NUM_IMAGES, 64, 64):
+                return imgs, cache
+        except DatasetError as e:
+            _notice(f"procedural cache unusable ({e}); rendering it again")
+    from tqdm import tqdm
+
+    with tqdm(total=NUM_IMAGES, desc="render dSprites", unit="img", disable=not progress, file=sys.stderr) as bar:
+        imgs = render.render_grid(progress=bar.update)
+    meta = official_metadata()
+    meta.update({"generator": render.GENERATOR, "generator_version": render.VERSION,
+                 "description": "procedural dSprites rendered by disentangle-bench (not the official file)"})
+    try:
+        write_npz(cache, imgs, meta)
+    except OSError as e:
+        _notice(f"could not cache the procedural grid at {cache} ({e}); it will be rendered again next time")
+        cache = None
+    return imgs, cache
+
+
+def load_images(root: Path, source: str = "auto"):
+    """uint8 images ``(N, 1, 64, 64)`` and their :class:`Provenance`.
+
+    ``source``: ``"official"`` (error if no official file), ``"procedural"``, or ``"auto"`` (official
+    when present, else procedural with a notice).
+    """
+    if source not in ("auto", "official", "procedural"):
+        raise DatasetError(f"unknown dSprites source {source!r}; use auto, official or procedural")
+    root = Path(root)
+    key = (str(root.resolve()), source)
+    if key in _LOADED:
+        return _LOADED[key]
+    found = [p for p in official_candidates(root) if p.exists()]
+    if source == "official" and not found:
+        raise DatasetError(f"no official dSprites file under {root}: expected {root / SUBDIR / NPZ_NAME} (or the .hdf5 twin); download it from {OFFICIAL_URL}, or use source='procedural'")
+    if found and source != "procedural":
+        path = found[0]
+        imgs, _ = read_hdf5(path) if path.suffix == ".hdf5" else read_npz(path)
+        prov = Provenance("official", file=str(path), sha256=sha256_file(path))
+    else:
+        if source == "auto":
+            _notice(f"dsprites: no official file under {root}/{SUBDIR}/; using the procedural grid "
+                    f"({render.GENERATOR} v{render.VERSION}). Put {NPZ_NAME} there to use the official data.")
+        imgs, cache = load_procedural(root)
+        prov = Provenance("procedural", file=str(cache) if cache else None,
+                          generator=render.GENERATOR, version=render.VERSION)
+    images = torch.from_numpy(np.ascontiguousarray(imgs)).unsqueeze(1)
+    _LOADED[key] = (images, prov)
+    return images, prov
+
+
+# --------------------------------------------------------------------------------------------------
+# Variants: per-image nuisance noise (reference_spec.md section 2.2)
+# --------------------------------------------------------------------------------------------------
+def color_transform(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Tint each sprite by one RGB colour, channels ~ U(0.5, 1); the background stays 0."""
+    color = torch.from_numpy(rng.uniform(0.5, 1.0, size=(x.shape[0], 3, 1, 1)).astype(np.float32)).to(x.device)
+    return x.expand(-1, 3, -1, -1) * color
+
+
+def noise_transform(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Replace the background by per-pixel, per-channel U(0, 1) noise; sprite pixels become 1."""
+    n, _, h, w = x.shape
+    noise = torch.from_numpy(rng.uniform(0.0, 1.0, size=(n, 3, h, w)).astype(np.float32)).to(x.device)
+    return torch.clamp(x.expand(-1, 3, -1, -1) + noise, max=1.0)
+
+
+def load_dsprites(root: Path, source: str = "auto", variant: str | None = None) -> GroundTruthDataset:
+    images, prov = load_images(root, source)
+    transforms = {None: (None, 1), "color": (color_transform, 3), "noisy": (noise_transform, 3)}
+    transform, channels = transforms[variant]
+    name = "dsprites" if variant is None else f"{variant}_dsprites"
+    return GroundTruthDataset(name, GRID, prov, images=images, max_value=1, channels=channels, transform=transform)
+
+
+# --------------------------------------------------------------------------------------------------
+# dsprites_mini: a small procedural sub-grid (tests, tiny presets)
+# --------------------------------------------------------------------------------------------------
+MINI_CLASSES = (
+    np.array([0]),  # color
+    np.arange(3),  # shape
+    np.array([0, 2, 5]),  # scale 0.5, 0.7, 1.0
+    np.arange(0, 40, 4),  # 10 orientations
+    np.arange(0, 32, 2),  # 16 x positions
+    np.arange(0, 32, 2),  # 16 y positions
+)
+MINI_GRID = FactorGrid.build(
+    render.NAMES, [len(c) for c in MINI_CLASSES], [v[c] for v, c in zip(render.VALUES, MINI_CLASSES)],
+    latent=(1, 2, 3, 4, 5),
+)
+
+
+def load_mini(root: Path | None = None) -> GroundTruthDataset:
+    classes = MINI_GRID.classes(np.arange(MINI_GRID.num_images))
+    official = np.stack([MINI_CLASSES[i][classes[:, i]] for i in range(6)], axis=1)
+    images = render.render_classes(official).unsqueeze(1)
+    prov = Provenance("procedural", generator=render.GENERATOR + ":mini", version=render.VERSION)
+    return GroundTruthDataset("dsprites_mini", MINI_GRID, prov, images=images, max_value=1, channels=1)
+
+
+_FILES = (f"{SUBDIR}/{NPZ_NAME}", NPZ_NAME, f"{SUBDIR}/{HDF5_NAME}", HDF5_NAME)
+for _name, _variant, _ch, _desc in (
+    ("dsprites", None, 1, "dSprites (Matthey et al. 2017): 2D sprites, binary 64x64"),
+    ("color_dsprites", "color", 3, "dSprites with a random RGB tint per image (reference variant)"),
+    ("noisy_dsprites", "noisy", 3, "dSprites on a uniform-noise background per image (reference variant)"),
+):
+    register(DatasetSpec(
+        name=_name, description=_desc, factor_names=render.NAMES, factor_sizes=render.SIZES,
+        latent=GRID.latent, channels=_ch, official_files=_FILES, procedural=True,
+        load=(lambda root, source="auto", _v=_variant: load_dsprites(root, source, _v)),
+    ))
+register(DatasetSpec(
+    name="dsprites_mini", description="procedural dSprites sub-grid (23,040 images) for tests and tiny runs",
+    factor_names=render.NAMES, factor_sizes=MINI_GRID.sizes, latent=MINI_GRID.latent, channels=1,
+    official_files=(), procedural=True, load=lambda root=None: load_mini(root),
+))
