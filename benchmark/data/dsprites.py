@@ -54,21 +54,22 @@ def official_candidates(root: Path) -> list[Path]:
     return [root / SUBDIR / NPZ_NAME, root / NPZ_NAME, root / SUBDIR / HDF5_NAME, root / HDF5_NAME]
 
 
-def _validate(path: Path, imgs, classes, values, sizes) -> None:
-    """Shapes, dtypes, value ranges and grid completeness of the official arrays."""
-    if tuple(sizes) != render.SIZES:
-        raise DatasetError(f"{path}: latents_sizes {list(sizes)} != {list(render.SIZES)}; not dSprites — {FIX}")
-    if imgs.shape != (NUM_IMAGES, 64, 64) or imgs.dtype != np.uint8:
-        raise DatasetError(f"{path}: imgs has shape {imgs.shape} {imgs.dtype}, expected ({NUM_IMAGES}, 64, 64) uint8 — {FIX}")
+def _validate(path: Path, imgs, classes, values, sizes, grid: FactorGrid) -> None:
+    """Shapes, dtypes, value ranges and grid completeness of the arrays against ``grid``."""
+    n = grid.num_images
+    if tuple(int(s) for s in sizes) != grid.sizes:
+        raise DatasetError(f"{path}: latents_sizes {list(sizes)} != {list(grid.sizes)}; not dSprites — {FIX}")
+    if imgs.shape != (n, 64, 64) or imgs.dtype != np.uint8:
+        raise DatasetError(f"{path}: imgs has shape {imgs.shape} {imgs.dtype}, expected ({n}, 64, 64) uint8 — {FIX}")
     if classes is not None:
-        if classes.shape != (NUM_IMAGES, 6):
-            raise DatasetError(f"{path}: latents_classes has shape {classes.shape}, expected ({NUM_IMAGES}, 6) — {FIX}")
-        if not np.array_equal(classes.astype(np.int64) @ GRID.bases, np.arange(NUM_IMAGES)):
+        if classes.shape != (n, 6):
+            raise DatasetError(f"{path}: latents_classes has shape {classes.shape}, expected ({n}, 6) — {FIX}")
+        if not np.array_equal(classes.astype(np.int64) @ grid.bases, np.arange(n)):
             raise DatasetError(f"{path}: latents_classes are not the complete grid in row-major order — {FIX}")
         if values is not None:
-            if values.shape != (NUM_IMAGES, 6):
-                raise DatasetError(f"{path}: latents_values has shape {values.shape}, expected ({NUM_IMAGES}, 6) — {FIX}")
-            expected = np.stack([render.VALUES[i][classes[:, i]] for i in range(6)], axis=1)
+            if values.shape != (n, 6):
+                raise DatasetError(f"{path}: latents_values has shape {values.shape}, expected ({n}, 6) — {FIX}")
+            expected = np.stack([grid.values[i][classes[:, i]] for i in range(6)], axis=1)
             if not np.allclose(values, expected, atol=1e-6):
                 raise DatasetError(f"{path}: latents_values do not match the official factor values — {FIX}")
     if int(imgs.max()) > 1:
@@ -95,13 +96,14 @@ def _stored_member(path: Path, key: str):
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
 
 
-def read_npz(path: Path, validate: bool = True):
+def read_npz(path: Path, validate: bool = True, grid: FactorGrid | None = None):
     """Read an npz in the official layout. Returns ``(imgs (N, 64, 64) uint8, metadata dict)``.
 
     The ``metadata`` entry is a Python-2 pickle; it is read with an allow-list unpickler
     (:mod:`benchmark.data.npz_pickle`), and every other key with ``allow_pickle=False``.
+    ``grid`` is the factor grid the file must hold (default: the official one; tests pass smaller grids).
     """
-    path = Path(path)
+    path, grid = Path(path), grid or GRID
     try:
         metadata = read_pickled_entry(path, "metadata")
         imgs = _stored_member(path, "imgs")
@@ -119,15 +121,15 @@ def read_npz(path: Path, validate: bool = True):
     if not isinstance(metadata, dict) or "latents_sizes" not in metadata:
         raise DatasetError(f"{path}: metadata has no latents_sizes — {FIX}")
     if validate:
-        _validate(path, imgs, classes, values, np.asarray(metadata["latents_sizes"]).tolist())
+        _validate(path, imgs, classes, values, np.asarray(metadata["latents_sizes"]).tolist(), grid)
     return imgs, metadata
 
 
-def read_hdf5(path: Path, validate: bool = True):
+def read_hdf5(path: Path, validate: bool = True, grid: FactorGrid | None = None):
     """Read the HDF5 twin: datasets ``imgs`` (737280, 64, 64) uint8, ``latents/classes``, ``latents/values``."""
     import h5py
 
-    path = Path(path)
+    path, grid = Path(path), grid or GRID
     try:
         with h5py.File(path, "r") as f:
             for key in ("imgs", "latents/classes", "latents/values"):
@@ -141,32 +143,31 @@ def read_hdf5(path: Path, validate: bool = True):
     except Exception as e:  # h5py raises OSError/KeyError/RuntimeError on truncated files
         raise DatasetError(f"{path}: cannot read it as the dSprites HDF5 file ({type(e).__name__}: {e}); the file is truncated or corrupt — {FIX}") from None
     if validate:
-        _validate(path, imgs, classes, values, render.SIZES)
-    return imgs, {"latents_sizes": np.asarray(render.SIZES)}
+        _validate(path, imgs, classes, values, grid.sizes, grid)
+    return imgs, {"latents_sizes": np.asarray(grid.sizes)}
 
 
-def official_metadata() -> dict:
+def official_metadata(grid: FactorGrid | None = None) -> dict:
     """The metadata dict of the official file (the fields the loaders read, plus descriptions)."""
+    grid = grid or GRID
     return {
         "title": "dSprites dataset",
         "date": "April 2017",
         "version": 1,
-        "latents_names": render.NAMES,
-        "latents_sizes": np.asarray(render.SIZES),
-        "latents_possible_values": {n: v for n, v in zip(render.NAMES, render.VALUES)},
+        "latents_names": grid.names,
+        "latents_sizes": np.asarray(grid.sizes),
+        "latents_possible_values": {n: v for n, v in zip(grid.names, grid.values)},
     }
 
 
-def write_npz(path: Path, imgs: np.ndarray, metadata: dict | None = None, compressed: bool = False) -> Path:
+def write_npz(path: Path, imgs: np.ndarray, metadata: dict | None = None, compressed: bool = False,
+              grid: FactorGrid | None = None) -> Path:
     """Write images in the official npz layout (imgs, latents_classes, latents_values, metadata)."""
-    n = imgs.shape[0]
-    sizes = np.asarray(metadata["latents_sizes"] if metadata else render.SIZES, dtype=np.int64)
-    bases = np.concatenate([np.cumprod(sizes[::-1])[::-1][1:], [1]])
-    idx = np.arange(n)
-    classes = (idx[:, None] // bases) % sizes
-    values = np.stack([render.VALUES[i][np.minimum(classes[:, i], len(render.VALUES[i]) - 1)] for i in range(6)], 1)
+    grid = grid or GRID
+    classes = grid.classes(np.arange(imgs.shape[0]))
+    values = np.stack([grid.values[i][classes[:, i]] for i in range(6)], 1)
     meta = np.empty((), dtype=object)
-    meta[()] = metadata or official_metadata()
+    meta[()] = metadata or official_metadata(grid)
     return atomic_save_npz(path, compressed=compressed, imgs=imgs, latents_classes=classes,
                            latents_values=values, metadata=meta)
 
@@ -188,7 +189,7 @@ def load_procedural(root: Path, regenerate: bool = False, progress: bool = True)
         try:
             imgs, meta = read_npz(cache, validate=False)
             if meta.get("generator") == render.GENERATOR and str(meta.get("generator_version")) == render.VERSION \
-                    and imgs.shape == (NUM_IMAGES, 64, 64):
+                    and imgs.shape == (GRID.num_images, 64, 64):
                 return imgs, cache
         except DatasetError as e:
             _notice(f"procedural cache unusable ({e}); rendering it again")

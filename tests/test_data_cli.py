@@ -1,0 +1,28 @@
+import subprocess
+import sys
+
+from benchmark.cli import main
+
+
+def test_data_list_shows_factors_and_official_file(capsys, tmp_path):
+    assert main(["data", "list", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "dsprites" in out and "posX 32" in out and "color 1 (nuisance)" in out
+    assert "official file: absent" in out
+
+
+def test_data_prepare_prints_source(capsys):
+    assert main(["data", "prepare", "dsprites_mini"]) == 0
+    out = capsys.readouterr().out
+    assert "source: procedural" in out and "generator: benchmark.data.dsprites_render:mini v1" in out
+
+
+def test_bad_values_give_one_error_line():
+    r = subprocess.run([sys.executable, "-m", "benchmark", "data", "prepare", "no_such_set"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [r.stderr.strip()]
+    assert r.stderr.startswith("error: unknown dataset 'no_such_set'; choose one of:")
+    r = subprocess.run([sys.executable, "-m", "benchmark", "data", "prepare", "dsprites_mini", "--source", "official"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "only one source" in r.stderr
