@@ -7,6 +7,7 @@
 # Runs as root with no systemd; nothing under /etc is read or changed: every daemon gets its own
 # socket, state, log and PID files under DIR. Accounting (slurmdbd + MariaDB) is always on because
 # submitit learns job states only from `sacct`: without it a killed job is never seen as finished.
+# KILL_WAIT sets Slurm's KillWait (default 30 s; the tests use 2).
 # Ports come from CTLD_PORT, SLURMD_PORT, DBD_PORT, DB_PORT (defaults 16817-16819, 13306; the tests
 # pick free ones). NODE sets the node name (default localhost, so the hostname need not resolve).
 # Reusing DIR keeps the database (warm start ~2 s instead of ~8 s). Prints one line on success:
@@ -21,6 +22,9 @@ H=${NODE:-localhost}
 CTLD_PORT=${CTLD_PORT:-16817}; SLURMD_PORT=${SLURMD_PORT:-16818}
 DBD_PORT=${DBD_PORT:-16819}; DB_PORT=${DB_PORT:-13306}
 CPUS=${CPUS:-$(nproc)}
+# Seconds between the SIGTERM and the SIGKILL of a cancelled job (Slurm's default 30); submitit's
+# job wrapper ignores SIGTERM (it waits for the time-out signal), so a cancel takes this long.
+KILL_WAIT=${KILL_WAIT:-30}
 # RealMemory must not exceed what slurmd detects, or the node is drained: take half of MemTotal.
 MEM_MB=${MEM_MB:-$(awk '/MemTotal/ {print int($2 / 2048)}' /proc/meminfo)}
 mkdir -p "$T"/{state,spool,log,run,munge,db,pids}
@@ -118,6 +122,7 @@ ReturnToService=2
 SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0
 MinJobAge=300
+KillWait=$KILL_WAIT
 NodeName=$H CPUs=$CPUS RealMemory=$MEM_MB State=UNKNOWN
 PartitionName=debug Nodes=$H Default=YES MaxTime=INFINITE State=UP
 EOF

@@ -1,0 +1,717 @@
+"""Run a sweep's runs on a Slurm cluster through submitit: one array task per run.
+
+``run_all.py ... --executor slurm --partition P`` plans the runs as usual and hands the unfinished
+ones to :class:`SlurmExecutor`. It submits them as Slurm array jobs (one task per run, each task
+calls :func:`benchmark.sweep.job.run_one`, which trains, resuming from the run's checkpoint, scores
+and writes the run's metrics JSON atomically), waits with a progress bar of finished / running /
+pending / failed runs, and returns one outcome per run so that ``run_all`` aggregates exactly as
+with the local executor.
+
+State lives in the results folder, so a sweep survives the submitting process:
+
+* ``<results>/slurm/jobs.json``: run id -> every Slurm job id submitted for it (written
+  atomically after each submission). ``--no-wait`` submits and exits; ``--collect`` or the same
+  command again reattaches to those jobs, gathers what has finished and (without ``--collect``)
+  resubmits only runs whose job failed, was cancelled, killed or timed out. Those resume from
+  their partial checkpoint, which a failed job never deletes.
+* ``<results>/slurm/logs/``: submitit's pickles and each task's ``<job>_<task>_0_log.out/.err``.
+  A failed run is reported by run id, Slurm state and the tail of its log.
+
+One writer per run folder: a run whose recorded job is still pending or running is never
+submitted again (it is waited for instead), so two jobs never train the same run at once.
+
+Why job states come from ``sacct``: submitit asks only ``sacct`` whether a job ended. Without
+Slurm accounting a job killed before writing its result would look "running" forever, so we
+treat a job that Slurm has no record of for ``lost_after_s`` as lost (and report it).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as _dt
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from benchmark.errors import BenchmarkError
+from benchmark.io import atomic_write_json
+
+# Slurm states in which a job may still write its result (submitit's own "incomplete" list).
+ACTIVE_STATES = frozenset({"READY", "PENDING", "RUNNING", "UNKNOWN", "REQUEUED", "COMPLETING",
+                           "PREEMPTED", "CONFIGURING", "RESIZING", "SUSPENDED", "REQUEUE_HOLD",
+                           "REQUEUE_FED", "STAGE_OUT", "SIGNALING"})
+JOBS_FILE = "jobs.json"
+LOG_TAIL_LINES = 20
+
+
+# --------------------------------------------------------------------------------------------
+# configuration: flags and config file share the same keys
+
+
+@dataclass
+class SlurmConfig:
+    """What each Slurm job asks for, and how the submitter polls.
+
+    Parameters
+    ----------
+    partition: Slurm partition (``None``: the cluster's default partition).
+    time_limit: wall-clock limit per job in minutes. A job that reaches it is requeued by submitit
+        (it resumes from its checkpoint) up to ``max_requeues`` times, then reported as failed.
+    cpus_per_job, gpus_per_job, mem_gb: resources per job (one run per job). Torch in the job uses
+        ``cpus_per_job`` threads.
+    account, qos, constraint: passed to sbatch when set.
+    setup: shell lines run in the job before Python starts (``module load ...``, ``source venv``).
+    max_parallel: at most this many array tasks of one submission run at once (``%N``).
+    max_requeues: how many times a run that hits the time limit or is preempted is requeued.
+    poll_s: seconds between two status checks while waiting (one ``sacct`` call for all jobs).
+    results_timeout_s: after Slurm says a job ended, how long to wait for its result file
+        (shared file systems can lag) before calling it failed.
+    lost_after_s: a job Slurm has no record of for this long is reported as lost.
+    """
+
+    partition: str | None = None
+    time_limit: int = 240
+    cpus_per_job: int = 1
+    gpus_per_job: int = 0
+    mem_gb: float = 8.0
+    account: str | None = None
+    qos: str | None = None
+    constraint: str | None = None
+    setup: list[str] = field(default_factory=list)
+    max_parallel: int = 256
+    max_requeues: int = 3
+    poll_s: float = 15.0
+    results_timeout_s: float = 15.0
+    lost_after_s: float = 180.0
+
+    def validate(self) -> "SlurmConfig":
+        for name in ("time_limit", "cpus_per_job", "max_parallel"):
+            if int(getattr(self, name)) < 1:
+                raise BenchmarkError(f"slurm {name} must be at least 1, got {getattr(self, name)}; fix the flag or config file")
+        for name in ("gpus_per_job", "max_requeues"):
+            if int(getattr(self, name)) < 0:
+                raise BenchmarkError(f"slurm {name} must be >= 0, got {getattr(self, name)}; fix the flag or config file")
+        for name in ("mem_gb", "poll_s", "results_timeout_s", "lost_after_s"):
+            if float(getattr(self, name)) <= 0 and name != "results_timeout_s":
+                raise BenchmarkError(f"slurm {name} must be positive, got {getattr(self, name)}; fix the flag or config file")
+        if isinstance(self.setup, str):
+            self.setup = [self.setup]
+        return self
+
+
+CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(SlurmConfig))
+
+
+def parse_time_limit(value: Any) -> int:
+    """Minutes from ``90``, ``"90"``, ``"HH:MM:SS"``, ``"MM:SS"`` or ``"D-HH:MM:SS"`` (Slurm's forms).
+
+    Parameters
+    ----------
+    value: an int of minutes or a Slurm time string.
+
+    Returns
+    -------
+    The limit in whole minutes (seconds rounded up), at least 1.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return max(1, int(value))
+    text = str(value).strip()
+    try:
+        days = 0
+        has_days = "-" in text[1:]
+        if text.startswith("-"):
+            raise ValueError
+        if has_days:
+            d, text = text.split("-", 1)
+            days = int(d)
+        parts = [int(p) for p in text.split(":")]
+        if len(parts) > 3:
+            raise ValueError
+        if has_days:  # D-H, D-H:M, D-H:M:S
+            h, m, s = (parts + [0, 0])[:3]
+        else:  # M, M:S, H:M:S
+            h, m, s = ([0, 0] + parts)[-3:] if len(parts) == 3 else ([0] + parts + [0])[:3] if len(parts) == 1 else [0] + parts
+        if min(days, h, m, s) < 0:
+            raise ValueError
+    except ValueError:
+        raise BenchmarkError(
+            f"bad time limit {value!r}; give minutes (90) or Slurm's form HH:MM:SS / D-HH:MM:SS"
+        ) from None
+    return max(1, days * 1440 + h * 60 + m + (1 if s > 0 else 0))
+
+
+def load_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a Slurm config file (TOML, or JSON if the name ends in ``.json``) into a dict.
+
+    Keys are the flag names with ``-`` or ``_`` (``partition``, ``time-limit``, ``cpus-per-job``,
+    ``gpus-per-job``, ``mem-gb``, ...), optionally inside a ``[slurm]`` table.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise BenchmarkError(f"slurm config file {p} not found; pass an existing file to --slurm-config")
+    text = p.read_text(encoding="utf-8")
+    try:
+        if p.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                raise BenchmarkError(
+                    f"reading TOML needs Python 3.11+; write {p} as JSON (same keys) instead"
+                ) from None
+            data = tomllib.loads(text)
+    except (ValueError, TypeError) as e:  # json.JSONDecodeError and tomllib.TOMLDecodeError are ValueErrors
+        raise BenchmarkError(f"cannot parse slurm config file {p}: {e}; fix its syntax") from None
+    if not isinstance(data, dict):
+        raise BenchmarkError(f"slurm config file {p} must hold a table of keys; see docs/slurm.md")
+    if isinstance(data.get("slurm"), dict):
+        data = data["slurm"]
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name not in CONFIG_KEYS:
+            raise BenchmarkError(
+                f"unknown key {key!r} in slurm config file {p}; valid keys: {', '.join(k.replace('_', '-') for k in CONFIG_KEYS)}"
+            )
+        out[name] = value
+    return out
+
+
+def make_config(file_values: dict[str, Any] | None = None, **overrides: Any) -> SlurmConfig:
+    """Build a validated :class:`SlurmConfig`: defaults < config file < explicit values (not None)."""
+    values: dict[str, Any] = dict(file_values or {})
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if "time_limit" in values:
+        values["time_limit"] = parse_time_limit(values["time_limit"])
+    typed = {}
+    for f in dataclasses.fields(SlurmConfig):
+        if f.name not in values:
+            continue
+        v = values[f.name]
+        try:
+            if f.name in ("cpus_per_job", "gpus_per_job", "max_parallel", "max_requeues", "time_limit"):
+                v = int(v)
+            elif f.name in ("mem_gb", "poll_s", "results_timeout_s", "lost_after_s"):
+                v = float(v)
+            elif f.name == "setup":
+                v = [v] if isinstance(v, str) else [str(x) for x in v]
+            elif v is not None:
+                v = str(v)
+        except (TypeError, ValueError):
+            raise BenchmarkError(f"slurm {f.name.replace('_', '-')} has a bad value {v!r}; see --help") from None
+        typed[f.name] = v
+    return SlurmConfig(**typed).validate()
+
+
+def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the Slurm executor's flags (used with ``--executor slurm``) to ``parser``."""
+    g = parser.add_argument_group(
+        "Slurm executor (--executor slurm)",
+        "One Slurm array task per run, submitted through submitit. Every resource flag can also be "
+        "set in --slurm-config; flags given on the command line win. See docs/slurm.md.",
+    )
+    g.add_argument("--partition", default=None, help="Slurm partition to submit to (default: the cluster's default partition)")
+    g.add_argument("--time-limit", default=None, metavar="MIN|HH:MM:SS",
+                   help="wall-clock limit per run (default 240 min); a run that hits it is requeued and resumes from its checkpoint (up to 3 times)")
+    g.add_argument("--cpus-per-job", type=int, default=None, metavar="N", help="CPUs per run (default 1); torch uses this many threads")
+    g.add_argument("--gpus-per-job", type=int, default=None, metavar="N", help="GPUs per run (default 0)")
+    g.add_argument("--mem-gb", type=float, default=None, metavar="GB", help="memory per run in GB (default 8)")
+    g.add_argument("--slurm-config", default=None, metavar="FILE",
+                   help="TOML (or .json) file with the same keys: partition, time-limit, cpus-per-job, gpus-per-job, mem-gb, "
+                        "account, qos, constraint, setup (shell lines run before each job), max-parallel, max-requeues, poll-s")
+    g.add_argument("--no-wait", action="store_true",
+                   help="submit the unfinished runs, record their job ids in RESULTS/slurm/jobs.json and exit; gather later with --collect")
+    g.add_argument("--collect", action="store_true",
+                   help="submit nothing: gather the runs whose recorded jobs have finished and report the rest (rerunning without it also resubmits failed runs)")
+
+
+def make_executor(args: argparse.Namespace) -> "SlurmExecutor":
+    """The :class:`SlurmExecutor` that ``args`` (from :func:`add_executor_arguments`) describe."""
+    file_values = load_config_file(args.slurm_config) if getattr(args, "slurm_config", None) else None
+    cfg = make_config(
+        file_values,
+        partition=getattr(args, "partition", None),
+        time_limit=getattr(args, "time_limit", None),
+        cpus_per_job=getattr(args, "cpus_per_job", None),
+        gpus_per_job=getattr(args, "gpus_per_job", None),
+        mem_gb=getattr(args, "mem_gb", None),
+    )
+    if getattr(args, "no_wait", False) and getattr(args, "collect", False):
+        raise BenchmarkError("--no-wait and --collect exclude each other; use --no-wait to submit, --collect to gather")
+    return SlurmExecutor(cfg, wait=not getattr(args, "no_wait", False), collect=getattr(args, "collect", False))
+
+
+# --------------------------------------------------------------------------------------------
+# the job that runs on the cluster
+
+
+try:  # submitit is optional: the module still imports (for --help, configs) without it
+    from submitit.helpers import Checkpointable as _Checkpointable
+except ModuleNotFoundError:  # pragma: no cover - only without the slurm extra
+    class _Checkpointable:  # type: ignore[no-redef]
+        pass
+
+
+class RunJob(_Checkpointable):
+    """The callable each array task runs: set threads, then ``run_one(spec_dict, results_dir)``.
+
+    A submitit ``Checkpointable``: when Slurm signals the time limit or a preemption, submitit
+    requeues the same call (its default ``checkpoint``), and ``run_one`` resumes from the
+    checkpoint the run wrote, so a long run survives short time limits.
+    """
+
+    def __init__(self, threads: int = 1, target: str = "benchmark.sweep.job:run_one") -> None:
+        self.threads = int(threads)
+        self.target = target
+
+    def __call__(self, spec_dict: dict, results_dir: str) -> Any:
+        import importlib
+
+        from benchmark.runtime import set_threads
+
+        set_threads(self.threads)
+        module, _, name = self.target.partition(":")
+        fn = getattr(importlib.import_module(module), name)
+        return fn(spec_dict, results_dir)
+
+
+# --------------------------------------------------------------------------------------------
+# seam with the sweep planner (benchmark.sweep.plan / job / executors)
+
+
+def _run_id(spec: Any) -> str:
+    if isinstance(spec, dict):
+        return str(spec["run_id"])
+    return str(spec.run_id)
+
+
+def _spec_dict(spec: Any) -> dict:
+    if isinstance(spec, dict):
+        return dict(spec)
+    if hasattr(spec, "to_dict"):
+        return spec.to_dict()
+    return dataclasses.asdict(spec)
+
+
+# --------------------------------------------------------------------------------------------
+# bookkeeping: which job ran which run
+
+
+@dataclass
+class RunStatus:
+    """What became of one run in this call: ``state`` is one of finished, failed, running,
+    pending, submitted; ``error`` (failed only) names the Slurm state and ends with the log tail."""
+
+    run_id: str
+    state: str
+    job_id: str | None = None
+    result: Any = None
+    error: str | None = None
+    log: str | None = None
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def load_jobs(results_dir: str | os.PathLike) -> dict[str, Any]:
+    """The job record ``<results>/slurm/jobs.json`` (empty if none yet)."""
+    path = Path(results_dir) / "slurm" / JOBS_FILE
+    if not path.exists():
+        return {"version": 1, "runs": {}}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise BenchmarkError(f"{path} is not valid JSON; delete it to forget the submitted jobs (their runs are resubmitted)") from None
+    data.setdefault("runs", {})
+    return data
+
+
+def save_jobs(results_dir: str | os.PathLike, record: dict[str, Any]) -> None:
+    atomic_write_json(Path(results_dir) / "slurm" / JOBS_FILE, record)
+
+
+def tail(path: str | os.PathLike | None, lines: int = LOG_TAIL_LINES) -> str:
+    """The last ``lines`` lines of a text file ('' if it does not exist)."""
+    if path is None:
+        return ""
+    p = Path(path)
+    if not p.exists():
+        return ""
+    with open(p, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - 64 * 1024))
+        text = f.read().decode("utf-8", errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+# --------------------------------------------------------------------------------------------
+# the executor
+
+
+class SlurmExecutor:
+    """Runs specs as Slurm array jobs through submitit (see the module docstring).
+
+    Parameters
+    ----------
+    config: resources and polling (:class:`SlurmConfig`).
+    wait: wait until every submitted run has finished or failed (``False``: ``--no-wait``).
+    collect: submit nothing; gather finished runs and report the rest (``--collect``).
+    job_module: the module whose ``run_one(spec_dict, results_dir) -> dict`` each job calls and
+        whose ``is_finished(spec_dict, results_dir) -> bool`` says whether a run's results exist.
+    progress: show a tqdm bar while waiting.
+    """
+
+    name = "slurm"
+
+    def __init__(self, config: SlurmConfig | None = None, *, wait: bool = True, collect: bool = False,
+                 job_module: str = "benchmark.sweep.job", progress: bool = True) -> None:
+        self.config = (config or SlurmConfig()).validate()
+        self.wait = wait
+        self.collect = collect
+        self.job_module = job_module
+        self.progress = progress
+        self.last_statuses: list[RunStatus] = []
+
+    # -- public interface -------------------------------------------------------------------
+
+    def run(self, specs: Sequence[Any], results_dir: str | os.PathLike) -> list:
+        """Run (or collect) ``specs`` on Slurm; one outcome per spec, in order.
+
+        Runs already finished are not submitted again. Runs whose recorded job is still active are
+        waited for, not resubmitted. The rest are submitted as one array job.
+        """
+        statuses = self.run_statuses(specs, results_dir)
+        return [_to_outcome(spec, st) for spec, st in zip(specs, statuses)]
+
+    def run_statuses(self, specs: Sequence[Any], results_dir: str | os.PathLike) -> list[RunStatus]:
+        """Like :meth:`run`, returning this module's :class:`RunStatus` records."""
+        results_dir = Path(results_dir).resolve()
+        submitit = _import_submitit()
+        _require_slurm()
+        folder = results_dir / "slurm" / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        record = load_jobs(results_dir)
+        ids = [_run_id(s) for s in specs]
+        if len(set(ids)) != len(ids):
+            raise BenchmarkError("the plan holds the same run twice; remove the duplicate seeds or hyperparameters")
+        by_id = dict(zip(ids, specs))
+
+        statuses: dict[str, RunStatus] = {}
+        jobs: dict[str, Any] = {}
+        to_submit: list[str] = []
+        for rid, spec in by_id.items():
+            if self._finished(spec, results_dir):
+                statuses[rid] = RunStatus(rid, "finished", result=None)
+                continue
+            entry = record["runs"].get(rid)
+            if entry and entry.get("job_ids"):
+                jobs[rid] = self._attach(submitit, folder, entry["job_ids"][-1])
+            else:
+                to_submit.append(rid)
+
+        # One sacct call tells which recorded jobs ended; ended-unfinished runs are resubmitted.
+        if jobs:
+            settled = self._settle(jobs, results_dir, by_id, final_wait=False)
+            for rid, st in settled.items():
+                if st.state == "finished":
+                    statuses[rid] = st
+                    jobs.pop(rid)
+                elif st.state == "failed":
+                    jobs.pop(rid)
+                    if self.collect:
+                        statuses[rid] = st
+                    else:
+                        _report_failure(st, resubmitting=True)
+                        to_submit.append(rid)
+
+        if to_submit and not self.collect:
+            new = self._submit(submitit, folder, [by_id[r] for r in to_submit], results_dir)
+            for rid, job in zip(to_submit, new):
+                entry = record["runs"].setdefault(rid, {"job_ids": []})
+                entry["job_ids"].append(job.job_id)
+                entry["submitted_at"] = _now()
+                jobs[rid] = job
+            record["folder"] = str(folder)
+            save_jobs(results_dir, record)
+        elif to_submit:
+            for rid in to_submit:
+                statuses[rid] = RunStatus(rid, "pending", error="not submitted yet (--collect submits nothing); rerun without --collect")
+
+        if jobs and self.wait and not self.collect:
+            statuses.update(self._wait_all(jobs, results_dir, by_id))
+        elif jobs:
+            statuses.update(self._settle(jobs, results_dir, by_id, final_wait=False, keep_active=True))
+
+        out = [statuses[rid] for rid in ids]
+        for st in out:
+            if st.state == "failed":
+                _report_failure(st, resubmitting=False)
+        self.last_statuses = out
+        return out
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _finished(self, spec: Any, results_dir: Path) -> bool:
+        import importlib
+
+        mod = importlib.import_module(self.job_module)
+        return bool(mod.is_finished(_spec_dict(spec), str(results_dir)))
+
+    def _sbatch_parameters(self) -> dict[str, Any]:
+        """submitit's SlurmExecutor parameters for one run per job."""
+        cfg = self.config
+        params: dict[str, Any] = dict(
+            job_name="disentangle-bench",
+            time=cfg.time_limit,
+            nodes=1,
+            ntasks_per_node=1,
+            cpus_per_task=cfg.cpus_per_job,
+            mem=f"{int(round(cfg.mem_gb * 1024))}MB",
+            array_parallelism=cfg.max_parallel,
+            # submitit's time-out signal comes this long before the limit (default 90 s)
+            signal_delay_s=int(min(90, max(10, cfg.time_limit * 60 // 4))),
+            setup=[f"export OMP_NUM_THREADS={cfg.cpus_per_job} MKL_NUM_THREADS={cfg.cpus_per_job}", *cfg.setup],
+        )
+        if cfg.partition:
+            params["partition"] = cfg.partition
+        if cfg.gpus_per_job:
+            params["gpus_per_node"] = cfg.gpus_per_job
+        for key in ("account", "qos", "constraint"):
+            if getattr(cfg, key):
+                params[key] = getattr(cfg, key)
+        return params
+
+    def _executor(self, submitit, folder: Path):
+        ex = submitit.SlurmExecutor(folder=folder, max_num_timeout=self.config.max_requeues)
+        ex.update_parameters(**self._sbatch_parameters())
+        return ex
+
+    def _submit(self, submitit, folder: Path, specs: list, results_dir: Path) -> list:
+        ex = self._executor(submitit, folder)
+        fn = RunJob(self.config.cpus_per_job, f"{self.job_module}:run_one")
+        dicts = [_spec_dict(s) for s in specs]
+        try:
+            jobs = ex.map_array(fn, dicts, [str(results_dir)] * len(dicts))
+        except Exception as e:  # sbatch rejected the job: name the cause in one line
+            msg = str(e).strip().splitlines()
+            detail = next((m for m in reversed(msg) if "error" in m.lower()), msg[-1] if msg else repr(e))
+            raise BenchmarkError(
+                f"sbatch refused the submission ({detail.strip()}); check --partition/--time-limit/--mem-gb/--gpus-per-job against `sinfo`"
+            ) from None
+        for j in jobs:
+            j._results_timeout_s = self.config.results_timeout_s
+        print(f"submitted {len(jobs)} run(s) to Slurm as array job {jobs[0].job_id.split('_')[0]}"
+              f" (logs: {folder})", file=sys.stderr)
+        return jobs
+
+    def _attach(self, submitit, folder: Path, job_id: str):
+        job = submitit.SlurmJob(folder=folder, job_id=str(job_id))
+        job._results_timeout_s = self.config.results_timeout_s
+        return job
+
+    def _settle(self, jobs: dict, results_dir: Path, by_id: dict, *, final_wait: bool,
+                keep_active: bool = False, first_seen: dict | None = None,
+                ended_at: dict | None = None) -> dict[str, RunStatus]:
+        """Classify each job once (one sacct call). Returns statuses for the jobs that are settled
+        (finished or failed), plus running/pending ones if ``keep_active``."""
+        import submitit
+
+        out: dict[str, RunStatus] = {}
+        _refresh(jobs)
+        now = time.monotonic()
+        first_seen = {} if first_seen is None else first_seen
+        ended_at = {} if ended_at is None else ended_at
+        for rid, job in jobs.items():
+            spec = by_id[rid]
+            if job.paths.result_pickle.exists():
+                try:
+                    result = job.result()
+                except submitit.core.utils.FailedJobError as e:
+                    out[rid] = RunStatus(rid, "failed", job.job_id, error=_failure_text(job, "raised", str(e)),
+                                         log=str(job.paths.stderr))
+                except submitit.core.utils.UncompletedJobError as e:
+                    out[rid] = RunStatus(rid, "failed", job.job_id, error=_failure_text(job, "no result", str(e)),
+                                         log=str(job.paths.stderr))
+                else:
+                    if self._finished(spec, results_dir):
+                        out[rid] = RunStatus(rid, "finished", job.job_id, result=result)
+                    else:
+                        out[rid] = RunStatus(rid, "failed", job.job_id, error=_failure_text(
+                            job, "COMPLETED without results", "the job returned but the run's metrics file is missing"),
+                            log=str(job.paths.stderr))
+                continue
+            state = _state(job)
+            if state not in ACTIVE_STATES or self._finished(spec, results_dir):
+                # ended without a result pickle: give a lagging file system results_timeout_s
+                t0 = ended_at.setdefault(rid, now)
+                if self._finished(spec, results_dir):
+                    out[rid] = RunStatus(rid, "finished", job.job_id, result=None)
+                elif not final_wait or now - t0 >= self.config.results_timeout_s:
+                    out[rid] = RunStatus(rid, "failed", job.job_id, error=_failure_text(job, state, ""),
+                                         log=str(job.paths.stderr))
+                continue
+            if state == "UNKNOWN":
+                t0 = first_seen.setdefault(rid, now)
+                if not final_wait and not keep_active:
+                    # attached from a previous call: ask Slurm directly before trusting it is alive
+                    if not _slurm_knows(job.job_id):
+                        out[rid] = RunStatus(rid, "failed", job.job_id, error=_failure_text(
+                            job, "LOST", "Slurm has no record of this job (cluster state reset?)"), log=str(job.paths.stderr))
+                        continue
+                elif now - t0 > self.config.lost_after_s and not _slurm_knows(job.job_id):
+                    out[rid] = RunStatus(rid, "failed", job.job_id, error=_failure_text(
+                        job, "LOST", f"Slurm has had no record of this job for {self.config.lost_after_s:.0f} s"),
+                        log=str(job.paths.stderr))
+                    continue
+            if keep_active:
+                out[rid] = RunStatus(rid, "running" if state == "RUNNING" else "pending", job.job_id,
+                                     error=f"job {job.job_id} is {state}; gather it later with --collect")
+        return out
+
+    def _wait_all(self, jobs: dict, results_dir: Path, by_id: dict) -> dict[str, RunStatus]:
+        from tqdm.auto import tqdm
+
+        remaining = dict(jobs)
+        done: dict[str, RunStatus] = {}
+        first_seen: dict = {}
+        ended_at: dict = {}
+        n_failed = 0
+        bar = tqdm(total=len(jobs), desc="slurm runs", unit="run", disable=not self.progress,
+                   dynamic_ncols=True, file=sys.stderr)
+        try:
+            while remaining:
+                settled = self._settle(remaining, results_dir, by_id, final_wait=True,
+                                       first_seen=first_seen, ended_at=ended_at)
+                for rid, st in settled.items():
+                    remaining.pop(rid)
+                    done[rid] = st
+                    if st.state == "failed":
+                        n_failed += 1
+                        _report_failure(st, resubmitting=False, bar=bar)
+                    bar.update(1)
+                states = [_state(j) for j in remaining.values()]
+                bar.set_postfix(finished=len(done) - n_failed, running=states.count("RUNNING"),
+                                pending=len(states) - states.count("RUNNING"), failed=n_failed, refresh=True)
+                if remaining:
+                    _sleep_until_change(remaining, self.config.poll_s)
+        except KeyboardInterrupt:
+            print("\ninterrupted: the jobs keep running on Slurm; rerun the same command (or --collect) to gather them",
+                  file=sys.stderr)
+            raise
+        finally:
+            bar.close()
+        # a failure is reported once, when it happens; do not repeat it in run_statuses
+        for st in done.values():
+            if st.state == "failed":
+                st.log = st.log or ""
+                st.reported = True  # type: ignore[attr-defined]
+        return done
+
+
+# --------------------------------------------------------------------------------------------
+# helpers around submitit and Slurm
+
+
+def _import_submitit():
+    try:
+        import submitit
+    except ModuleNotFoundError:
+        raise BenchmarkError(
+            "--executor slurm needs submitit; install it with: pip install 'disentangle-bench[slurm]' (or pip install submitit)"
+        ) from None
+    return submitit
+
+
+def _require_slurm() -> None:
+    for exe in ("sbatch", "sacct", "scancel"):
+        if shutil.which(exe) is None:
+            raise BenchmarkError(
+                f"{exe} not found: --executor slurm must run where the Slurm client commands are on PATH "
+                "(a login node), or use --executor local"
+            )
+
+
+def _refresh(jobs: dict) -> None:
+    """One ``sacct`` call for every watched job (submitit's shared watcher)."""
+    if not jobs:
+        return
+    job = next(iter(jobs.values()))
+    for j in jobs.values():
+        j.watcher.register_job(j.job_id) if j.job_id not in j.watcher._registered else None
+    job.watcher.update()
+
+
+def _state(job) -> str:
+    """Slurm state of ``job`` from the last ``sacct`` call ('UNKNOWN' if none yet); the first
+    word only (``CANCELLED by 0`` -> ``CANCELLED``)."""
+    state = job.watcher.get_state(job.job_id, mode="cache") or "UNKNOWN"
+    return state.split()[0].upper()
+
+
+def _slurm_knows(job_id: str) -> bool:
+    """Whether squeue or sacct has any record of ``job_id`` (used before calling a job lost)."""
+    import subprocess
+
+    for cmd in (["squeue", "-h", "-o", "%i", "-j", job_id], ["sacct", "-n", "-X", "-o", "JobID", "-j", job_id]):
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return True  # cannot tell: do not declare it lost
+        if out.returncode == 0 and out.stdout.strip():
+            return True
+    return False
+
+
+def _sleep_until_change(jobs: dict, poll_s: float) -> None:
+    """Sleep up to ``poll_s``, waking early when any job's result file appears (checked each 0.5 s)."""
+    deadline = time.monotonic() + poll_s
+    while time.monotonic() < deadline:
+        if any(j.paths.result_pickle.exists() for j in jobs.values()):
+            return
+        time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+
+
+def _failure_text(job, state: str, detail: str) -> str:
+    """One paragraph: job id, Slurm state, the first line of the error, then the log tail."""
+    first = next((ln for ln in detail.strip().splitlines() if ln.strip()), "")
+    log = tail(job.paths.stderr) or tail(job.paths.stdout)
+    where = f"(log: {job.paths.stderr})"
+    text = f"Slurm job {job.job_id} ended {state}" + (f": {first}" if first and first != state else "") + f" {where}"
+    if "raised" in state or "Traceback" in detail:
+        # the last traceback line is the actual exception
+        last = [ln for ln in detail.strip().splitlines() if ln.strip() and not ln.startswith(("-", "You can check", "or at paths", "  - "))]
+        if last:
+            text = f"Slurm job {job.job_id} raised {last[-1].strip()} {where}"
+    if log:
+        text += "\n" + "\n".join("    | " + ln for ln in log.splitlines())
+    return text
+
+
+def _report_failure(st: RunStatus, *, resubmitting: bool, bar=None) -> None:
+    if getattr(st, "reported", False):
+        return
+    st.reported = True  # type: ignore[attr-defined]
+    msg = f"run {st.run_id} failed: {st.error}"
+    if resubmitting:
+        msg += "\n  -> resubmitting it; it resumes from its last checkpoint"
+    else:
+        msg += "\n  -> its checkpoint is kept; rerun the same command to resubmit it"
+    (bar.write if bar is not None else lambda m: print(m, file=sys.stderr))(msg)
+
+
+def _to_outcome(spec: Any, st: RunStatus):
+    """The sweep's outcome record for ``st`` (RunStatus itself until the seam defines one)."""
+    try:
+        from benchmark.sweep import executors as _ex
+    except ModuleNotFoundError:
+        return st
+    make = getattr(_ex, "outcome_from_status", None)
+    return make(spec, st) if make else st

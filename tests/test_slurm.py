@@ -1,0 +1,197 @@
+"""Tests for benchmark.sweep.slurm: flags and config file, and a real single-node Slurm cluster.
+
+The cluster tests start slurmctld/slurmd/slurmdbd/munged/mariadbd in a temporary folder (see
+tests/slurm_cluster.py), submit through submitit, cancel one job and SIGKILL another mid-run,
+rerun, and check that only unfinished runs are resubmitted and that they resume from their
+checkpoints.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmark.errors import BenchmarkError
+from benchmark.sweep import slurm
+from slurm_cluster import slurm_cluster, toy_value  # noqa: F401  (fixture)
+
+
+# ---------------------------------------------------------------------------------------------
+# configuration (no cluster needed)
+
+
+def _parse(argv):
+    p = argparse.ArgumentParser()
+    slurm.add_executor_arguments(p)
+    return p.parse_args(argv)
+
+
+@pytest.mark.parametrize("text,minutes", [
+    (90, 90), ("90", 90), ("1:30:00", 90), ("01:30:01", 91), ("2-00:00:00", 2880), ("2-3", 3060),
+    ("45:30", 46), ("0:10", 1),
+])
+def test_parse_time_limit_accepts_slurm_forms(text, minutes):
+    assert slurm.parse_time_limit(text) == minutes
+
+
+@pytest.mark.parametrize("bad", ["abc", "1:2:3:4", "-5:00", "1h"])
+def test_parse_time_limit_rejects_garbage(bad):
+    with pytest.raises(BenchmarkError, match="HH:MM:SS"):
+        slurm.parse_time_limit(bad)
+
+
+def test_flags_override_config_file(tmp_path):
+    cfg_file = tmp_path / "slurm.toml"
+    cfg_file.write_text('[slurm]\npartition = "gpu"\ntime-limit = "02:00:00"\ncpus-per-job = 4\n'
+                        'gpus-per-job = 1\nmem-gb = 16\nsetup = ["module load cuda"]\n')
+    ex = slurm.make_executor(_parse(["--slurm-config", str(cfg_file), "--cpus-per-job", "2"]))
+    c = ex.config
+    assert (c.partition, c.time_limit, c.cpus_per_job, c.gpus_per_job, c.mem_gb, c.setup) == (
+        "gpu", 120, 2, 1, 16.0, ["module load cuda"])
+    assert ex.wait and not ex.collect
+
+
+def test_json_config_and_defaults(tmp_path):
+    f = tmp_path / "slurm.json"
+    f.write_text(json.dumps({"partition": "debug", "time_limit": 30}))
+    c = slurm.make_executor(_parse(["--slurm-config", str(f), "--no-wait"]))
+    assert (c.config.partition, c.config.time_limit, c.config.cpus_per_job, c.config.gpus_per_job) == ("debug", 30, 1, 0)
+    assert not c.wait
+
+
+@pytest.mark.parametrize("content,match", [
+    ('partitoin = "x"\n', "unknown key 'partitoin'"),
+    ("cpus-per-job = 0\n", "at least 1"),
+    ("mem-gb = 'lots'\n", "bad value"),
+    ("partition = \n", "cannot parse"),
+])
+def test_bad_config_file_is_one_clear_error(tmp_path, content, match):
+    f = tmp_path / "c.toml"
+    f.write_text(content)
+    with pytest.raises(BenchmarkError, match=match):
+        slurm.make_executor(_parse(["--slurm-config", str(f)]))
+
+
+def test_missing_config_file_and_conflicting_flags(tmp_path):
+    with pytest.raises(BenchmarkError, match="not found"):
+        slurm.make_executor(_parse(["--slurm-config", str(tmp_path / "nope.toml")]))
+    with pytest.raises(BenchmarkError, match="exclude each other"):
+        slurm.make_executor(_parse(["--no-wait", "--collect"]))
+
+
+def test_sbatch_parameters_follow_the_config(tmp_path):
+    """The sbatch file submitit would write carries the partition, limits and resources."""
+    submitit = pytest.importorskip("submitit")
+    cfg = slurm.make_config(partition="p1", time_limit="0:30:00", cpus_per_job=3, gpus_per_job=2, mem_gb=1.5,
+                            account="acc")
+    ex = slurm.SlurmExecutor(cfg)
+    params = dict(ex._sbatch_parameters())
+    text = submitit.slurm.slurm._make_sbatch_string(command="true", folder=tmp_path, **params)
+    for line in ("--partition=p1", "--time=30", "--cpus-per-task=3", "--gpus-per-node=2", "--mem=1536MB",
+                 "--account=acc", "export OMP_NUM_THREADS=3"):
+        assert line in text, line
+
+
+def test_tail_reads_last_lines(tmp_path):
+    f = tmp_path / "log"
+    f.write_text("".join(f"line {i}\n" for i in range(100)))
+    assert slurm.tail(f, 3) == "line 97\nline 98\nline 99"
+    assert slurm.tail(tmp_path / "missing") == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# the real cluster: executor mechanics with a toy job (sleeps between checkpointed steps)
+
+
+def _wait_for(pred, timeout, what):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if pred():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def _step(results: Path, rid: str) -> int:
+    ck = results / "runs" / rid / "checkpoint.json"
+    try:
+        return json.loads(ck.read_text())["step"]
+    except (OSError, ValueError):
+        return 0
+
+
+def _config(**kw):
+    return slurm.make_config(partition="debug", time_limit=5, cpus_per_job=1, mem_gb=0.5, poll_s=0.5,
+                             results_timeout_s=1, lost_after_s=30, **kw)
+
+
+@pytest.mark.slurm
+def test_toy_sweep_survives_cancel_kill_and_raise(slurm_cluster, tmp_path, capsys):
+    results = tmp_path / "results"
+    long = dict(steps=60, sleep=0.25)
+    specs = [
+        {"run_id": "cancelled", "seed": 1, **long},
+        {"run_id": "killed", "seed": 2, **long},
+        {"run_id": "ok", "seed": 3, "steps": 5, "sleep": 0.0},
+        {"run_id": "raises", "seed": 4, "steps": 5, "sleep": 0.0},
+    ]
+    (results / "runs" / "raises").mkdir(parents=True)
+    (results / "runs" / "raises" / "fail_once").write_text("")
+
+    # 1. --no-wait: submit all four as one array and return at once
+    ex = slurm.SlurmExecutor(_config(), wait=False, job_module="slurm_cluster", progress=False)
+    st = ex.run_statuses(specs, results)
+    assert {s.state for s in st} <= {"pending", "running", "finished"}
+    record = slurm.load_jobs(results)
+    ids = {rid: e["job_ids"] for rid, e in record["runs"].items()}
+    assert sorted(ids) == sorted(s["run_id"] for s in specs) and all(len(v) == 1 for v in ids.values())
+    assert len({v[0].split("_")[0] for v in ids.values()}) == 1, "one array job for the whole submission"
+
+    # 2. cancel one run and SIGKILL another once each has checkpointed a few steps
+    _wait_for(lambda: _step(results, "cancelled") >= 3 and _step(results, "killed") >= 3, 60, "both long runs to checkpoint")
+    slurm_cluster.run("scancel", ids["cancelled"][0])
+    slurm_cluster.kill_job_process(ids["killed"][0])
+
+    # 3. --collect until nothing is active: failures named with state and log tail, checkpoints kept
+    col = slurm.SlurmExecutor(_config(), collect=True, job_module="slurm_cluster", progress=False)
+
+    def settled():
+        s = {x.run_id: x for x in col.run_statuses(specs, results)}
+        settled.last = s
+        return all(x.state in ("finished", "failed") for x in s.values())
+
+    _wait_for(settled, 90, "all four jobs to end")
+    s = settled.last
+    assert s["ok"].state == "finished"
+    assert s["cancelled"].state == "failed" and "CANCELLED" in s["cancelled"].error
+    assert s["killed"].state == "failed" and s["killed"].job_id == ids["killed"][0]
+    assert s["raises"].state == "failed" and "ValueError: toy failure in run raises" in s["raises"].error
+    assert "| " in s["raises"].error, "the log tail is part of the report"
+    err = capsys.readouterr().err
+    for rid in ("cancelled", "killed", "raises"):
+        assert f"run {rid} failed" in err
+    kept = {rid: _step(results, rid) for rid in ("cancelled", "killed")}
+    assert all(0 < k < 60 for k in kept.values()), kept
+    assert not (results / "runs" / "cancelled" / "metrics.json").exists()
+
+    # 4. the same command again (waiting): resubmits exactly the three unfinished runs; they resume
+    ex2 = slurm.SlurmExecutor(_config(), job_module="slurm_cluster", progress=False)
+    final = {x.run_id: x for x in ex2.run_statuses(specs, results)}
+    assert all(x.state == "finished" for x in final.values()), final
+    record = slurm.load_jobs(results)
+    assert {rid: len(e["job_ids"]) for rid, e in record["runs"].items()} == {
+        "ok": 1, "cancelled": 2, "killed": 2, "raises": 2}
+    for spec in specs:
+        m = json.loads((results / "runs" / spec["run_id"] / "metrics.json").read_text())
+        assert m["value"] == toy_value(spec["seed"], spec["steps"]), spec["run_id"]
+    for rid in ("cancelled", "killed"):
+        m = json.loads((results / "runs" / rid / "metrics.json").read_text())
+        assert m["resumed_from"] >= kept[rid], (rid, m, kept)
+
+    # 5. and once more: nothing to submit, everything reported finished
+    again = slurm.SlurmExecutor(_config(), job_module="slurm_cluster", progress=False).run_statuses(specs, results)
+    assert all(x.state == "finished" for x in again)
+    assert {rid: len(e["job_ids"]) for rid, e in slurm.load_jobs(results)["runs"].items()}["ok"] == 1
