@@ -305,8 +305,10 @@ def _spec_dict(spec: Any) -> dict:
 
 @dataclass
 class RunStatus:
-    """What became of one run in this call: ``state`` is one of finished, failed, running,
-    pending, submitted; ``error`` (failed only) names the Slurm state and ends with the log tail."""
+    """What became of one run in this call (the sweep's Outcome statuses): ``skipped`` (finished
+    before), ``finished``, ``failed``, ``submitted`` (by this ``--no-wait`` call), ``pending``,
+    ``running``. ``error`` names the Slurm state and ends with the log tail (failed), or says
+    what the run is waiting for (pending/running)."""
 
     run_id: str
     state: str
@@ -314,6 +316,7 @@ class RunStatus:
     result: Any = None
     error: str | None = None
     log: str | None = None
+    seconds: float = 0.0
 
 
 def _now() -> str:
@@ -407,9 +410,10 @@ class SlurmExecutor:
         statuses: dict[str, RunStatus] = {}
         jobs: dict[str, Any] = {}
         to_submit: list[str] = []
+        submitted: set[str] = set()
         for rid, spec in by_id.items():
             if self._finished(spec, results_dir):
-                statuses[rid] = RunStatus(rid, "finished", result=None)
+                statuses[rid] = RunStatus(rid, "skipped")  # finished before this call
                 continue
             entry = record["runs"].get(rid)
             if entry and entry.get("job_ids"):
@@ -439,6 +443,7 @@ class SlurmExecutor:
                 entry["job_ids"].append(job.job_id)
                 entry["submitted_at"] = _now()
                 jobs[rid] = job
+                submitted.add(rid)
             record["folder"] = str(folder)
             save_jobs(results_dir, record)
         elif to_submit:
@@ -449,6 +454,9 @@ class SlurmExecutor:
             statuses.update(self._wait_all(jobs, results_dir, by_id))
         elif jobs:
             statuses.update(self._settle(jobs, results_dir, by_id, final_wait=False, keep_active=True))
+            for rid in submitted:
+                if statuses[rid].state in ("pending", "running"):
+                    statuses[rid].state = "submitted"
 
         out = [statuses[rid] for rid in ids]
         for st in out:
@@ -542,7 +550,9 @@ class SlurmExecutor:
                                          log=str(job.paths.stderr))
                 else:
                     if self._finished(spec, results_dir):
-                        out[rid] = RunStatus(rid, "finished", job.job_id, result=result)
+                        secs = result.get("wall_seconds", 0.0) if isinstance(result, dict) else 0.0
+                        out[rid] = RunStatus(rid, "finished", job.job_id, result=result, seconds=float(secs or 0.0),
+                                             log=str(job.paths.stdout))
                     else:
                         out[rid] = RunStatus(rid, "failed", job.job_id, error=_failure_text(
                             job, "COMPLETED without results", "the job returned but the run's metrics file is missing"),

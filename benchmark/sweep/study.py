@@ -1,0 +1,207 @@
+"""Named study grids: whole published sweeps as data, and a dry-run cost estimate.
+
+``locatello2019`` is the unsupervised study of Locatello et al., "Challenging Common Assumptions in
+the Unsupervised Learning of Disentangled Representations" (ICML 2019), as disentanglement_lib's
+``config/unsupervised_study_v1/sweep.py`` defines it (reference_spec.md section 7): 7 datasets x
+6 models x 6 hyperparameter values x 50 seeds = 12,600 runs, all with the reference protocol
+(``paper`` preset: conv encoder/decoder, 10 latents, Adam 1e-4, batch 64, 300,000 steps).
+
+Run order follows the reference's model numbering, ``model_num = dataset_idx * 1800 +
+config_idx * 50 + seed`` (seed fastest), so ``study_runs(...)[k]`` is the reference's model ``k``.
+beta = 1 of the BetaVAE grid is this benchmark's ``vae`` run (same model, one name).
+
+``python run_all.py --study locatello2019 --dry-run`` prints :func:`dry_run_report`: how many runs,
+how many per dataset and model, and the estimated device hours from a measured training
+throughput (:data:`THROUGHPUTS`, each with the command and machine that measured it).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from benchmark.errors import BenchmarkError
+
+# --------------------------------------------------------------------------------------------
+# grids as data
+
+STUDIES: dict[str, dict[str, Any]] = {
+    "locatello2019": {
+        "title": "Locatello et al. 2019, unsupervised study (disentanglement_lib unsupervised_study_v1)",
+        "source": "disentanglement_lib config/unsupervised_study_v1/sweep.py; reference_spec.md section 7",
+        "preset": "paper",
+        # the reference study trained on the official dataset files
+        "data_source": "official",
+        # (our dataset name, the reference's name), in the reference's order
+        "datasets": [
+            ("dsprites", "dsprites_full"),
+            ("color_dsprites", "color_dsprites"),
+            ("noisy_dsprites", "noisy_dsprites"),
+            ("scream_dsprites", "scream_dsprites"),
+            ("smallnorb", "smallnorb"),
+            ("cars3d", "cars3d"),
+            ("shapes3d", "shapes3d"),
+        ],
+        # (model, swept hyperparameter, 6 values), in the reference's order. Fixed parameters are
+        # the models' defaults: FactorVAE's MLP discriminator, DIP-VAE-I lambda_d = 10 * lambda_od,
+        # DIP-VAE-II lambda_d = lambda_od, AnnealedVAE gamma 1000 with C reaching c_max at 100k steps.
+        "models": [
+            ("beta_vae", "beta", (1, 2, 4, 6, 8, 16)),
+            ("factor_vae", "gamma", (10, 20, 30, 40, 50, 100)),
+            ("dip_vae_i", "lambda_od", (1, 2, 5, 10, 20, 50)),
+            ("dip_vae_ii", "lambda_od", (1, 2, 5, 10, 20, 50)),
+            ("beta_tcvae", "beta", (1, 2, 4, 6, 8, 10)),
+            ("annealed_vae", "c_max", (5, 10, 25, 50, 75, 100)),
+        ],
+        "seeds": 50,
+    },
+}
+
+
+def _model_params(model: str, param: str, value: float) -> tuple[str, dict]:
+    """(model, params) as the sweep planner names them: BetaVAE beta = 1 is the ``vae`` run."""
+    if model == "beta_vae" and float(value) == 1.0:
+        return "vae", {"beta": 1.0}
+    return model, {param: float(value)}
+
+
+def study_runs(name: str, *, datasets: Sequence[str] | None = None, seeds: Iterable[int] | None = None,
+               device: str = "auto", data_dir: str | None = None, steps: int | None = None) -> list[dict]:
+    """Every run of study ``name`` as ``RunSpec.to_dict()`` dicts, in the reference's model order.
+
+    Parameters
+    ----------
+    name: a key of :data:`STUDIES` (``locatello2019``).
+    datasets: run only these of the study's datasets (default all).
+    seeds: run only these seeds (default ``0 .. seeds-1``).
+    device, data_dir: where the runs execute (recorded, not hashed into run ids).
+    steps: override the preset's training steps (for a trial; changes the run ids).
+
+    Returns
+    -------
+    List of spec dicts (``benchmark.sweep.plan.RunSpec.from_dict`` rebuilds each).
+    """
+    from dataclasses import asdict
+
+    from benchmark.sweep.plan import RunSpec
+    from benchmark.sweep.presets import get_preset
+
+    study = get_study(name)
+    preset = get_preset(study["preset"]).with_steps(steps)
+    known = [d for d, _ in study["datasets"]]
+    if datasets:
+        bad = [d for d in datasets if d not in known]
+        if bad:
+            raise BenchmarkError(f"dataset(s) {', '.join(bad)} are not in study {name}; choose from: {', '.join(known)}")
+    chosen = [d for d in known if not datasets or d in datasets]
+    all_seeds = list(range(int(study["seeds"])))
+    if seeds is not None:
+        seeds = list(dict.fromkeys(int(s) for s in seeds))
+        bad = [s for s in seeds if s not in all_seeds]
+        if bad or not seeds:
+            raise BenchmarkError(f"study {name} has seeds 0..{len(all_seeds) - 1}; got {seeds}")
+        all_seeds = seeds
+    train = asdict(preset.train)
+    ev = asdict(preset.eval)
+    ev["metrics"] = list(ev["metrics"])
+    ev["variants"] = list(ev["variants"])
+    out = []
+    for dataset in chosen:
+        for model, param, values in study["models"]:
+            for v in values:
+                m, params = _model_params(model, param, v)
+                for s in all_seeds:
+                    spec = RunSpec(kind="model", model=m, params=params, dataset=dataset,
+                                   data_source=study["data_source"], seed=s, preset=preset.name,
+                                   train=train, eval=ev, device=device, data_dir=data_dir)
+                    out.append(spec.to_dict())
+    return out
+
+
+def get_study(name: str) -> dict[str, Any]:
+    if name not in STUDIES:
+        raise BenchmarkError(f"unknown study {name!r}; choose one of: {', '.join(STUDIES)}")
+    return STUDIES[name]
+
+
+# --------------------------------------------------------------------------------------------
+# cost estimate
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """A measured training speed for the reference conv model (batch 64, one model per device).
+
+    Parameters
+    ----------
+    device: what measured it (e.g. ``NVIDIA H100``, ``2-core x86-64 CPU``).
+    steps_per_s: optimiser steps per second.
+    eval_s: seconds to score one run with the paper preset's metric suite (0 if not measured).
+    source: the command and document section where the number was measured.
+    gpu: whether the number is a GPU's (the report says "GPU hours" only then).
+    """
+
+    device: str
+    steps_per_s: float
+    eval_s: float
+    source: str
+    gpu: bool
+
+
+# Measured numbers only; the first GPU entry is used by default, else the first entry.
+THROUGHPUTS: list[Throughput] = []
+
+
+def default_throughput() -> Throughput | None:
+    gpu = [t for t in THROUGHPUTS if t.gpu]
+    return (gpu or THROUGHPUTS or [None])[0]
+
+
+def dry_run_report(specs: Sequence[Any], throughput: Throughput | None = None, *,
+                   title: str | None = None, finished: int = 0) -> str:
+    """The plan of a sweep as text: run counts and estimated device hours.
+
+    Parameters
+    ----------
+    specs: ``RunSpec`` objects or their dicts.
+    throughput: the measured speed to estimate with (default :func:`default_throughput`).
+    title: a heading (e.g. the study's title).
+    finished: how many of ``specs`` already have results (they cost nothing).
+
+    Returns
+    -------
+    A multi-line report; hours = training steps / steps_per_s + runs * eval_s, for the runs that
+    are not finished, one model per device (a GPU trains one small model at a time unless the
+    ensemble trainer packs several).
+    """
+    dicts = [s if isinstance(s, dict) else s.to_dict() for s in specs]
+    n = len(dicts)
+    lines = []
+    if title:
+        lines.append(title)
+    lines.append(f"runs planned: {n:,}" + (f" ({finished:,} already finished, {n - finished:,} to run)" if finished else ""))
+    if not n:
+        return "\n".join(lines)
+    by_dataset = Counter(d["dataset"] for d in dicts)
+    by_model = Counter(d["model"] for d in dicts)
+    configs = len({(d["model"], tuple(sorted(d["params"].items()))) for d in dicts})
+    seeds = len({d["seed"] for d in dicts})
+    presets = sorted({d["preset"] for d in dicts})
+    lines.append(f"  {len(by_dataset)} dataset(s) x {configs} model configuration(s) x {seeds} seed(s); preset {', '.join(presets)}")
+    lines.append("  per dataset: " + ", ".join(f"{k} {v:,}" for k, v in by_dataset.items()))
+    lines.append("  per model:   " + ", ".join(f"{k} {v:,}" for k, v in by_model.items()))
+    todo = max(0, n - finished)
+    steps = sum(int(d.get("train", {}).get("steps", 0) or 0) for d in dicts) * (todo / n)
+    lines.append(f"  training steps to run: {steps:,.0f}")
+    tp = throughput if throughput is not None else default_throughput()
+    if tp is None:
+        lines.append("  estimated hours: unknown (no measured throughput recorded; pass one to dry_run_report)")
+        return "\n".join(lines)
+    hours = steps / tp.steps_per_s / 3600 + todo * tp.eval_s / 3600
+    unit = "GPU hours" if tp.gpu else f"device hours ({tp.device})"
+    lines.append(f"  estimated {unit}: {hours:,.0f} ({hours / max(todo, 1):.2f} per run)"
+                 f" at {tp.steps_per_s:,.1f} steps/s + {tp.eval_s:,.0f} s scoring per run on {tp.device}")
+    lines.append(f"  throughput source: {tp.source}")
+    if not tp.gpu:
+        lines.append("  no GPU throughput has been measured yet: these are hours on the device above, not GPU hours")
+    return "\n".join(lines)
