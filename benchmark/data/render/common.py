@@ -1,0 +1,216 @@
+"""Helpers shared by the 3D dataset modules: procedural datasets, decoded-grid caches, resizing.
+
+(They live in ``benchmark.data.render`` with the renderers so that the dataset modules stay flat.)
+"""
+from __future__ import annotations
+
+import hashlib
+import sys
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from benchmark.data.dataset import GroundTruthDataset, Provenance
+from benchmark.data.grid import FactorGrid
+from benchmark.errors import DatasetError
+from benchmark.io import atomic_save_npz
+
+
+def notice(msg: str) -> None:
+    print(f"notice: {msg}", file=sys.stderr)
+
+
+def first_existing(candidates) -> Path | None:
+    for p in candidates:
+        if Path(p).exists():
+            return Path(p)
+    return None
+
+
+# ------------------------------------------------------------------------------------------------
+# Procedural datasets: rendered on demand, optionally cached as npz in the data root
+# ------------------------------------------------------------------------------------------------
+def procedural_dataset(name: str, grid: FactorGrid, render_classes: Callable[[np.ndarray], torch.Tensor],
+                       generator: str, version: str, channels: int, root: Path | None,
+                       cache: bool = False, progress: bool = True) -> GroundTruthDataset:
+    """A :class:`GroundTruthDataset` whose batches are rendered from factor classes on demand.
+
+    With ``cache=True`` the whole grid is rendered once and saved to
+    ``<root>/procedural/<name>_v<version>.npz`` (key ``images``, ``(N, C, 64, 64)`` uint8, written
+    atomically); an existing cache with the right shape is always used.
+    """
+    path = None if root is None else Path(root) / "procedural" / f"{name}_v{version}.npz"
+    images = None
+    if path is not None and path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arr = z["images"]
+                ok = arr.shape == (grid.num_images, channels, 64, 64) and arr.dtype == np.uint8 \
+                    and str(z["generator"]) == generator and str(z["version"]) == version
+            if ok:
+                images = torch.from_numpy(arr)
+            else:
+                notice(f"{path}: cache does not match {generator} v{version}; ignoring it")
+        except Exception as e:  # a truncated cache: render again
+            notice(f"{path}: unreadable cache ({type(e).__name__}: {e}); rendering again")
+    if images is None and cache and path is not None:
+        images = render_all(grid, render_classes, channels, desc=f"render {name}", progress=progress)
+        try:
+            atomic_save_npz(path, images=images.numpy(), generator=np.str_(generator), version=np.str_(version))
+        except OSError as e:
+            notice(f"could not cache {name} at {path} ({e})")
+            path = None
+    prov = Provenance("procedural", file=str(path) if images is not None and path is not None else None,
+                      generator=generator, version=version)
+    if images is not None:
+        return GroundTruthDataset(name, grid, prov, images=images, max_value=255, channels=channels)
+
+    def render(indices: np.ndarray) -> torch.Tensor:
+        return render_classes(grid.classes(indices))
+
+    return GroundTruthDataset(name, grid, prov, render=render, max_value=255, channels=channels)
+
+
+def render_all(grid: FactorGrid, render_classes, channels: int, chunk: int = 2048, desc: str = "render",
+               progress: bool = True) -> torch.Tensor:
+    """The whole grid, uint8 ``(N, C, 64, 64)``, rendered in chunks with a progress bar."""
+    from tqdm import tqdm
+
+    out = torch.empty((grid.num_images, channels, 64, 64), dtype=torch.uint8)
+    with tqdm(total=grid.num_images, desc=desc, unit="img", disable=not progress, file=sys.stderr) as bar:
+        for start in range(0, grid.num_images, chunk):
+            idx = np.arange(start, min(start + chunk, grid.num_images))
+            out[start:start + len(idx)] = render_classes(grid.classes(idx))
+            bar.update(len(idx))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Decoded-grid caches for datasets stored as many small files (chairs, cars, smallNORB)
+# ------------------------------------------------------------------------------------------------
+def listing_key(files: list[Path], root: Path) -> str:
+    """A digest of file names and sizes: the cache is rebuilt when the source files change."""
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f"{Path(f).relative_to(root)}\0{Path(f).stat().st_size}\n".encode())
+    return h.hexdigest()
+
+
+def load_cache(path: Path, key: str, shape: tuple) -> np.ndarray | None:
+    """Images from a decoded-grid cache if it exists and matches ``key`` and ``shape``."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["key"]) != key or tuple(z["images"].shape) != tuple(shape):
+                notice(f"{path}: stale cache (source files changed); decoding again")
+                return None
+            return z["images"]
+    except Exception as e:
+        notice(f"{path}: unreadable cache ({type(e).__name__}); decoding again")
+        return None
+
+
+def save_cache(path: Path, key: str, images: np.ndarray) -> Path | None:
+    try:
+        atomic_save_npz(path, images=images, key=np.str_(key))
+        return path
+    except OSError as e:
+        notice(f"could not write the decoded-grid cache {path} ({e}); it will be decoded again next time")
+        return None
+
+
+# ------------------------------------------------------------------------------------------------
+# Image resizing (Pillow, antialiased) and uncompressed npz members as memory maps
+# ------------------------------------------------------------------------------------------------
+def resize_grey(img: np.ndarray, size: int = 64, crop: float = 1.0) -> np.ndarray:
+    """Centre-crop a fraction ``crop`` of the shorter side, then Lanczos-resize to ``size`` (uint8)."""
+    from PIL import Image
+
+    im = Image.fromarray(img)
+    return np.asarray(_crop_resize(im, size, crop), dtype=np.uint8)
+
+
+def _crop_resize(im, size: int, crop: float):
+    from PIL import Image
+
+    w, h = im.size
+    if crop < 1.0:
+        side = int(round(min(w, h) * crop))
+        left, top = (w - side) // 2, (h - side) // 2
+        im = im.crop((left, top, left + side, top + side))
+    return im.resize((size, size), Image.LANCZOS)
+
+
+def resize_rgb(img: np.ndarray, size: int = 64) -> np.ndarray:
+    """Lanczos-resize an ``(H, W, 3)`` uint8 image to ``(size, size, 3)``."""
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(img).resize((size, size), Image.LANCZOS), dtype=np.uint8)
+
+
+def npz_member_memmap(path: Path, key: str, fix: str):
+    """Memory-map an uncompressed npz member (``np.savez``); None if the member is compressed."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            try:
+                info = zf.getinfo(f"{key}.npy")
+            except KeyError:
+                raise DatasetError(f"{path}: no array {key!r} in the npz (found {zf.namelist()}) — {fix}") from None
+            if info.compress_type != zipfile.ZIP_STORED:
+                return None
+        with open(path, "rb") as f:
+            f.seek(info.header_offset)
+            local = f.read(30)
+            name_len = int.from_bytes(local[26:28], "little")
+            extra_len = int.from_bytes(local[28:30], "little")
+            f.seek(info.header_offset + 30 + name_len + extra_len)
+            version = np.lib.format.read_magic(f)
+            reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = reader(f)
+            offset = f.tell()
+    except DatasetError:
+        raise
+    except Exception as e:
+        raise DatasetError(f"{path}: cannot read it as an npz file ({type(e).__name__}: {e}); it is truncated or corrupt — {fix}") from None
+    if fortran:
+        return None
+    if int(np.prod(shape)) * dtype.itemsize + offset > path.stat().st_size:
+        raise DatasetError(f"{path}: array {key!r} is truncated ({shape} {dtype} does not fit in the file) — {fix}")
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+
+
+def sorted_unique_read(read_rows: Callable[[np.ndarray], np.ndarray], indices: np.ndarray) -> np.ndarray:
+    """Read rows at arbitrary ``indices`` through a reader that needs sorted unique indices (h5py)."""
+    uniq, inverse = np.unique(indices, return_inverse=True)
+    return read_rows(uniq)[inverse]
+
+
+def checksum(path: Path) -> str:
+    """SHA-256 of a data file, remembered in a ``<file>.sha256`` sidecar keyed by size and mtime.
+
+    Large official files (MPI3D is 12 GB) would otherwise be hashed on every load; the sidecar is
+    written best-effort (read-only data folders just hash every time).
+    """
+    import json
+
+    from benchmark.io import atomic_write_json, sha256_file
+
+    path = Path(path)
+    st = path.stat()
+    side = path.with_name(path.name + ".sha256")
+    try:
+        rec = json.loads(side.read_text())
+        if rec.get("size") == st.st_size and rec.get("mtime_ns") == st.st_mtime_ns:
+            return str(rec["sha256"])
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass
+    digest = sha256_file(path)
+    try:
+        atomic_write_json(side, {"sha256": digest, "size": st.st_size, "mtime_ns": st.st_mtime_ns})
+    except OSError:
+        pass
+    return digest
