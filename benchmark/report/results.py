@@ -1,0 +1,208 @@
+"""Finished run folders -> one tidy table, ``results/results.csv`` (one row per run).
+
+Aggregation reads only ``runs/*/metrics.json`` files (the "finished" marker written last and
+atomically by :func:`benchmark.sweep.job.run_one`), so a run that is still training or was killed
+never appears half-done. Every row says what produced it: model and hyperparameters, seed, dataset
+and its provenance (official file + checksum, or generator + version), preset and recipe, every
+score, reconstruction / ELBO / KL / active units, timings, package versions, git commit, device.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from benchmark.errors import BenchmarkError
+from benchmark.io import atomic_write_text
+
+RESULTS_CSV = "results.csv"
+
+# Identity columns first, in this order; then scores; then generative numbers; then provenance.
+ID_COLUMNS = [
+    "run_id", "kind", "model", "label", "hyperparameters", "beta", "normalised_beta", "seed",
+    "dataset", "data_source", "data_sha256", "data_generator", "data_version", "num_latents", "num_pixels",
+    "preset", "metrics_preset", "architecture", "optimizer", "lr", "batch_size", "steps",
+]
+# Disentanglement scores, in display order (unknown score columns follow, sorted).
+SCORE_COLUMNS = [
+    "beta_vae_reference", "beta_vae_paper", "factor_vae", "mig", "dci_disentanglement", "dci_completeness",
+    "dci_informativeness", "sap", "modularity", "explicitness", "gaussian_total_correlation",
+    "wasserstein_correlation", "mutual_info_score",
+]
+GENERATIVE_COLUMNS = ["recon_bce", "recon_mse", "elbo", "kl", "active_units", "iwae"]
+META_COLUMNS = [
+    "train_seconds", "eval_seconds", "wall_seconds", "device", "device_name", "torch", "numpy", "sklearn",
+    "python", "git_commit", "finished_at",
+]
+
+SCORE_LABELS = {
+    "beta_vae_reference": "beta-VAE score (reference: sklearn logreg, 5 factors)",
+    "beta_vae_paper": "beta-VAE score (paper: Adagrad linear, 4 factors)",
+    "factor_vae": "FactorVAE score",
+    "mig": "MIG (histogram estimator)",
+    "dci_disentanglement": "DCI disentanglement",
+    "dci_completeness": "DCI completeness",
+    "dci_informativeness": "DCI informativeness",
+    "sap": "SAP score",
+    "modularity": "modularity",
+    "explicitness": "explicitness",
+    "recon_bce": "reconstruction error (Bernoulli NLL, nats/image)",
+    "recon_mse": "reconstruction MSE (per image)",
+    "elbo": "ELBO (nats/image)",
+    "kl": "KL(q(z|x) || p(z)) (nats/image)",
+    "active_units": "active latents (KL > 0.01 nats)",
+}
+
+
+def hyperparameter_text(params: dict) -> str:
+    """Canonical text of a hyperparameter dict (``beta=4``), '' for none: a grouping key."""
+    from benchmark.sweep.plan import fmt_value
+
+    return ";".join(f"{k}={fmt_value(v)}" for k, v in sorted(params.items()))
+
+
+def row_from_metrics(m: dict) -> dict:
+    """One tidy row from a run's metrics.json content."""
+    spec = m.get("spec") or {}
+    train = spec.get("train") or {}
+    ev = spec.get("eval") or {}
+    params = spec.get("params") or {}
+    ds = m.get("dataset_info") or {}
+    env = m.get("environment") or {}
+    num_latents = m.get("num_latents", train.get("num_latents"))
+    num_pixels = ds.get("num_pixels")
+    beta = params.get("beta")
+    if spec.get("model") == "ae":
+        beta = 0.0  # no KL term: the beta = 0 end of the trade-off
+    row = {
+        "run_id": m["run_id"],
+        "kind": spec.get("kind"),
+        "model": spec.get("model"),
+        "label": _label(spec),
+        "hyperparameters": hyperparameter_text(params),
+        "beta": beta,
+        "normalised_beta": (beta * num_latents / num_pixels) if (beta is not None and num_latents and num_pixels) else None,
+        "seed": spec.get("seed"),
+        "dataset": spec.get("dataset"),
+        "data_source": spec.get("data_source"),
+        "data_sha256": ds.get("data_sha256"),
+        "data_generator": ds.get("data_generator"),
+        "data_version": ds.get("data_version"),
+        "num_latents": num_latents,
+        "num_pixels": num_pixels,
+        "preset": spec.get("preset"),
+        "metrics_preset": ev.get("metrics_preset"),
+        "architecture": train.get("architecture"),
+        "optimizer": train.get("optimizer"),
+        "lr": train.get("lr"),
+        "batch_size": train.get("batch_size"),
+        "steps": train.get("steps"),
+    }
+    for k, v in (m.get("scores") or {}).items():
+        row[k] = v
+    for k, v in (m.get("generative") or {}).items():
+        row[k] = v
+    row["train_seconds"] = (m.get("train") or {}).get("seconds")
+    row["eval_seconds"] = m.get("eval_seconds")
+    row["wall_seconds"] = m.get("wall_seconds")
+    for k in ("device", "device_name", "torch", "numpy", "sklearn", "python", "git_commit"):
+        row[k] = env.get(k)
+    row["finished_at"] = m.get("finished_at")
+    return row
+
+
+def _label(spec: dict) -> str:
+    model, params = spec.get("model", "?"), spec.get("params") or {}
+    if spec.get("kind") == "baseline":
+        return {"ground_truth": "ground truth", "pixels": "raw pixels", "pca": "PCA", "ica": "ICA",
+                "untrained_vae": "untrained VAE"}.get(model, model)
+    if model == "ae":
+        return "AE"
+    if model == "vae":
+        return "VAE (beta=1)"
+    if model == "beta_vae":
+        return f"beta-VAE (beta={hyperparameter_text(params).split('=', 1)[-1]})"
+    return f"{model} ({hyperparameter_text(params).replace(';', ', ')})"
+
+
+def finished_metrics(results_dir: str | os.PathLike) -> list[dict]:
+    """Content of every finished run's metrics.json under ``results_dir/runs`` (sorted by run id)."""
+    from benchmark.sweep.job import METRICS_FILE, RUNS, read_metrics
+
+    runs = Path(results_dir) / RUNS
+    out = []
+    if not runs.is_dir():
+        return out
+    for d in sorted(runs.iterdir()):
+        m = read_metrics(d / METRICS_FILE)
+        if m and m.get("run_id") == d.name:
+            out.append(m)
+    return out
+
+
+def order_columns(columns: Iterable[str]) -> list[str]:
+    cols = list(dict.fromkeys(columns))
+    known = ID_COLUMNS + SCORE_COLUMNS + GENERATIVE_COLUMNS + META_COLUMNS
+    extra = sorted(c for c in cols if c not in known)
+    ordered = [c for c in ID_COLUMNS + SCORE_COLUMNS if c in cols]
+    ordered += [c for c in extra]
+    ordered += [c for c in GENERATIVE_COLUMNS + META_COLUMNS if c in cols]
+    return ordered
+
+
+def build_table(metrics: list[dict]) -> pd.DataFrame:
+    """Rows for the given metrics dicts, columns in the canonical order, sorted deterministically."""
+    rows = [row_from_metrics(m) for m in metrics]
+    if not rows:
+        return pd.DataFrame(columns=ID_COLUMNS)
+    df = pd.DataFrame(rows)
+    df = df[order_columns(df.columns)]
+    kind_order = {"baseline": 0, "model": 1}
+    df["_k"] = df["kind"].map(kind_order).fillna(2)
+    df["_b"] = pd.to_numeric(df["beta"], errors="coerce").fillna(-1)
+    df = df.sort_values(["dataset", "preset", "_k", "model", "_b", "hyperparameters", "seed", "run_id"], kind="stable")
+    return df.drop(columns=["_k", "_b"]).reset_index(drop=True)
+
+
+def write_results(results_dir: str | os.PathLike) -> pd.DataFrame:
+    """Rebuild ``results_dir/results.csv`` from the finished runs (atomically); return the table."""
+    df = build_table(finished_metrics(results_dir))
+    atomic_write_text(Path(results_dir) / RESULTS_CSV, df.to_csv(index=False, float_format="%.6g"))
+    return df
+
+
+def read_results(path: str | os.PathLike) -> pd.DataFrame:
+    """A results.csv (one clear error if missing or not one)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / RESULTS_CSV
+    if not p.is_file():
+        raise BenchmarkError(f"no results table at {p}; run `python run_all.py` first or pass --results-dir")
+    try:
+        df = pd.read_csv(p)
+    except (ValueError, pd.errors.ParserError) as e:
+        raise BenchmarkError(f"cannot read {p} as CSV ({e}); regenerate it with `python run_all.py` (it reruns nothing)") from None
+    missing = [c for c in ("run_id", "model", "dataset", "preset", "seed") if c not in df.columns]
+    if missing:
+        raise BenchmarkError(f"{p} is not a results table (missing columns {', '.join(missing)}); regenerate it with `python run_all.py`")
+    return df
+
+
+def score_columns(df: pd.DataFrame) -> list[str]:
+    """The disentanglement-score columns present in ``df`` (known first, then other numeric extras)."""
+    known = ID_COLUMNS + GENERATIVE_COLUMNS + META_COLUMNS
+    cols = [c for c in SCORE_COLUMNS if c in df.columns]
+    cols += [c for c in df.columns if c not in known and c not in cols
+             and pd.api.types.is_numeric_dtype(df[c])]
+    return cols
+
+
+def finite(x) -> bool:
+    try:
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False

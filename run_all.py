@@ -1,0 +1,204 @@
+#!/usr/bin/env python
+"""The main job: train AE / VAE / beta-VAE (and any zoo model), score them, and write tables and figures.
+
+    python run_all.py --betas 1 4 16                  # quick preset: < 20 min on a 2-core CPU
+    python run_all.py --preset paper --betas 1 4 16   # the reference protocol (GPU)
+
+Each run (model x hyperparameter x seed, and each baseline representation) is a folder
+``<results>/runs/<run-id>/`` whose id hashes its full config. Finished runs are skipped, unfinished
+ones resume from their checkpoint, so Ctrl-C or a crash loses nothing: rerun the same command.
+At the end the results table, leaderboard, figures and summary.md are rebuilt from every finished run.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import benchmark  # noqa: F401  (process-wide CPU settings)
+from benchmark.errors import BenchmarkError
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Show defaults, except empty ones (None / False) that say nothing."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False) or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag as one line (no usage dump)."""
+
+    def error(self, message: str):  # noqa: D401
+        self.exit(2, f"error: {message}; see python run_all.py --help\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from benchmark.sweep.executors import add_executor_arguments
+    from benchmark.sweep.plan import BASELINES, MODEL_GRIDS
+    from benchmark.sweep.presets import PRESETS
+
+    p = _Parser(
+        prog="run_all.py",
+        description=__doc__.split("\n\n")[0] + " Plans the runs, skips finished ones, trains, evaluates, "
+        "aggregates (results.csv, leaderboard.csv), plots (figures/, summary.md) and prints a summary table.",
+        formatter_class=_Help,
+        epilog="Presets: " + "; ".join(f"{k}: {v.description}" for k, v in PRESETS.items()),
+    )
+    g = p.add_argument_group("what to train")
+    g.add_argument("--models", nargs="+", default=["ae", "vae", "beta_vae"], metavar="MODEL",
+                   help=f"zoo models: {', '.join(MODEL_GRIDS)}; 'none' for baselines only. beta=1 of --betas is the "
+                        "VAE run (trained once); the AE is trained once per seed")
+    g.add_argument("--betas", nargs="+", type=float, default=[1.0, 4.0, 16.0], metavar="B",
+                   help="beta grid of beta_vae (beta=1 is the VAE)")
+    for model in ("factor_vae", "beta_tcvae", "annealed_vae", "dip_vae_i"):
+        param, flag, default = MODEL_GRIDS[model]
+        who = "dip_vae_i and dip_vae_ii" if model == "dip_vae_i" else model
+        g.add_argument(flag, nargs="+", type=float, default=None, metavar="V",
+                       help=f"{param} grid of {who} (default {' '.join(f'{v:g}' for v in default)}); used only when named in --models")
+    g.add_argument("--seeds", nargs="+", type=int, default=[0], metavar="S",
+                   help="model seeds (initialisation, data stream and metric sampling)")
+    g.add_argument("--baselines", nargs="+", default=list(BASELINES), metavar="NAME",
+                   help=f"representations scored for the paper's comparison table: {', '.join(BASELINES)}; 'none' to skip")
+    g.add_argument("--study", default=None, metavar="NAME",
+                   help="plan a whole published study grid instead (e.g. locatello2019); see --dry-run")
+    g = p.add_argument_group("protocol and data")
+    g.add_argument("--preset", default="quick", choices=list(PRESETS),
+                   help="training recipe and metric sample sizes (see the list below)")
+    g.add_argument("--steps", type=int, default=None, metavar="N", help="override the preset's training steps")
+    g.add_argument("--dataset", default=None, metavar="NAME",
+                   help="registered dataset (default: the preset's, dsprites; `python -m benchmark data list`)")
+    g.add_argument("--data-source", default="auto", choices=["auto", "official", "procedural"],
+                   help="official file (must be present), procedural generator, or auto: official when present")
+    g.add_argument("--data-dir", default=None, metavar="DIR",
+                   help="data root (default: $DISENTANGLE_BENCH_DATA, else ./datasets)")
+    g.add_argument("--device", default="auto", metavar="DEV", help="auto (cuda > mps > cpu), cpu, cuda, cuda:N or mps")
+    g = p.add_argument_group("outputs")
+    g.add_argument("--results-dir", default="results", metavar="DIR",
+                   help="results folder: runs/<run-id>/, results.csv, leaderboard.csv, figures/, summary.md")
+    g.add_argument("--leaderboard", default=None, metavar="CSV",
+                   help="leaderboard to update (default RESULTS_DIR/leaderboard.csv)")
+    g.add_argument("--no-figures", action="store_true", help="skip plotting (tables are still written)")
+    g.add_argument("--dry-run", action="store_true", help="print the plan (runs, finished, to run) and exit")
+    add_executor_arguments(p)
+    return p
+
+
+def _none(values: list[str]) -> list[str]:
+    return [] if [v.lower() for v in values] == ["none"] else list(values)
+
+
+def make_plan(args) -> tuple[list, object]:
+    """(specs, preset) for the parsed ``args``."""
+    from benchmark.data import get_spec
+    from benchmark.sweep.plan import RunSpec, plan, resolve_data_source
+    from benchmark.sweep.presets import get_preset
+
+    preset = get_preset(args.preset).with_steps(args.steps)
+    if args.study:
+        from benchmark.sweep import study
+
+        dicts = study.study_runs(args.study, seeds=args.seeds if args.seeds != [0] else None, device=args.device,
+                                 data_dir=args.data_dir, steps=args.steps)
+        return [RunSpec.from_dict(d) for d in dicts], preset
+    dataset = args.dataset or preset.dataset
+    get_spec(dataset)  # unknown name -> one clear error
+    source = resolve_data_source(dataset, args.data_dir, args.data_source)
+    grids = {"--betas": args.betas, "--gammas": args.gammas, "--tc-betas": args.tc_betas,
+             "--c-maxes": args.c_maxes, "--dip-lambdas": args.dip_lambdas}
+    models = _none(args.models)
+    baselines = _none(args.baselines)
+    if not models and not baselines:
+        raise BenchmarkError("nothing to run: --models none and --baselines none; name at least one model or baseline")
+    specs = plan(preset, models=models, grids=grids, seeds=args.seeds, dataset=dataset, data_source=source,
+                 baselines=baselines, device=args.device, data_dir=args.data_dir)
+    return specs, preset
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _main(args)
+    except BenchmarkError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished runs are saved and unfinished ones keep their checkpoints; "
+              "rerun the same command to continue", file=sys.stderr)
+        return 130
+
+
+def _main(args) -> int:
+    from benchmark.sweep.executors import get_executor
+    from benchmark.sweep.job import is_finished
+
+    t0 = time.time()
+    if args.jobs is not None and args.jobs < 1:
+        raise BenchmarkError(f"--jobs must be at least 1, got {args.jobs}")
+    results_dir = Path(args.results_dir)
+    specs, preset = make_plan(args)
+    finished = sum(is_finished(s.to_dict(), results_dir) for s in specs)
+    print(f"plan: {len(specs)} runs ({finished} finished, {len(specs) - finished} to run), preset {preset.name}, "
+          f"{specs[0].dataset if specs else '-'} ({specs[0].data_source if specs else '-'}), results in {results_dir}/",
+          file=sys.stderr)
+    note = preset.note()
+    if note:
+        print(f"NOTE: {note}", file=sys.stderr)
+    if args.dry_run:
+        if args.study:
+            from benchmark.sweep import study
+
+            print(study.dry_run_report(specs, title=study.get_study(args.study)["title"], finished=finished))
+        else:
+            for s in specs:
+                print(f"  {'done ' if is_finished(s.to_dict(), results_dir) else 'todo '} {s.run_id:40s} {s.label}")
+        return 0
+    executor = get_executor(args)
+    outcomes = executor.run(specs, results_dir)
+    failed = [o for o in outcomes if o.status == "failed"]
+    waiting = [o for o in outcomes if o.status in ("submitted", "pending", "running")]
+    print(f"runs: {sum(o.ok for o in outcomes)} finished ({sum(o.status == 'skipped' for o in outcomes)} from before), "
+          f"{len(failed)} failed, {len(waiting)} still queued/running", file=sys.stderr)
+    for o in failed:
+        print(f"  FAILED {o.run_id}: {o.error}" + (f" (log: {o.log})" if o.log else ""), file=sys.stderr)
+
+    from benchmark.report import refresh
+    from benchmark.report.summary import print_summary
+
+    df, made = refresh(results_dir, leaderboard=args.leaderboard, run_figures=not args.no_figures,
+                       figures_dir=None) if not args.no_figures else _tables_only(results_dir, args.leaderboard)
+    ours = {s.run_id for s in specs}
+    mine = df[df["run_id"].isin(ours)] if not df.empty else df
+    print(print_summary(mine))
+    print(f"\nwrote {results_dir}/results.csv ({len(df)} runs), leaderboard.csv, summary.md"
+          + ("" if args.no_figures else f", figures/ ({sum(len(v) for v in made.values())} files)")
+          + f"; total {time.time() - t0:.0f} s", file=sys.stderr)
+    if failed:
+        print(f"{len(failed)} run(s) failed; fix the cause above and rerun the same command (finished runs are kept)",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _tables_only(results_dir: Path, leaderboard):
+    from benchmark.report.leaderboard import LEADERBOARD_CSV, update_leaderboard
+    from benchmark.report.published import PUBLISHED_CSV, write_published
+    from benchmark.report.results import write_results
+    from benchmark.report.summary import write_summary
+    from benchmark.report.published import read_published
+
+    df = write_results(results_dir)
+    update_leaderboard(df, Path(leaderboard) if leaderboard else results_dir / LEADERBOARD_CSV)
+    pub = results_dir / PUBLISHED_CSV
+    published = read_published(pub) if pub.is_file() else write_published(pub)
+    write_summary(df, published, {}, results_dir)
+    return df, {}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
