@@ -516,8 +516,8 @@ class SlurmExecutor:
             ) from None
         for j in jobs:
             j._results_timeout_s = self.config.results_timeout_s
-        print(f"submitted {len(jobs)} run(s) to Slurm as array job {jobs[0].job_id.split('_')[0]}"
-              f" (logs: {folder})", file=sys.stderr)
+        what = f"array job {jobs[0].job_id.split('_')[0]}" if len(jobs) > 1 else f"job {jobs[0].job_id}"
+        print(f"submitted {len(jobs)} run(s) to Slurm as {what} (logs: {folder})", file=sys.stderr)
         return jobs
 
     def _attach(self, submitit, folder: Path, job_id: str):
