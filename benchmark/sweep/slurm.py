@@ -36,7 +36,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from benchmark.errors import BenchmarkError
 from benchmark.io import atomic_write_json
@@ -317,6 +317,7 @@ class RunStatus:
     error: str | None = None
     log: str | None = None
     seconds: float = 0.0
+    reported: bool = field(default=False, repr=False, compare=False)
 
 
 def _now() -> str:
@@ -408,9 +409,8 @@ class SlurmExecutor:
         by_id = dict(zip(ids, specs))
 
         statuses: dict[str, RunStatus] = {}
-        jobs: dict[str, Any] = {}
+        jobs: dict[str, Any] = {}  # run id -> the submitit job we watch for it
         to_submit: list[str] = []
-        submitted: set[str] = set()
         for rid, spec in by_id.items():
             if self._finished(spec, results_dir):
                 statuses[rid] = RunStatus(rid, "skipped")  # finished before this call
@@ -421,42 +421,48 @@ class SlurmExecutor:
             else:
                 to_submit.append(rid)
 
-        # One sacct call tells which recorded jobs ended; ended-unfinished runs are resubmitted.
+        # Jobs recorded by an earlier call: one sacct call says which ended. A run whose job ended
+        # without results is resubmitted (it resumes from its checkpoint); one whose job is still
+        # queued or running is waited for, never submitted twice.
         if jobs:
-            settled = self._settle(jobs, results_dir, by_id, final_wait=False)
-            for rid, st in settled.items():
+            _refresh(jobs)
+            for rid, job in list(jobs.items()):
+                st = self._classify(rid, job, by_id[rid], results_dir, fresh=False, memo={})
                 if st.state == "finished":
                     statuses[rid] = st
-                    jobs.pop(rid)
+                    del jobs[rid]
                 elif st.state == "failed":
-                    jobs.pop(rid)
+                    del jobs[rid]
                     if self.collect:
                         statuses[rid] = st
                     else:
                         _report_failure(st, resubmitting=True)
                         to_submit.append(rid)
 
-        if to_submit and not self.collect:
+        fresh: set[str] = set()
+        if to_submit and self.collect:
+            for rid in to_submit:
+                statuses[rid] = RunStatus(rid, "pending", error="not submitted (--collect submits nothing); rerun without --collect")
+        elif to_submit:
             new = self._submit(submitit, folder, [by_id[r] for r in to_submit], results_dir)
             for rid, job in zip(to_submit, new):
                 entry = record["runs"].setdefault(rid, {"job_ids": []})
                 entry["job_ids"].append(job.job_id)
                 entry["submitted_at"] = _now()
                 jobs[rid] = job
-                submitted.add(rid)
+                fresh.add(rid)
             record["folder"] = str(folder)
             save_jobs(results_dir, record)
-        elif to_submit:
-            for rid in to_submit:
-                statuses[rid] = RunStatus(rid, "pending", error="not submitted yet (--collect submits nothing); rerun without --collect")
 
         if jobs and self.wait and not self.collect:
-            statuses.update(self._wait_all(jobs, results_dir, by_id))
-        elif jobs:
-            statuses.update(self._settle(jobs, results_dir, by_id, final_wait=False, keep_active=True))
-            for rid in submitted:
-                if statuses[rid].state in ("pending", "running"):
-                    statuses[rid].state = "submitted"
+            statuses.update(self._wait_all(jobs, results_dir, by_id, fresh))
+        elif jobs:  # --no-wait / --collect: one look, then return
+            _refresh(jobs)
+            for rid, job in jobs.items():
+                st = self._classify(rid, job, by_id[rid], results_dir, fresh=rid in fresh, memo={})
+                if rid in fresh and st.state in ("pending", "running"):
+                    st.state = "submitted"
+                statuses[rid] = st
 
         out = [statuses[rid] for rid in ids]
         for st in out:
@@ -525,91 +531,79 @@ class SlurmExecutor:
         job._results_timeout_s = self.config.results_timeout_s
         return job
 
-    def _settle(self, jobs: dict, results_dir: Path, by_id: dict, *, final_wait: bool,
-                keep_active: bool = False, first_seen: dict | None = None,
-                ended_at: dict | None = None) -> dict[str, RunStatus]:
-        """Classify each job once (one sacct call). Returns statuses for the jobs that are settled
-        (finished or failed), plus running/pending ones if ``keep_active``."""
+    def _classify(self, rid: str, job, spec: Any, results_dir: Path, *, fresh: bool, memo: dict,
+                  waiting: bool = False) -> RunStatus:
+        """What ``job`` (run ``rid``) looks like now, from its result file and the last sacct call.
+
+        Returns a :class:`RunStatus` in state finished, failed, running or pending. ``fresh``: the
+        job was submitted by this call (Slurm's accounting may not list it for a few seconds).
+        ``waiting``: we are polling, so an ended job gets ``results_timeout_s`` for its result file
+        (``memo`` keeps when it was first seen ended or unknown).
+        """
         import submitit
 
-        out: dict[str, RunStatus] = {}
-        _refresh(jobs)
         now = time.monotonic()
-        first_seen = {} if first_seen is None else first_seen
-        ended_at = {} if ended_at is None else ended_at
-        for rid, job in jobs.items():
-            spec = by_id[rid]
-            if job.paths.result_pickle.exists():
-                try:
-                    result = job.result()
-                except submitit.core.utils.FailedJobError as e:
-                    out[rid] = RunStatus(rid, "failed", job.job_id, error=_failure_text(job, "raised", str(e)),
-                                         log=str(job.paths.stderr))
-                except submitit.core.utils.UncompletedJobError as e:
-                    out[rid] = RunStatus(rid, "failed", job.job_id, error=_failure_text(job, "no result", str(e)),
-                                         log=str(job.paths.stderr))
-                else:
-                    if self._finished(spec, results_dir):
-                        secs = result.get("wall_seconds", 0.0) if isinstance(result, dict) else 0.0
-                        out[rid] = RunStatus(rid, "finished", job.job_id, result=result, seconds=float(secs or 0.0),
-                                             log=str(job.paths.stdout))
-                    else:
-                        out[rid] = RunStatus(rid, "failed", job.job_id, error=_failure_text(
-                            job, "COMPLETED without results", "the job returned but the run's metrics file is missing"),
-                            log=str(job.paths.stderr))
-                continue
-            state = _state(job)
-            if state not in ACTIVE_STATES or self._finished(spec, results_dir):
-                # ended without a result pickle: give a lagging file system results_timeout_s
-                t0 = ended_at.setdefault(rid, now)
-                if self._finished(spec, results_dir):
-                    out[rid] = RunStatus(rid, "finished", job.job_id, result=None)
-                elif not final_wait or now - t0 >= self.config.results_timeout_s:
-                    out[rid] = RunStatus(rid, "failed", job.job_id, error=_failure_text(job, state, ""),
-                                         log=str(job.paths.stderr))
-                continue
-            if state == "UNKNOWN":
-                t0 = first_seen.setdefault(rid, now)
-                if not final_wait and not keep_active:
-                    # attached from a previous call: ask Slurm directly before trusting it is alive
-                    if not _slurm_knows(job.job_id):
-                        out[rid] = RunStatus(rid, "failed", job.job_id, error=_failure_text(
-                            job, "LOST", "Slurm has no record of this job (cluster state reset?)"), log=str(job.paths.stderr))
-                        continue
-                elif now - t0 > self.config.lost_after_s and not _slurm_knows(job.job_id):
-                    out[rid] = RunStatus(rid, "failed", job.job_id, error=_failure_text(
-                        job, "LOST", f"Slurm has had no record of this job for {self.config.lost_after_s:.0f} s"),
-                        log=str(job.paths.stderr))
-                    continue
-            if keep_active:
-                out[rid] = RunStatus(rid, "running" if state == "RUNNING" else "pending", job.job_id,
-                                     error=f"job {job.job_id} is {state}; gather it later with --collect")
-        return out
+        if job.paths.result_pickle.exists():
+            try:
+                result = job.result()
+            except (submitit.core.utils.FailedJobError, submitit.core.utils.UncompletedJobError) as e:
+                return RunStatus(rid, "failed", job.job_id, error=_failure_text(job, "raised", str(e)),
+                                 log=str(job.paths.stderr))
+            if self._finished(spec, results_dir):
+                secs = result.get("wall_seconds", 0.0) if isinstance(result, dict) else 0.0
+                return RunStatus(rid, "finished", job.job_id, result=result, seconds=float(secs or 0.0),
+                                 log=str(job.paths.stdout))
+            return RunStatus(rid, "failed", job.job_id, log=str(job.paths.stderr), error=_failure_text(
+                job, "COMPLETED", "the job returned but the run's metrics file is missing"))
+        state = _state(job)
+        if state not in ACTIVE_STATES:
+            if self._finished(spec, results_dir):  # result pickle lost, results are there
+                return RunStatus(rid, "finished", job.job_id, log=str(job.paths.stdout))
+            if _in_queue(job.job_id):
+                # sacct already says CANCELLED/TIMEOUT, but the job's processes are still being
+                # stopped (squeue lists it as COMPLETING): resubmitting now would race its writer
+                return RunStatus(rid, "running", job.job_id, error=f"job {job.job_id} is stopping ({state})")
+            t0 = memo.setdefault(("ended", rid), now)
+            if waiting and now - t0 < self.config.results_timeout_s:
+                return RunStatus(rid, "running", job.job_id, error=f"job {job.job_id} ended {state}; waiting for its result file")
+            return RunStatus(rid, "failed", job.job_id, error=_failure_text(job, state, ""), log=str(job.paths.stderr))
+        if state == "UNKNOWN":
+            t0 = memo.setdefault(("unknown", rid), now)
+            if (not fresh or now - t0 > self.config.lost_after_s) and not _slurm_knows(job.job_id):
+                return RunStatus(rid, "failed", job.job_id, log=str(job.paths.stderr), error=_failure_text(
+                    job, "LOST", "Slurm has no record of this job (was the cluster's state reset?)"))
+            return RunStatus(rid, "pending", job.job_id, error=f"job {job.job_id} is queued (not yet in Slurm's accounting)")
+        if state == "RUNNING":
+            return RunStatus(rid, "running", job.job_id, error=f"job {job.job_id} is RUNNING; gather it later with --collect")
+        return RunStatus(rid, "pending", job.job_id, error=f"job {job.job_id} is {state}; gather it later with --collect")
 
-    def _wait_all(self, jobs: dict, results_dir: Path, by_id: dict) -> dict[str, RunStatus]:
+    def _wait_all(self, jobs: dict, results_dir: Path, by_id: dict, fresh: set) -> dict[str, RunStatus]:
+        """Poll until every job in ``jobs`` is finished or failed, with a tqdm bar of the counts."""
         from tqdm.auto import tqdm
 
         remaining = dict(jobs)
         done: dict[str, RunStatus] = {}
-        first_seen: dict = {}
-        ended_at: dict = {}
+        memo: dict = {}
         n_failed = 0
         bar = tqdm(total=len(jobs), desc="slurm runs", unit="run", disable=not self.progress,
                    dynamic_ncols=True, file=sys.stderr)
         try:
             while remaining:
-                settled = self._settle(remaining, results_dir, by_id, final_wait=True,
-                                       first_seen=first_seen, ended_at=ended_at)
-                for rid, st in settled.items():
-                    remaining.pop(rid)
+                _refresh(remaining)
+                counts = {"running": 0, "pending": 0}
+                for rid, job in list(remaining.items()):
+                    st = self._classify(rid, job, by_id[rid], results_dir, fresh=rid in fresh, memo=memo, waiting=True)
+                    if st.state in counts:
+                        counts[st.state] += 1
+                        continue
+                    del remaining[rid]
                     done[rid] = st
                     if st.state == "failed":
                         n_failed += 1
                         _report_failure(st, resubmitting=False, bar=bar)
                     bar.update(1)
-                states = [_state(j) for j in remaining.values()]
-                bar.set_postfix(finished=len(done) - n_failed, running=states.count("RUNNING"),
-                                pending=len(states) - states.count("RUNNING"), failed=n_failed, refresh=True)
+                bar.set_postfix(finished=len(done) - n_failed, running=counts["running"], pending=counts["pending"],
+                                failed=n_failed, refresh=True)
                 if remaining:
                     _sleep_until_change(remaining, self.config.poll_s)
         except KeyboardInterrupt:
@@ -618,11 +612,6 @@ class SlurmExecutor:
             raise
         finally:
             bar.close()
-        # a failure is reported once, when it happens; do not repeat it in run_statuses
-        for st in done.values():
-            if st.state == "failed":
-                st.log = st.log or ""
-                st.reported = True  # type: ignore[attr-defined]
         return done
 
 
@@ -650,13 +639,20 @@ def _require_slurm() -> None:
 
 
 def _refresh(jobs: dict) -> None:
-    """One ``sacct`` call for every watched job (submitit's shared watcher)."""
-    if not jobs:
-        return
-    job = next(iter(jobs.values()))
-    for j in jobs.values():
-        j.watcher.register_job(j.job_id) if j.job_id not in j.watcher._registered else None
-    job.watcher.update()
+    """One ``sacct`` call for every watched job (submitit's watcher, shared by all SlurmJobs)."""
+    if jobs:
+        next(iter(jobs.values())).watcher.update()
+
+
+def _in_queue(job_id: str) -> bool:
+    """Whether ``squeue`` still lists the job (pending, running or completing)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["squeue", "-h", "-o", "%T", "-j", job_id], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return out.returncode == 0 and bool(out.stdout.strip())
 
 
 def _state(job) -> str:
@@ -706,9 +702,9 @@ def _failure_text(job, state: str, detail: str) -> str:
 
 
 def _report_failure(st: RunStatus, *, resubmitting: bool, bar=None) -> None:
-    if getattr(st, "reported", False):
+    if st.reported:
         return
-    st.reported = True  # type: ignore[attr-defined]
+    st.reported = True
     msg = f"run {st.run_id} failed: {st.error}"
     if resubmitting:
         msg += "\n  -> resubmitting it; it resumes from its last checkpoint"
