@@ -163,9 +163,11 @@ def build_table(metrics: list[dict]) -> pd.DataFrame:
     df = df[order_columns(df.columns)]
     kind_order = {"baseline": 0, "model": 1}
     df["_k"] = df["kind"].map(kind_order).fillna(2)
-    df["_b"] = pd.to_numeric(df["beta"], errors="coerce").fillna(-1)
-    df = df.sort_values(["dataset", "preset", "_k", "model", "_b", "hyperparameters", "seed", "run_id"], kind="stable")
-    return df.drop(columns=["_k", "_b"]).reset_index(drop=True)
+    df["_b"] = pd.to_numeric(df["beta"], errors="coerce").fillna(float("inf"))
+    base_order = {m: i for i, m in enumerate(("ground_truth", "pixels", "pca", "ica", "untrained_vae"))}
+    df["_m"] = df["model"].map(base_order).fillna(len(base_order))
+    df = df.sort_values(["dataset", "preset", "_k", "_m", "_b", "model", "hyperparameters", "seed", "run_id"], kind="stable")
+    return df.drop(columns=["_k", "_b", "_m"]).reset_index(drop=True)
 
 
 def write_results(results_dir: str | os.PathLike) -> pd.DataFrame:

@@ -234,7 +234,8 @@ def get_executor(args: argparse.Namespace) -> Executor:
     """The executor that ``args`` name (``--executor local|slurm``); Slurm is imported only when chosen."""
     name = getattr(args, "executor", "local") or "local"
     if name == "local":
-        return LocalExecutor(jobs=getattr(args, "jobs", 1) or 1, threads=getattr(args, "threads", None))
+        jobs = getattr(args, "jobs", None)
+        return LocalExecutor(jobs=1 if jobs is None else jobs, threads=getattr(args, "threads", None))
     if name == "slurm":
         try:
             from benchmark.sweep import slurm

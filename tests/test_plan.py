@@ -1,0 +1,148 @@
+"""Sweep planning (run ids, grids, presets) and the executor seam (LocalExecutor, outcomes, run_one bookkeeping)."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmark.errors import BenchmarkError
+from benchmark.io import atomic_write_json
+from benchmark.sweep import executors, job
+from benchmark.sweep.plan import BASELINES, RunSpec, fmt_value, make_run_id, model_grid, plan
+from benchmark.sweep.presets import PRESETS, get_preset
+
+
+def _plan(**kw):
+    kw.setdefault("data_source", "procedural")
+    return plan(get_preset(kw.pop("preset", "quick")), **kw)
+
+
+def test_default_grid_trains_ae_once_and_beta1_is_the_vae():
+    pairs = model_grid(["ae", "vae", "beta_vae"], {"--betas": [1, 4, 16]})
+    assert pairs == [("ae", {}), ("vae", {"beta": 1.0}), ("beta_vae", {"beta": 4.0}), ("beta_vae", {"beta": 16.0})]
+    # beta_vae alone with beta=1 still yields the single vae run; duplicates collapse
+    assert model_grid(["beta_vae"], {"--betas": [4, 1, 4]}) == [("beta_vae", {"beta": 4.0}), ("vae", {"beta": 1.0})]
+    assert model_grid(["factor_vae"], {"--gammas": [10]}) == [("factor_vae", {"gamma": 10.0})]
+
+
+def test_plan_counts_and_order():
+    specs = _plan(grids={"--betas": [1, 4, 16]}, seeds=[0, 1])
+    assert len(specs) == (len(BASELINES) + 4) * 2
+    assert [s.kind for s in specs[:2 * len(BASELINES)]] == ["baseline"] * 2 * len(BASELINES)
+    assert specs[-1].model == "beta_vae" and specs[-1].params == {"beta": 16.0} and specs[-1].seed == 1
+    assert len({s.run_id for s in specs}) == len(specs)
+
+
+def test_run_id_is_stable_readable_and_hashes_only_what_changes_results():
+    a = _plan(models=["beta_vae"], grids={"--betas": [4]}, baselines=[], device="cpu")[0]
+    b = _plan(models=["beta_vae"], grids={"--betas": [4]}, baselines=[], device="cuda", data_dir="/elsewhere")[0]
+    c = plan(get_preset("quick").with_steps(10), models=["beta_vae"], grids={"--betas": [4]}, baselines=[],
+             data_source="procedural")[0]
+    d = _plan(models=["beta_vae"], grids={"--betas": [4]}, baselines=[], data_source="official")[0]
+    assert a.run_id == b.run_id  # where it runs is not part of the id
+    assert len({a.run_id, c.run_id, d.run_id}) == 3  # steps and data source are
+    assert a.run_id.startswith("beta_vae-beta4-s0-") and len(a.run_id.rsplit("-", 1)[1]) == 10
+    # the id is a pure function of the hashed config (same in another process, another day)
+    assert make_run_id(a.hashed_dict()) == a.run_id
+    # baselines other than the untrained network do not depend on the training recipe
+    pa = [s for s in _plan(models=[]) if s.model == "pca"][0]
+    pb = [s for s in plan(get_preset("quick").with_steps(7), models=[], data_source="procedural") if s.model == "pca"][0]
+    assert pa.run_id == pb.run_id
+
+
+def test_spec_round_trip_and_tampered_id_refused():
+    s = _plan(models=["vae"], baselines=[])[0]
+    d = json.loads(json.dumps(s.to_dict()))
+    assert RunSpec.from_dict(d) == s and RunSpec.from_dict(d).run_id == s.run_id
+    d["params"] = {"beta": 2.0}
+    with pytest.raises(BenchmarkError, match="hashes to"):
+        RunSpec.from_dict(d)
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(models=["nope"]), "unknown model 'nope'"),
+    (dict(models=["beta_vae"], grids={"--betas": [-1]}), "--betas value -1.0 is invalid"),
+    (dict(models=["beta_vae"], grids={"--betas": [float("nan")]}), "invalid"),
+    (dict(seeds=[]), "no seeds"),
+    (dict(seeds=[-3]), "seeds must be >= 0"),
+    (dict(baselines=["pixel"]), "unknown baseline 'pixel'"),
+])
+def test_bad_plan_inputs_are_one_clear_error(kw, match):
+    with pytest.raises(BenchmarkError, match=match):
+        _plan(**kw)
+
+
+def test_presets():
+    assert PRESETS["paper"].train.steps == 300_000 and PRESETS["paper"].train.lr == 1e-4
+    assert PRESETS["paper"].train.batch_size == 64 and PRESETS["paper"].note() is None
+    q = get_preset("quick").with_steps(1234)
+    assert q.train.steps == 1234 and "SMOKE TEST" in q.note() and "1,234" in q.note()
+    assert PRESETS["paper_fc"].train.architecture == "fc" and PRESETS["paper_fc"].train.optimizer == "adagrad"
+    with pytest.raises(BenchmarkError, match="unknown preset"):
+        get_preset("fast")
+    with pytest.raises(BenchmarkError, match="--steps"):
+        get_preset("quick").with_steps(-1)
+    assert fmt_value(4.0) == "4" and fmt_value(0.5) == "0.5"
+
+
+# ------------------------------------------------------------------------------------------------
+# executor seam
+
+
+def _finish(results_dir: Path, spec) -> None:
+    """Write a run's finished marker the way run_one does (its last step)."""
+    atomic_write_json(job.run_dir(results_dir, spec.run_id) / job.METRICS_FILE,
+                      {"run_id": spec.run_id, "spec": spec.to_dict(), "scores": {}})
+
+
+def test_local_executor_skips_finished_runs_and_reports_failures_without_raising(tmp_path):
+    specs = _plan(models=["beta_vae"], grids={"--betas": [4]}, baselines=["pca"], seeds=[0])
+    _finish(tmp_path, specs[0])
+    # the second spec's run folder is locked by "another writer": run_one must refuse, the sweep go on
+    import fcntl
+
+    folder = job.run_dir(tmp_path, specs[1].run_id)
+    folder.mkdir(parents=True)
+    with open(folder / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        out = executors.LocalExecutor(jobs=1, verbose=False).run(specs, tmp_path)
+    assert [o.run_id for o in out] == [s.run_id for s in specs]
+    assert out[0].status == "skipped" and out[0].ok
+    assert out[1].status == "failed" and "another process" in out[1].error
+    assert job.is_finished(specs[0].to_dict(), tmp_path) and not job.is_finished(specs[1].to_dict(), tmp_path)
+
+
+def test_run_one_returns_stored_metrics_of_a_finished_run(tmp_path):
+    spec = _plan(models=["ae"], baselines=[])[0]
+    _finish(tmp_path, spec)
+    assert job.run_one(spec.to_dict(), str(tmp_path))["run_id"] == spec.run_id
+
+
+def test_metrics_of_another_run_do_not_count_as_finished(tmp_path):
+    a, b = _plan(models=["ae", "vae"], baselines=[])
+    folder = job.run_dir(tmp_path, b.run_id)
+    atomic_write_json(folder / job.METRICS_FILE, {"run_id": a.run_id})
+    assert not job.is_finished(b.to_dict(), tmp_path)
+    (folder / job.METRICS_FILE).write_text("{truncated")
+    assert not job.is_finished(b.to_dict(), tmp_path)
+
+
+def test_get_executor_and_outcome_from_status():
+    p = argparse.ArgumentParser()
+    executors.add_executor_arguments(p)
+    ex = executors.get_executor(p.parse_args(["--jobs", "3"]))
+    assert isinstance(ex, executors.LocalExecutor) and ex.jobs == 3 and ex.name == "local"
+    with pytest.raises(BenchmarkError, match="--jobs"):
+        executors.get_executor(p.parse_args(["--jobs", "0"]))
+    sl = executors.get_executor(p.parse_args(["--executor", "slurm", "--partition", "x"]))
+    assert sl.name == "slurm"
+
+    class St:  # the Slurm executor's status record shape
+        run_id, state, error, job_id, log, seconds = "r1", "running", "job 7 is RUNNING", 7, "/l", 0.0
+
+    o = executors.outcome_from_status(None, St())
+    assert (o.run_id, o.status, o.job_id, o.ok) == ("r1", "running", "7", False)
+    St.state = "weird"
+    assert executors.outcome_from_status(None, St()).status == "failed"

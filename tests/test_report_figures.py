@@ -1,0 +1,68 @@
+"""Figures and summary.md from a saved results.csv alone (no run folders, no training)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from benchmark.report import figures as F
+from benchmark.report import refresh
+from benchmark.report.published import published_table, read_published, write_published
+
+
+def _results_csv(path):
+    rows = []
+    for seed in (0, 1):
+        for label, kind, model, beta, score in (("PCA", "baseline", "pca", np.nan, 0.7), ("raw pixels", "baseline", "pixels", np.nan, 0.4),
+                                                 ("AE", "model", "ae", 0.0, 0.6), ("VAE (beta=1)", "model", "vae", 1.0, 0.62),
+                                                 ("beta-VAE (beta=4)", "model", "beta_vae", 4.0, 0.8)):
+            rows.append(dict(run_id=f"{model}-s{seed}", kind=kind, model=model, label=label,
+                             hyperparameters="" if np.isnan(beta) or model == "ae" else f"beta={beta:g}", beta=beta,
+                             normalised_beta=beta * 10 / 4096, seed=seed, dataset="dsprites", data_source="procedural",
+                             preset="quick", steps=3000, beta_vae_reference=score + 0.01 * seed,
+                             beta_vae_paper=score, mig=score / 4,
+                             recon_bce=np.nan if kind == "baseline" else 30 + 10 * beta,
+                             kl=np.nan if kind == "baseline" else 30 / (1 + beta),
+                             active_units=np.nan if kind == "baseline" else 10 - beta, device="cpu", git_commit="abc"))
+    pd.DataFrame(rows).to_csv(path / "results.csv", index=False)
+
+
+def test_figures_and_summary_from_results_csv_alone(tmp_path):
+    _results_csv(tmp_path)
+    df, made = refresh(tmp_path, rebuild_table=False)
+    tag = "dsprites_quick"
+    for key in ("comparison", "scores_vs_beta", "scores_vs_normalised_beta", "tradeoff"):
+        paths = made[f"{key}_{tag}"]
+        assert sorted(p.suffix for p in paths) == [".pdf", ".png"]
+        assert all(p.stat().st_size > 1000 for p in paths)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "figures/comparison_dsprites_quick.png" in summary and "Smoke test" in summary
+    assert "| PCA |" in summary and "84.9 ± 0.4" in summary  # ours beside published, not merged
+    assert (tmp_path / "leaderboard.csv").exists() and (tmp_path / "published.csv").exists()
+    assert len(pd.read_csv(tmp_path / "results.csv")) == 10  # the saved table was used, not rebuilt
+
+
+def test_comparison_table_keeps_published_apart():
+    df = pd.DataFrame(dict(label=["PCA", "PCA", "beta-VAE (beta=4)"], kind=["baseline", "baseline", "model"],
+                           beta=[np.nan, np.nan, 4.0], beta_vae_paper=[0.8, 0.9, 0.95]))
+    t = F.comparison_table(df, published_table(), "dsprites").set_index("representation")
+    assert t.loc["PCA", "ours_beta_vae_paper"] == 85.0 and t.loc["PCA", "published"] == 84.9
+    assert np.isnan(t.loc["InfoGAN", "ours_beta_vae_paper"]) and t.loc["InfoGAN", "published"] == 73.5
+    assert t.loc["beta-VAE (beta=4)", "published"] == 99.23
+
+
+def test_published_csv_round_trip_marks_numbers_as_recalled(tmp_path):
+    write_published(tmp_path / "p.csv")
+    p = read_published(tmp_path / "p.csv")
+    assert set(p.confidence) == {"recalled"} and (p.paper.str.contains("Higgins")).all()
+    assert p.set_index("representation").loc["raw pixels", "value"] == 45.75
+
+
+def test_per_run_figures_from_saved_arrays(tmp_path):
+    rng = np.random.default_rng(0)
+    arr = dict(traversal=rng.uniform(size=(3, 5, 1, 64, 64)).astype(np.float32), kl_sorted=np.array([2.0, 1.0, 0.0]),
+               dims_sorted=np.array([2, 0, 1]), values=np.linspace(-3, 3, 5), kl_per_dim=np.array([1.0, 0.0, 2.0]),
+               inputs=rng.uniform(size=(4, 1, 64, 64)), reconstructions=rng.uniform(size=(4, 1, 64, 64)))
+    np.savez(tmp_path / "arrays.npz", **arr)
+    paths = F.plot_run(tmp_path / "arrays.npz", tmp_path / "out", "r1", "test")
+    assert {p.name for p in paths} >= {"r1_traversal.png", "r1_kl.png", "r1_reconstructions.png"}
+    assert F.plot_run(tmp_path / "missing.npz", tmp_path / "out", "r2", "x") == []

@@ -1,0 +1,100 @@
+"""Leaderboard: aggregation over seeds, validation of malformed rows, ranking only within a group, merging."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark.errors import BenchmarkError
+from benchmark.report import leaderboard as L
+
+
+def _results():
+    rows = []
+    for model, hyper, beta, vals in (("vae", "beta=1", 1.0, [0.60, 0.70, 0.80]), ("beta_vae", "beta=4", 4.0, [0.9, 0.8, 1.0])):
+        for seed, v in enumerate(vals):
+            rows.append(dict(run_id=f"{model}-{seed}", kind="model", model=model, label=model, hyperparameters=hyper,
+                             beta=beta, seed=seed, dataset="dsprites", data_source="procedural", preset="quick",
+                             steps=3000, beta_vae_reference=v, recon_bce=10 * beta + seed, kl=5.0 / beta,
+                             device="cpu", git_commit="abc"))
+    rows.append(dict(run_id="pca-0", kind="baseline", model="pca", label="PCA", hyperparameters="", beta=np.nan, seed=0,
+                     dataset="dsprites", data_source="procedural", preset="quick", steps=np.nan,
+                     beta_vae_reference=0.5, device="cpu", git_commit="abc"))
+    return pd.DataFrame(rows)
+
+
+def test_aggregate_mean_std_count_and_reproduce_command():
+    lb = L.aggregate(_results())
+    r = lb[(lb.model == "vae") & (lb.metric == "beta_vae_reference")].iloc[0]
+    assert r["mean"] == pytest.approx(0.7) and r["std"] == pytest.approx(0.1) and r["n"] == 3 and r["seeds"] == "0 1 2"
+    assert r["command"] == ("python run_all.py --preset quick --dataset dsprites --models vae --baselines none --seeds 0 1 2")
+    b = lb[(lb.model == "beta_vae") & (lb.metric == "beta_vae_reference")].iloc[0]
+    assert "--betas 4" in b["command"]
+    p = lb[(lb.model == "pca")].iloc[0]
+    assert p["n"] == 1 and math.isnan(p["std"]) and "--models none --baselines pca" in p["command"]
+    assert set(lb.entry) == {"measured"}
+    assert not (lb.metric == "kl").any() or set(lb[lb.metric == "kl"].model) == {"vae", "beta_vae"}
+
+
+def test_write_read_round_trip_and_merge_keeps_other_rows(tmp_path):
+    path = tmp_path / "leaderboard.csv"
+    L.update_leaderboard(_results(), path)
+    first = L.read_leaderboard(path)
+    # a paper-preset row measured elsewhere and a submission must survive an update from new quick runs
+    extra = first.iloc[[0, 1]].copy()
+    extra["preset"] = "paper"
+    sub = first.iloc[[0]].copy()
+    sub["model"], sub["entry"], sub["kind"] = "submitted:mine", "submitted", "submitted"
+    L.write_leaderboard(L.merge(first, pd.concat([extra, sub])), path)
+    newer = _results()
+    newer.loc[newer.model == "vae", "beta_vae_reference"] = 0.1
+    after = L.update_leaderboard(newer, path)
+    assert (after.preset == "paper").sum() == 2 and (after.entry == "submitted").sum() == 1
+    vae = after[(after.model == "vae") & (after.metric == "beta_vae_reference") & (after.preset == "quick")]
+    assert len(vae) == 1 and vae["mean"].iloc[0] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda df: df.drop(columns=["mean"]), "missing columns mean"),
+    (lambda df: df.assign(mean=df["mean"].astype(object)).pipe(lambda d: d.__setitem__("mean", ["x"] + list(d["mean"][1:])) or d),
+     "line 2: mean 'x' is not a finite number"),
+    (lambda df: df.assign(n=[0] + list(df["n"][1:])), "line 2: n 0 is not a positive integer"),
+    (lambda df: df.assign(entry=["mine"] + list(df["entry"][1:])), "entry 'mine'"),
+    (lambda df: df.assign(dataset=[""] + list(df["dataset"][1:])), "empty dataset"),
+    (lambda df: pd.concat([df, df.iloc[[0]]]), "duplicate row"),
+])
+def test_malformed_rows_are_refused_with_the_line(tmp_path, edit, match):
+    path = tmp_path / "leaderboard.csv"
+    L.update_leaderboard(_results(), path)
+    bad = edit(pd.read_csv(path))
+    bad.to_csv(path, index=False)
+    with pytest.raises(BenchmarkError, match=match):
+        L.read_leaderboard(path)
+
+
+def test_unparseable_and_missing_files(tmp_path):
+    with pytest.raises(BenchmarkError, match="no leaderboard"):
+        L.read_leaderboard(tmp_path / "none.csv")
+    p = tmp_path / "bad.csv"
+    p.write_bytes(b'a,b\n"unterminated,1\n')
+    with pytest.raises(BenchmarkError):
+        L.read_leaderboard(p)
+
+
+def test_rank_only_within_dataset_source_preset_metric():
+    lb = L.aggregate(_results())
+    other = lb.copy()
+    other["dataset"] = "shapes3d"
+    other["mean"] = 0.99
+    board = pd.concat([lb, other], ignore_index=True)
+    r = L.rank(board, dataset="dsprites", data_source="procedural", preset="quick", metric="beta_vae_reference", value=0.75)
+    # peers: vae 0.7, beta_vae 0.9, pca 0.5 -> 0.75 is second of four; shapes3d rows ignored
+    assert (r["rank"], r["of"]) == (2, 4) and r["rows"].iloc[0]["model"] == "beta_vae"
+    lower = L.rank(board, dataset="dsprites", data_source="procedural", preset="quick", metric="recon_bce", value=0.0)
+    assert lower["rank"] == 1 and not lower["better"]  # lower reconstruction error is better
+    with pytest.raises(BenchmarkError, match="no beta_vae_reference rows for dataset dsprites \\(official\\)"):
+        L.rank(board, dataset="dsprites", data_source="official", preset="quick", metric="beta_vae_reference", value=1)
+    with pytest.raises(BenchmarkError, match="preset paper"):
+        L.rank(board, dataset="dsprites", data_source="procedural", preset="paper", metric="beta_vae_reference", value=1)
