@@ -130,8 +130,11 @@ def light_dirs(lighting_deg) -> np.ndarray:
 
 
 def render(identity, azimuth_deg, elevation_deg, lighting_deg, supersample: int = SUPERSAMPLE,
-           size: int = 64) -> torch.Tensor:
-    """Render heads from factor values (arrays of length n). Returns uint8 ``(n, 1, size, size)``."""
+           size: int = 64, blur: float = BLUR) -> torch.Tensor:
+    """Render heads from factor values (arrays of length n). Returns uint8 ``(n, 1, size, size)``.
+
+    ``blur=0`` gives the unfiltered render (tests use it to compare silhouettes exactly).
+    """
     identity = np.asarray(identity).astype(np.int64)
     n = identity.shape[0]
     if n == 0:
@@ -177,8 +180,8 @@ def render(identity, azimuth_deg, elevation_deg, lighting_deg, supersample: int 
     a = torch.gather(alb, 1, flat).view(n, px.size, px.size)
     img = a * (lam * DIFFUSE + AMBIENT)
     img = rc.downsample(img, supersample)
-    if supersample == 1:
-        img = rc.blur3(img, BLUR)
+    if supersample == 1 and blur > 0:
+        img = rc.blur3(img, blur)
     return rc.to_uint8(img).unsqueeze(1)
 
 
