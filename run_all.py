@@ -140,6 +140,9 @@ def _main(args) -> int:
     t0 = time.time()
     if args.jobs is not None and args.jobs < 1:
         raise BenchmarkError(f"--jobs must be at least 1, got {args.jobs}")
+    from benchmark.sweep.job import resolve_device
+
+    resolve_device(args.device)  # a bad --device is one clear error now, not a failed run later
     results_dir = Path(args.results_dir)
     specs, preset = make_plan(args)
     finished = sum(is_finished(s.to_dict(), results_dir) for s in specs)
