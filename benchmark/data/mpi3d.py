@@ -77,7 +77,7 @@ def load_file(path: Path, name: str, lazy: bool = True, extra_sizes=(), checksum
     if not lazy or not isinstance(arr, np.memmap):
         images = torch.empty((arr.shape[0], 3, 64, 64), dtype=torch.uint8)
         for s in range(0, arr.shape[0], 20000):
-            images[s:s + 20000] = torch.from_numpy(np.ascontiguousarray(arr[s:s + 20000])).permute(0, 3, 1, 2)
+            images[s:s + 20000] = torch.from_numpy(np.array(arr[s:s + 20000])).permute(0, 3, 1, 2)
         return GroundTruthDataset(name, grid, prov, images=images, max_value=255, channels=3)
 
     def read(indices: np.ndarray) -> torch.Tensor:
