@@ -116,7 +116,7 @@ def load_official(path: Path, lazy: bool = False, grid: FactorGrid = GRID, name:
     ds = f["images"]
 
     def read(indices: np.ndarray) -> torch.Tensor:
-        rows = common.sorted_unique_read(lambda u: ds[u], np.asarray(indices, dtype=np.int64))
+        rows = common.sorted_unique_read(lambda u: common.read_runs(ds, u), np.asarray(indices, dtype=np.int64))
         return torch.from_numpy(np.ascontiguousarray(rows.transpose(0, 3, 1, 2)))
 
     dataset = GroundTruthDataset(name, grid, prov, render=read, max_value=255, channels=3)

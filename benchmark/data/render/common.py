@@ -183,6 +183,20 @@ def npz_member_memmap(path: Path, key: str, fix: str):
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
 
 
+def read_runs(array, rows: np.ndarray) -> np.ndarray:
+    """Rows of an h5py dataset (or any sliceable array) at sorted unique ``rows``, one slice read per
+    run of consecutive rows: h5py's fancy indexing is ~100x slower than plain slices for this."""
+    out = np.empty((len(rows),) + tuple(array.shape[1:]), dtype=array.dtype)
+    if len(rows) == 0:
+        return out
+    breaks = np.nonzero(np.diff(rows) != 1)[0] + 1
+    starts = np.concatenate([[0], breaks])
+    stops = np.concatenate([breaks, [len(rows)]])
+    for a, b in zip(starts.tolist(), stops.tolist()):
+        out[a:b] = array[int(rows[a]):int(rows[b - 1]) + 1]
+    return out
+
+
 def sorted_unique_read(read_rows: Callable[[np.ndarray], np.ndarray], indices: np.ndarray) -> np.ndarray:
     """Read rows at arbitrary ``indices`` through a reader that needs sorted unique indices (h5py)."""
     uniq, inverse = np.unique(indices, return_inverse=True)
