@@ -14,6 +14,7 @@ MAX_COLUMNS = 10
 LABEL_WIDTH = 150
 GAP = 2
 SCALE = 2
+SHEET_GREY = (150, 150, 150)  # between tiles: white (chairs) and black (faces) backgrounds both show
 
 
 def sheet_classes(grid, base: np.ndarray, max_columns: int = MAX_COLUMNS) -> list[np.ndarray]:
@@ -65,7 +66,9 @@ def write_contact_sheet(dataset, path, rng: np.random.Generator, max_columns: in
     ncols = max(len(r) for r in rows)
     width = LABEL_WIDTH + ncols * (tile + GAP) + GAP
     height = len(rows) * (tile + GAP) + GAP + 18
-    sheet = Image.new("RGB", (width, height), (255, 255, 255))
+    sheet = Image.new("RGB", (width, height), SHEET_GREY)
+    ImageDraw.Draw(sheet).rectangle((0, 0, LABEL_WIDTH, height), fill=(255, 255, 255))
+    ImageDraw.Draw(sheet).rectangle((0, 0, width, 17), fill=(255, 255, 255))
     draw = ImageDraw.Draw(sheet)
     draw.text((4, 3), f"{dataset.name}: {dataset.provenance.describe()}"[: width // 6], fill=(0, 0, 0))
     for r, cls in enumerate(rows):

@@ -8,7 +8,7 @@ shading, grey on black, 64 x 64, like the real renders.
 
 Factor values: azimuth linspace(-90, 90, 21) degrees (profile to profile; the head turns),
 elevation linspace(-30, 30, 11) degrees (camera above/below), lighting linspace(-90, 90, 11)
-degrees (the light's azimuth in the camera frame, from the viewer's left to right, 30 degrees
+degrees (the light's azimuth in the camera frame, from the viewer's left to right, 15 degrees
 above the horizon). Storage order (identity, azimuth, elevation, lighting) as in the beta-TCVAE
 code's ``view(50, 21, 11, 11, ...)``.
 """
@@ -36,8 +36,8 @@ VALUES = (
 
 HALF_WIDTH = 0.98  # orthographic half-width of the view in head units
 TARGET = (0.0, -0.08, 0.0)
-AMBIENT, DIFFUSE = 0.08, 0.92
-LIGHT_EL = math.radians(30.0)
+AMBIENT, DIFFUSE = 0.18, 0.82
+LIGHT_EL = math.radians(15.0)
 SUPERSAMPLE = 1
 BLUR = 0.12  # a light [w, 1-2w, w] blur stands in for the real renders' anti-aliasing
 
@@ -50,10 +50,10 @@ PARTS = (
     ("jaw", (0.0, -0.40, 0.10), (0.40, 0.32, 0.46), 0.0, 0.80),
     ("chin", (0.0, -0.62, 0.33), (0.18, 0.12, 0.16), 0.0, 0.80),
     ("cheek", (0.26, -0.16, 0.30), (0.21, 0.19, 0.22), 0.0, 0.80),
-    ("brow", (0.0, 0.20, 0.47), (0.42, 0.09, 0.18), 0.0, 0.78),
+    ("brow", (0.19, 0.19, 0.44), (0.21, 0.085, 0.17), 0.0, 0.78),
     ("eye", (0.19, 0.07, 0.47), (0.09, 0.06, 0.07), 0.0, 0.18),
     ("bridge", (0.0, 0.0, 0.60), (0.075, 0.19, 0.09), -22.0, 0.82),
-    ("nose", (0.0, -0.13, 0.67), (0.11, 0.11, 0.12), 0.0, 0.82),
+    ("nose", (0.0, -0.12, 0.64), (0.10, 0.12, 0.13), 10.0, 0.82),
     ("lips", (0.0, -0.38, 0.54), (0.18, 0.06, 0.08), 0.0, 0.50),
     ("ear", (0.56, -0.02, -0.08), (0.07, 0.17, 0.11), 0.0, 0.76),
     ("neck", (0.0, -0.74, -0.16), (0.27, 0.32, 0.28), 0.0, 0.72),
