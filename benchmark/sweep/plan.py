@@ -238,7 +238,6 @@ def plan(
     train = asdict(preset.train)
     ev = asdict(preset.eval)
     ev["metrics"] = list(ev["metrics"])
-    ev["variants"] = list(ev["variants"])
     ev_base = dict(ev, figures=False)
     specs: list[RunSpec] = []
     common = dict(dataset=dataset, data_source=data_source, preset=preset.name, device=device, data_dir=data_dir)
