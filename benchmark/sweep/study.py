@@ -104,7 +104,6 @@ def study_runs(name: str, *, datasets: Sequence[str] | None = None, seeds: Itera
     train = asdict(preset.train)
     ev = asdict(preset.eval)
     ev["metrics"] = list(ev["metrics"])
-    ev["variants"] = list(ev["variants"])
     out = []
     for dataset in chosen:
         for model, param, values in study["models"]:
