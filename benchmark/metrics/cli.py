@@ -1,0 +1,152 @@
+"""``python -m benchmark evaluate``: score a checkpoint, a codes file or a baseline representation."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from benchmark.errors import BenchmarkError
+
+DATA_DIR_HELP = "data root (default: $DISENTANGLE_BENCH_DATA, else ./datasets)"
+
+
+def add_parsers(sub) -> None:
+    from benchmark.metrics.baselines import BASELINES
+    from benchmark.metrics.evaluate import PRESETS, SUITE, available_metrics
+
+    p = sub.add_parser(
+        "evaluate",
+        help="disentanglement scores (beta-VAE, FactorVAE, MIG, DCI, SAP, modularity, unsupervised) and generative scores",
+        description="Encode the dataset once with the representation, then compute the requested scores "
+                    "with the reference's definitions. Give exactly one of --checkpoint, --codes, --baseline.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", help="model checkpoint (loaded with benchmark.models.load_checkpoint)")
+    src.add_argument("--codes", help=".npy file with one code row per image, in the dataset's flat index order "
+                                     "(an .npz with a 'mean' array also works); needs --dataset")
+    src.add_argument("--baseline", choices=[b for b in BASELINES if b != "untrained"],
+                     help="a baseline representation of the beta-VAE paper's table; needs --dataset")
+    p.add_argument("--dataset", help="dataset name (default for --checkpoint: the one it was trained on)")
+    p.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
+    p.add_argument("--metrics", nargs="+", default=list(SUITE), metavar="METRIC",
+                   help=f"metrics to compute, from: {', '.join(available_metrics())}")
+    p.add_argument("--preset", choices=list(PRESETS), default="reference",
+                   help="sample sizes: reference = disentanglement_lib's study, quick = ~10x smaller, tiny = tests")
+    p.add_argument("--seed", type=int, default=0, help="master seed; each metric gets its own stream derived from it")
+    p.add_argument("--param", action="append", default=[], metavar="METRIC.NAME=VALUE",
+                   help="override one metric parameter, e.g. dci.n_jobs=1 or mig.num_train=20000 (repeatable; JSON values)")
+    p.add_argument("--json", dest="json_out", default=None, help="write the full result (every parameter, versions) here")
+    p.add_argument("--device", default=None, help="torch device for encoding (default: cuda if available, else cpu)")
+    p.add_argument("--batch-size", type=int, default=None, help="encoding batch size (default 64 on CPU, 1024 on GPU)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: idle cores)")
+    p.add_argument("--cache-dir", default=None,
+                   help="codes cache folder (default for --checkpoint: <checkpoint folder>/codes_cache)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the codes cache")
+    p.add_argument("--noise-seed", type=int, default=0,
+                   help="seed of the one nuisance draw per image for stochastic datasets (color/noisy dSprites)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def _parse_params(items) -> dict:
+    out: dict = {}
+    for item in items:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise BenchmarkError(f"--param {item!r}: write it as METRIC.NAME=VALUE, e.g. dci.n_jobs=1")
+        lhs, value = item.split("=", 1)
+        metric, name = lhs.split(".", 1)
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        out.setdefault(metric, {})[name] = parsed
+    return out
+
+
+def _load_codes(path: str):
+    import numpy as np
+
+    p = Path(path)
+    if not p.is_file():
+        raise BenchmarkError(f"codes file {p} not found; write it with numpy.save (one row per image)")
+    try:
+        if p.suffix == ".npz":
+            with np.load(p, allow_pickle=False) as z:
+                key = "mean" if "mean" in z.files else ("codes" if "codes" in z.files else None)
+                if key is None:
+                    raise BenchmarkError(f"{p}: no 'mean' or 'codes' array inside; found {z.files}")
+                return z[key]
+        return np.load(p, allow_pickle=False, mmap_mode="r")
+    except BenchmarkError:
+        raise
+    except (OSError, ValueError) as e:
+        raise BenchmarkError(f"cannot read codes from {p} ({e}); save a float array with numpy.save") from None
+
+
+def cmd_evaluate(args) -> int:
+    import numpy as np
+
+    from benchmark.data.registry import load_dataset
+    from benchmark.io import atomic_write_json, sha256_file
+    from benchmark.metrics.evaluate import available_metrics, evaluate
+    from benchmark.runtime import set_threads
+
+    set_threads(args.threads)
+    bad = [m for m in args.metrics if m not in available_metrics()]
+    if bad:
+        raise BenchmarkError(f"unknown metric(s) {bad}; choose from {', '.join(available_metrics())}")
+    params = _parse_params(args.param)
+    source: dict = {}
+    key = None
+    cache_dir = None if args.no_cache else args.cache_dir
+    if args.checkpoint:
+        ckpt = Path(args.checkpoint)
+        if not ckpt.is_file():
+            raise BenchmarkError(f"checkpoint {ckpt} not found; give the path of a file written by training")
+        from benchmark.models import load_checkpoint  # lazy: metrics never import models at module level
+
+        model, config = load_checkpoint(str(ckpt))
+        if args.device:
+            model = model.to(args.device)
+        name = args.dataset or (config or {}).get("dataset")
+        if not name:
+            raise BenchmarkError(f"{ckpt}: the checkpoint does not say its dataset; pass --dataset NAME")
+        key = sha256_file(ckpt)
+        if cache_dir is None and not args.no_cache:
+            cache_dir = ckpt.parent / "codes_cache"
+        rep = model
+        source = {"checkpoint": str(ckpt), "checkpoint_sha256": key,
+                  "train_config": json.loads(json.dumps(config, default=str))}
+    else:
+        if not args.dataset:
+            raise BenchmarkError("--codes and --baseline need --dataset NAME")
+        name = args.dataset
+    dataset = load_dataset(name, data_dir=args.data_dir)
+    if args.codes:
+        rep = _load_codes(args.codes)
+        source = {"codes_file": str(args.codes)}
+        cache_dir = None
+    elif args.baseline:
+        from benchmark.metrics.baselines import baseline
+
+        rng = np.random.default_rng(np.random.SeedSequence(args.seed, spawn_key=(0xBA5E,)))
+        rep = baseline(args.baseline, dataset, rng)
+        source = {"baseline": args.baseline, **getattr(rep, "info", {})}
+        cache_dir = None
+    if any(m == "generative" for m in args.metrics) and not args.checkpoint:
+        raise BenchmarkError("the 'generative' metric needs --checkpoint (a model with a decoder)")
+    result = evaluate(rep, dataset, metrics=args.metrics, seed=args.seed, preset=args.preset, params=params,
+                      device=args.device, batch_size=args.batch_size, cache_dir=cache_dir, key=key,
+                      noise_seed=args.noise_seed, progress=not args.quiet)
+    result["source"] = source
+    width = max(len(k) for k in result["scores"]) if result["scores"] else 0
+    for k, v in result["scores"].items():
+        print(f"{k:<{width}}  {v if v is None or isinstance(v, int) else f'{v:.4f}'}")
+    for w in result["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
+    if args.json_out:
+        atomic_write_json(args.json_out, result)
+        print(f"wrote {args.json_out}")
+    return 0

@@ -1,0 +1,264 @@
+"""``evaluate``: run a suite of scores on an encoder or on precomputed codes, as one JSON-ready dict.
+
+Flow (this is where the speed comes from):
+
+1. every requested metric draws all its samples first, from its own random stream;
+2. the union of the flat indices they touch decides what to encode: the whole grid or only those
+   unique indices (:func:`~benchmark.metrics.encode.choose_indices`), once, with the encoder mean;
+3. each metric is then a pure function of the codes, the factor grid, its stream and its
+   parameters.
+
+Random streams: metric ``name`` uses ``numpy.random.default_rng(SeedSequence(seed,
+spawn_key=(crc32(name),)))``, so a metric's score depends only on (seed, its name, its parameters,
+the codes), never on which other metrics ran or in which order (as in the reference, where each
+metric gets its own seed).
+
+Presets (sample sizes): ``reference`` = disentanglement_lib's study configs (reference_spec.md
+section 4); ``quick`` = about 10x smaller for a laptop; ``tiny`` = for tests. Every parameter used is
+written to the result.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from benchmark.errors import BenchmarkError
+from benchmark.metrics import beta_vae, dci, factor_vae, generative, mig, modularity, sap, unsupervised
+from benchmark.metrics.utils import as_codes
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """How ``evaluate`` runs one metric."""
+
+    name: str
+    variant: str  # what the result row calls this computation
+    module: Any  # provides sample(grid, rng, **params) and indices(samples)
+    score: Callable  # score(codes, grid, rng, samples=..., **params) -> dict
+    defaults: dict
+    fixed: dict = field(default_factory=dict)  # parameters that define the variant
+    description: str = ""
+
+
+METRICS: dict[str, MetricSpec] = {m.name: m for m in [
+    MetricSpec("beta_vae", "beta_vae_sklearn_logreg", beta_vae, beta_vae.beta_vae_score, beta_vae.DEFAULTS,
+               {"classifier": "sklearn_logreg"}, "Higgins et al. 2017 score, reference classifier (sklearn logistic regression)"),
+    MetricSpec("beta_vae_paper", "beta_vae_adagrad_linear", beta_vae, beta_vae.beta_vae_score, beta_vae.DEFAULTS,
+               {"classifier": "adagrad_linear"}, "Higgins et al. 2017 score, paper's Adagrad linear softmax classifier"),
+    MetricSpec("factor_vae", "factor_vae", factor_vae, factor_vae.factor_vae_score, factor_vae.DEFAULTS, {},
+               "Kim & Mnih 2018 majority-vote score"),
+    MetricSpec("mig", mig.VARIANT, mig, mig.mig, mig.DEFAULTS, {}, "Mutual information gap, histogram estimator (disentanglement_lib)"),
+    MetricSpec("dci", "dci_gbt", dci, dci.dci, dci.DEFAULTS, {"variant": "gbt"},
+               "Eastwood & Williams 2018 with the reference's GradientBoostingClassifier"),
+    MetricSpec("dci_hist", "dci_hist_gbt", dci, dci.dci, dci.DEFAULTS, {"variant": "hist_gbt"},
+               "DCI with HistGradientBoostingClassifier split-gain importances (fast, declared variant)"),
+    MetricSpec("sap", "sap_discrete_linearsvc", sap, sap.sap_score, sap.DEFAULTS, {}, "SAP score (discrete factors)"),
+    MetricSpec("modularity_explicitness", "modularity_explicitness", modularity, modularity.modularity_explicitness,
+               modularity.DEFAULTS, {}, "Ridgeway & Mozer 2018"),
+    MetricSpec("unsupervised", "unsupervised", unsupervised, unsupervised.unsupervised, unsupervised.DEFAULTS, {},
+               "Gaussian total correlation, Wasserstein correlation, mean pairwise MI of codes"),
+]}
+GENERATIVE = "generative"
+# The reference study's suite (reference_spec.md section 7, minus the downstream tasks).
+SUITE = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness", "unsupervised")
+
+PRESETS: dict[str, dict[str, dict]] = {
+    "reference": {name: dict(spec.defaults) for name, spec in METRICS.items()} | {GENERATIVE: dict(generative.DEFAULTS)},
+    "quick": {
+        "beta_vae": dict(batch_size=64, num_train=1_000, num_eval=500),
+        "beta_vae_paper": dict(batch_size=64, num_train=1_000, num_eval=500),
+        "factor_vae": dict(batch_size=64, num_train=1_000, num_eval=500, num_variance_estimate=2_000, prune_threshold=0.05),
+        "mig": dict(num_train=2_000, batch_size=16, num_bins=20),
+        "dci": dict(num_train=2_000, num_test=1_000, batch_size=16),
+        "dci_hist": dict(num_train=2_000, num_test=1_000, batch_size=16),
+        "sap": dict(num_train=2_000, num_test=1_000, batch_size=16, continuous_factors=False),
+        "modularity_explicitness": dict(num_train=2_000, num_test=1_000, batch_size=16, num_bins=20),
+        "unsupervised": dict(num_train=2_000, batch_size=16, num_bins=20),
+        GENERATIVE: dict(num_points=500, batch_size=64, iwae_k=20, iwae_points=200, active_threshold=0.01),
+    },
+    "tiny": {
+        "beta_vae": dict(batch_size=16, num_train=200, num_eval=100),
+        "beta_vae_paper": dict(batch_size=16, num_train=200, num_eval=100),
+        "factor_vae": dict(batch_size=16, num_train=200, num_eval=100, num_variance_estimate=500, prune_threshold=0.05),
+        "mig": dict(num_train=500, batch_size=16, num_bins=20),
+        "dci": dict(num_train=300, num_test=150, batch_size=16),
+        "dci_hist": dict(num_train=300, num_test=150, batch_size=16),
+        "sap": dict(num_train=300, num_test=150, batch_size=16, continuous_factors=False),
+        "modularity_explicitness": dict(num_train=300, num_test=150, batch_size=16, num_bins=20),
+        "unsupervised": dict(num_train=300, batch_size=16, num_bins=20),
+        GENERATIVE: dict(num_points=64, batch_size=32, iwae_k=4, iwae_points=16, active_threshold=0.01),
+    },
+}
+
+
+def metric_rng(seed: int, name: str) -> np.random.Generator:
+    """The independent random stream of metric ``name`` under ``seed``."""
+    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(zlib.crc32(name.encode()),)))
+
+
+def available_metrics() -> list[str]:
+    return list(METRICS) + [GENERATIVE]
+
+
+def resolve_params(name: str, grid, preset: str = "reference", overrides: Optional[dict] = None,
+                   per_metric: Optional[dict] = None) -> dict:
+    """Parameters of one metric: preset sizes, then global ``overrides`` it accepts, then ``per_metric``."""
+    if preset not in PRESETS:
+        raise BenchmarkError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    params = dict(PRESETS[preset][name])
+    for k, v in (overrides or {}).items():
+        if k in params:
+            params[k] = v
+    params.update((per_metric or {}).get(name, {}))
+    if name in METRICS:
+        params.update(METRICS[name].fixed)
+    if name == "beta_vae_paper" and "factors" not in params:
+        # The paper's dSprites experiment leaves shape out; other datasets use all latent factors.
+        names = set(grid.latent_names)
+        params["factors"] = list(beta_vae.PAPER_DSPRITES_FACTORS) if set(beta_vae.PAPER_DSPRITES_FACTORS) <= names \
+            and "shape" in names else None
+    for k, v in params.items():
+        if k.startswith("num_") and isinstance(v, int) and v < 1 and k != "num_bins":
+            raise BenchmarkError(f"{name}: {k} must be >= 1, got {v}")
+    return params
+
+
+def _finite(obj, path, warns):
+    """Replace non-finite floats by None (JSON has no inf/NaN), noting each in ``warns``."""
+    if isinstance(obj, dict):
+        return {k: _finite(v, f"{path}.{k}", warns) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v, f"{path}[{i}]", warns) for i, v in enumerate(obj)]
+    if isinstance(obj, (float, np.floating)):
+        if not math.isfinite(obj):
+            warns.append(f"{path} is {obj}; stored as null")
+            return None
+        return float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def _versions() -> dict:
+    import scipy
+    import sklearn
+    import torch
+
+    from benchmark import __version__
+
+    return {"sklearn_version": sklearn.__version__, "numpy_version": np.__version__, "scipy_version": scipy.__version__,
+            "torch_version": torch.__version__, "benchmark_version": __version__}
+
+
+def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None, seed: int = 0,
+             preset: str = "reference", params: Optional[dict] = None, device=None, batch_size: Optional[int] = None,
+             cache_dir=None, key: Optional[str] = None, noise_seed: int = 0, subset_fraction: float = 0.9,
+             progress: bool = False, **sizes) -> dict:
+    """Score a representation on a ground-truth dataset.
+
+    Parameters
+    ----------
+    encoder_or_codes : encoder (``encode(x)``), model (``encode``/``decode``, enables "generative"),
+        ``(N, D)`` array / tensor with one row per image in flat index order, or ``Codes``.
+    dataset : GroundTruthDataset
+    metrics : names, optional
+        From :func:`available_metrics`; default the reference suite ``SUITE`` (plus "generative"
+        is never implied).
+    seed : int
+        Master seed; metric ``m`` uses :func:`metric_rng` ``(seed, m)``.
+    preset : "reference" | "quick" | "tiny"
+        Sample sizes.
+    params : dict, optional
+        Per-metric parameter overrides, e.g. ``{"dci": {"n_jobs": 1}}``.
+    device, batch_size, cache_dir, key, noise_seed : encoding options (see ``encode_dataset``).
+    subset_fraction : float
+        Encode only the touched indices when they are fewer than this fraction of the grid.
+    progress : bool
+        Progress bars while encoding.
+    **sizes
+        Overrides applied to every metric that has the parameter (e.g. ``num_train=2000``).
+
+    Returns
+    -------
+    dict, JSON-ready: ``metrics`` (per metric: variant, params, scores, seconds, random stream),
+    ``scores`` (flat ``metric.key`` -> value), seed, preset, library versions, dataset provenance,
+    representation (encoding info), warnings.
+    """
+    from benchmark.metrics.encode import Codes, choose_indices, encode_dataset
+
+    metrics = list(SUITE if metrics is None else metrics)
+    unknown = [m for m in metrics if m not in available_metrics()]
+    if unknown:
+        raise BenchmarkError(f"unknown metric(s) {unknown}; choose from {', '.join(available_metrics())}")
+    grid = dataset.grid
+    is_encoder = hasattr(encoder_or_codes, "encode")
+    if GENERATIVE in metrics and not (is_encoder and hasattr(encoder_or_codes, "decode")):
+        raise BenchmarkError("the 'generative' metric needs a model with encode(x) and decode(z); drop it for codes or encoders")
+    code_metrics = [m for m in metrics if m != GENERATIVE]
+    warns: list[str] = []
+    t_total = time.perf_counter()
+
+    resolved = {m: resolve_params(m, grid, preset, sizes, params) for m in metrics}
+    rngs = {m: metric_rng(seed, m) for m in metrics}
+    samples, t_sample = {}, {}
+    for m in code_metrics:
+        t0 = time.perf_counter()
+        samples[m] = METRICS[m].module.sample(grid, rngs[m], **resolved[m])
+        t_sample[m] = time.perf_counter() - t0
+
+    representation: dict = {}
+    codes = None
+    if code_metrics:
+        if is_encoder:
+            needed = np.concatenate([METRICS[m].module.indices(samples[m]) for m in code_metrics])
+            selection = choose_indices(needed, len(dataset), subset_fraction)
+            codes = encode_dataset(encoder_or_codes, dataset, selection, batch_size=batch_size, device=device,
+                                   cache_dir=cache_dir, key=key, noise_seed=noise_seed, progress=progress)
+            representation = {"kind": "encoder", "dim": codes.dim, "unique_indices_needed": int(len(np.unique(needed))),
+                              "samples_drawn": int(len(needed)), **codes.info}
+        else:
+            codes = as_codes(encoder_or_codes, len(dataset))
+            representation = {"kind": "codes", "dim": codes.dim}
+            if isinstance(encoder_or_codes, Codes):
+                representation.update(encoder_or_codes.info)
+
+    results = {}
+    for m in metrics:
+        t0 = time.perf_counter()
+        p = resolved[m]
+        if m == GENERATIVE:
+            scores = generative.generative_scores(encoder_or_codes, dataset, rngs[m], device=device, **p)
+            variant, description = "generative", "reconstruction, ELBO/KL, active units, IWAE bound"
+        else:
+            spec = METRICS[m]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                scores = spec.score(codes, grid, rngs[m], samples=samples[m], **p)
+            variant, description = spec.variant, spec.description
+        results[m] = {
+            "variant": variant, "description": description, "params": copy.deepcopy(p),
+            "scores": scores, "seconds": time.perf_counter() - t0 + t_sample.get(m, 0.0),
+            "random_stream": {"seed": seed, "spawn_key": zlib.crc32(m.encode())},
+        }
+    flat = {f"{m}.{k}": v for m, r in results.items() for k, v in r["scores"].items()
+            if not isinstance(v, (list, dict))}
+    out = {
+        "seed": seed, "preset": preset, "metrics_requested": metrics, **_versions(),
+        "dataset": dataset.info(), "representation": representation, "metrics": results, "scores": flat,
+        "seconds_total": time.perf_counter() - t_total,
+        "notes": {
+            "sklearn_logistic_regression": "default solver lbfgs (multinomial); 'multi_class' no longer exists in sklearn 1.9; "
+                                           "the 2018-19 reference study used liblinear one-vs-rest (sklearn <= 0.21)",
+            "sklearn_linear_svc": "dual='auto' default since sklearn 1.3 (primal solver here); reference era dual=True",
+        },
+    }
+    out = _finite(out, "result", warns)
+    out["warnings"] = warns
+    return out

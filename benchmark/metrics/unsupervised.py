@@ -1,0 +1,102 @@
+"""Unsupervised scores of a representation (no factor labels used).
+
+Reference: ``disentanglement_lib/evaluation/metrics/unsupervised_metrics.py`` with
+``unsupervised.gin`` (reference_spec.md 4.8), on the codes of 10,000 fresh points, C = their sample
+covariance (ddof 1):
+
+* ``gaussian_total_correlation`` = KL(N(0, C) || N(0, diag C)) = 1/2 (sum_i log C_ii - log det C)
+  (Watanabe 1960's total correlation of a Gaussian);
+* ``gaussian_wasserstein_correlation`` = W_2^2(N(0, C), N(0, diag C))
+  = 2 tr(C) - 2 tr(sqrtm(diag(C) C)) (Xiao et al. 2019 / Givens & Shortt 1984), real part of sqrtm;
+* ``gaussian_wasserstein_correlation_norm`` = the previous / tr(C);
+* ``mutual_info_score`` = mean off-diagonal plug-in MI (nats) between the 20-bin discretised codes.
+
+Deliberate handling of collapsed codes (what a large-beta model produces): dimensions with zero
+sample variance are left out of the two Gaussian scores. A constant dimension is independent of
+the others, and its term of the Gaussian total correlation tends to 0 as its variance goes to 0,
+so this is the limit value rather than the reference's inf/NaN (log 0). If every dimension is
+constant all scores are 0. If the remaining covariance is singular (e.g. two identical
+dimensions) the total correlation is genuinely infinite and is returned as ``inf`` (``evaluate``
+stores non-finite values as null with a warning).
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+
+from benchmark.metrics.utils import as_codes, discrete_mutual_info, histogram_discretize, sample_points
+
+DEFAULTS = dict(num_train=10_000, batch_size=16, num_bins=20)
+
+
+def sample(grid, rng, num_train=10_000, batch_size=16, **_):
+    return sample_points(grid, num_train, rng, batch_size)
+
+
+def indices(samples) -> np.ndarray:
+    return samples[1]
+
+
+def gaussian_total_correlation(cov: np.ndarray) -> float:
+    """1/2 (sum log C_ii - log det C) over the dimensions with positive variance."""
+    keep = np.diag(cov) > 0
+    if not keep.any():
+        return 0.0
+    c = cov[np.ix_(keep, keep)]
+    sign, logdet = np.linalg.slogdet(c)
+    if sign <= 0 or not np.isfinite(logdet):
+        return float("inf")
+    return float(0.5 * (np.sum(np.log(np.diag(c))) - logdet))
+
+
+def gaussian_wasserstein_correlation(cov: np.ndarray) -> float:
+    """2 tr(C) - 2 tr(sqrtm(diag(C) C)) over the dimensions with positive variance."""
+    keep = np.diag(cov) > 0
+    if not keep.any():
+        return 0.0
+    c = cov[np.ix_(keep, keep)]
+    root = scipy.linalg.sqrtm(c * np.diag(c)[:, None])
+    return float(2 * np.trace(c) - 2 * np.trace(np.real(root)))
+
+
+def unsupervised_scores(codes_sample: np.ndarray, num_bins: int = 20) -> dict:
+    """The four scores of a fixed code sample ``(n, D)``."""
+    d = codes_sample.shape[1]
+    cov = np.atleast_2d(np.cov(codes_sample, rowvar=False, ddof=1))
+    trace = float(np.trace(cov))
+    w = gaussian_wasserstein_correlation(cov)
+    m = discrete_mutual_info(histogram_discretize(codes_sample, num_bins), histogram_discretize(codes_sample, num_bins))
+    np.fill_diagonal(m, 0)
+    return {
+        "gaussian_total_correlation": gaussian_total_correlation(cov),
+        "gaussian_wasserstein_correlation": w,
+        "gaussian_wasserstein_correlation_norm": w / trace if trace > 0 else 0.0,
+        "mutual_info_score": float(m.sum() / (d * d - d)) if d > 1 else 0.0,
+    }
+
+
+def unsupervised(codes, grid, rng: np.random.Generator, num_train: int = 10_000, batch_size: int = 16,
+                 num_bins: int = 20, samples=None) -> dict:
+    """Unsupervised scores of the codes of ``num_train`` fresh points.
+
+    Parameters
+    ----------
+    codes : (N, D) array, Codes, or ``get(indices)`` source.
+    grid : FactorGrid
+    rng : numpy.random.Generator
+    num_train : int
+        Points sampled (10,000).
+    batch_size : int
+        Sampling chunk (16).
+    num_bins : int
+        Histogram bins for the MI score (20).
+
+    Returns
+    -------
+    dict with ``gaussian_total_correlation``, ``gaussian_wasserstein_correlation``,
+    ``gaussian_wasserstein_correlation_norm``, ``mutual_info_score``.
+    """
+    codes = as_codes(codes, grid.num_images)
+    if samples is None:
+        samples = sample(grid, rng, num_train, batch_size)
+    return unsupervised_scores(codes.get(samples[1]), num_bins)
