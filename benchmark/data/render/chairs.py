@@ -13,7 +13,6 @@ Factor order: back_height, seat_width, leg_length, leg_style, arms, azimuth, ele
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
