@@ -1,0 +1,154 @@
+"""Encoders, decoders and the FactorVAE discriminator of the reference study.
+
+Reference: disentanglement_lib ``methods/shared/architectures.py`` (see
+``shared/docs/reference_spec.md`` section 5.1). Inputs are ``(B, C, 64, 64)`` floats in [0, 1];
+decoders return **logits** (no final activation). Initialisation follows TensorFlow 1's layer
+defaults: Glorot/Xavier-uniform kernels and zero biases (PyTorch's default init differs).
+
+* :class:`ConvEncoder` -- 32-32-64-64 convolutions (4x4/s2/p1 twice, then **2x2**/s2/p0 twice),
+  dense 256, linear heads for the mean and the log-variance. 309,204 parameters for C=1, D=10.
+* :class:`ConvDecoder` -- dense 256, dense 1024, reshape 64x4x4, four 4x4/s2/p1 transposed
+  convolutions (64, 32, 32, C). 381,313 parameters for C=1, D=10.
+* :class:`FCEncoder` / :class:`FCDecoder` -- the beta-VAE paper's dSprites MLP: 1200-1200 ReLU
+  encoder, 1200x3 tanh decoder.
+* :class:`Discriminator` -- FactorVAE's 6 x 1000 LeakyReLU(0.2) MLP with 2 logits
+  (5,018,002 parameters for D=10).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+ARCHITECTURES = ("conv", "fc")
+IMAGE_SIZE = 64
+
+
+def xavier_init_(module: nn.Module) -> nn.Module:
+    """Glorot-uniform weights and zero biases for every conv / transposed conv / linear layer."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return module
+
+
+def num_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+class ConvEncoder(nn.Module):
+    """Reference ``conv_encoder``: x (B, C, 64, 64) -> (mean, logvar), each (B, D).
+
+    Parameters
+    ----------
+    channels : int
+        Input channels C.
+    latent_dim : int
+        Code size D.
+    """
+
+    def __init__(self, channels: int = 1, latent_dim: int = 10, logvar_head: bool = True):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(channels, 32, 4, 2, 1), nn.ReLU(),  # 32x32
+            nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(),  # 16x16
+            nn.Conv2d(32, 64, 2, 2, 0), nn.ReLU(),  # 8x8  (2x2 kernels: TF "same" with k=2,s=2 pads nothing)
+            nn.Conv2d(64, 64, 2, 2, 0), nn.ReLU(),  # 4x4
+        )
+        self.fc = nn.Linear(64 * 4 * 4, 256)
+        self.mean = nn.Linear(256, latent_dim)
+        self.logvar = nn.Linear(256, latent_dim) if logvar_head else None
+        xavier_init_(self)
+
+    def forward(self, x: torch.Tensor):
+        h = self.features(x).flatten(1)
+        h = torch.relu(self.fc(h))
+        return self.mean(h), (self.logvar(h) if self.logvar is not None else None)
+
+
+class ConvDecoder(nn.Module):
+    """Reference ``deconv_decoder``: z (B, D) -> logits (B, C, 64, 64)."""
+
+    def __init__(self, channels: int = 1, latent_dim: int = 10):
+        super().__init__()
+        self.fc = nn.Sequential(nn.Linear(latent_dim, 256), nn.ReLU(), nn.Linear(256, 1024), nn.ReLU())
+        self.deconv = nn.Sequential(
+            nn.ConvTranspose2d(64, 64, 4, 2, 1), nn.ReLU(),  # 8x8
+            nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(),  # 16x16
+            nn.ConvTranspose2d(32, 32, 4, 2, 1), nn.ReLU(),  # 32x32
+            nn.ConvTranspose2d(32, channels, 4, 2, 1),  # 64x64 logits, no activation
+        )
+        xavier_init_(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.fc(z).reshape(-1, 64, 4, 4)
+        return self.deconv(h)
+
+
+class FCEncoder(nn.Module):
+    """The beta-VAE paper's dSprites encoder: flatten -> 1200 ReLU -> 1200 ReLU -> (mean, logvar)."""
+
+    def __init__(self, channels: int = 1, latent_dim: int = 10, logvar_head: bool = True, hidden: int = 1200):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Flatten(), nn.Linear(channels * IMAGE_SIZE * IMAGE_SIZE, hidden), nn.ReLU(),
+            nn.Linear(hidden, hidden), nn.ReLU(),
+        )
+        self.mean = nn.Linear(hidden, latent_dim)
+        self.logvar = nn.Linear(hidden, latent_dim) if logvar_head else None
+        xavier_init_(self)
+
+    def forward(self, x: torch.Tensor):
+        h = self.body(x)
+        return self.mean(h), (self.logvar(h) if self.logvar is not None else None)
+
+
+class FCDecoder(nn.Module):
+    """The beta-VAE paper's dSprites decoder: 1200 tanh x3 -> 64*64*C linear logits."""
+
+    def __init__(self, channels: int = 1, latent_dim: int = 10, hidden: int = 1200):
+        super().__init__()
+        self.channels = channels
+        self.body = nn.Sequential(
+            nn.Linear(latent_dim, hidden), nn.Tanh(),
+            nn.Linear(hidden, hidden), nn.Tanh(),
+            nn.Linear(hidden, hidden), nn.Tanh(),
+            nn.Linear(hidden, channels * IMAGE_SIZE * IMAGE_SIZE),
+        )
+        xavier_init_(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.body(z).reshape(-1, self.channels, IMAGE_SIZE, IMAGE_SIZE)
+
+
+class Discriminator(nn.Module):
+    """FactorVAE ``fc_discriminator``: z (B, D) -> 2 logits (class 0 = q(z), class 1 = permuted).
+
+    LeakyReLU slope 0.2 is TensorFlow's default (PyTorch's is 0.01).
+    """
+
+    def __init__(self, latent_dim: int = 10, hidden: int = 1000, layers: int = 6):
+        super().__init__()
+        mods: list[nn.Module] = []
+        width = latent_dim
+        for _ in range(layers):
+            mods += [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
+            width = hidden
+        mods.append(nn.Linear(width, 2))
+        self.net = nn.Sequential(*mods)
+        xavier_init_(self)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+def build_encoder(architecture: str, channels: int, latent_dim: int, logvar_head: bool = True) -> nn.Module:
+    """Encoder of ``architecture`` (``conv`` or ``fc``); ``logvar_head=False`` for the deterministic AE."""
+    return {"conv": ConvEncoder, "fc": FCEncoder}[architecture](channels, latent_dim, logvar_head)
+
+
+def build_decoder(architecture: str, channels: int, latent_dim: int) -> nn.Module:
+    """Decoder of ``architecture`` (``conv`` or ``fc``)."""
+    return {"conv": ConvDecoder, "fc": FCDecoder}[architecture](channels, latent_dim)

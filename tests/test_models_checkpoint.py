@@ -1,0 +1,65 @@
+"""Checkpoint save/load: round trip, and one clear error for every broken file."""
+import pickle
+
+import pytest
+import torch
+
+import benchmark  # noqa: F401
+from benchmark.errors import CheckpointError
+from benchmark.models import build_model, load_checkpoint, make_config, save_checkpoint
+from benchmark.models.checkpoint import read_checkpoint
+
+
+def _cfg(**kw):
+    mc = make_config("beta_vae", beta=4.0, **kw)
+    return mc, {**mc.to_dict(), "dataset": "dsprites_mini", "seed": 3}
+
+
+def test_round_trip(tmp_path):
+    mc, cfg = _cfg()
+    m = build_model(mc)
+    p = save_checkpoint(tmp_path / "checkpoint.pt", m, cfg, step=7)
+    m2, cfg2 = load_checkpoint(p)
+    assert cfg2 == cfg and cfg2["beta"] == 4.0 and cfg2["channels"] == 1
+    x = torch.rand(2, 1, 64, 64)
+    assert torch.equal(m.encode(x)[0], m2.encode(x)[0])
+    assert read_checkpoint(p)["step"] == 7
+    assert not m2.training
+
+
+def test_missing_truncated_and_corrupt(tmp_path):
+    mc, cfg = _cfg()
+    p = save_checkpoint(tmp_path / "c.pt", build_model(mc), cfg)
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "absent.pt")
+    data = p.read_bytes()
+    (tmp_path / "t.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        load_checkpoint(tmp_path / "t.pt")
+    (tmp_path / "g.pt").write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        load_checkpoint(tmp_path / "g.pt")
+
+
+def test_refuses_code_in_pickles(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    p = tmp_path / "evil.pt"
+    p.write_bytes(pickle.dumps({"format": "disentangle-bench/checkpoint", "x": Evil()}))
+    with pytest.raises(CheckpointError):
+        load_checkpoint(p)
+
+
+def test_mismatched_weights_and_foreign_files(tmp_path):
+    mc, cfg = _cfg()
+    small = build_model(make_config("beta_vae", latent_dim=3))
+    p = save_checkpoint(tmp_path / "m.pt", small, cfg)  # config says D=10, weights are D=3
+    with pytest.raises(CheckpointError, match="does not match"):
+        load_checkpoint(p)
+    torch.save({"state_dict": small.state_dict()}, tmp_path / "foreign.pt")
+    with pytest.raises(CheckpointError, match="not a disentangle-bench checkpoint"):
+        load_checkpoint(tmp_path / "foreign.pt")
+    with pytest.raises(ValueError):
+        save_checkpoint(tmp_path / "x.pt", small, {"model": "beta_vae"})
