@@ -512,6 +512,9 @@ class SlurmExecutor:
         ex = self._executor(submitit, folder)
         fn = RunJob(self.config.cpus_per_job, f"{self.job_module}:run_one")
         dicts = [_spec_dict(s) for s in specs]
+        for d in dicts:
+            if "threads" in d:  # where it runs (not hashed): torch uses the job's CPUs, no more
+                d["threads"] = self.config.cpus_per_job
         try:
             jobs = ex.map_array(fn, dicts, [str(results_dir)] * len(dicts))
         except Exception as e:  # sbatch rejected the job: name the cause in one line
