@@ -179,9 +179,225 @@ def run_one(spec_dict: dict, results_dir: str) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------
-# the stages of a run (adapters onto benchmark.train and benchmark.metrics)
+# the stages of a run (adapters onto benchmark.data, benchmark.train and benchmark.metrics)
+
+# evaluate()'s flat keys -> results.csv columns
+SCORE_KEYS = {
+    "beta_vae.eval_accuracy": "beta_vae_reference",
+    "beta_vae_paper.eval_accuracy": "beta_vae_paper",
+    "factor_vae.eval_accuracy": "factor_vae",
+    "mig.discrete_mig": "mig",
+    "dci.disentanglement": "dci_disentanglement",
+    "dci.completeness": "dci_completeness",
+    "dci.informativeness_test": "dci_informativeness",
+    "dci_hist.disentanglement": "dci_hist_disentanglement",
+    "dci_hist.completeness": "dci_hist_completeness",
+    "dci_hist.informativeness_test": "dci_hist_informativeness",
+    "sap.SAP_score": "sap",
+    "modularity_explicitness.modularity_score": "modularity",
+    "modularity_explicitness.explicitness_score_test": "explicitness",
+    "unsupervised.gaussian_total_correlation": "gaussian_total_correlation",
+    "unsupervised.gaussian_wasserstein_correlation_norm": "wasserstein_correlation",
+    "unsupervised.mutual_info_score": "mutual_info_score",
+}
+GENERATIVE_KEYS = {
+    "reconstruction_nll_mean": "recon_bce",  # decode the mean: defined for the AE too
+    "reconstruction_nll": "recon_bce_sampled",  # the ELBO's one-sample term
+    "reconstruction_mse": "recon_mse",
+    "elbo": "elbo",
+    "kl": "kl",
+    "active_units": "active_units",
+    "active_units_variance": "active_units_variance",
+    "iwae_log_likelihood": "iwae",
+}
+# Raw pixels have C*64*64 dimensions: only the paper's table metric is affordable (DCI's boosted
+# trees over 4,096 features take hours); the other baselines get the whole suite.
+BASELINE_METRICS = {"pixels": ("beta_vae", "beta_vae_paper")}
+
+
+def load_run_dataset(spec):
+    """The dataset of a run, from the data source its id was planned with."""
+    from benchmark.data import get_spec, load_dataset
+
+    if get_spec(spec.dataset).official_files:
+        return load_dataset(spec.dataset, spec.data_dir, source=spec.data_source)
+    return load_dataset(spec.dataset, spec.data_dir)
+
+
+def score_representation(rep, dataset, eval_recipe, seed: int, device: str, metrics=None, generative: bool | None = None,
+                         cache_dir=None, key: str | None = None) -> dict:
+    """Scores of a representation under a preset's evaluation recipe, as ``{results.csv column: value}``.
+
+    Parameters
+    ----------
+    rep: an encoder / model (``encode``, optionally ``decode``), an ``(N, D)`` code array, or a code source.
+    dataset: the GroundTruthDataset.
+    eval_recipe: ``EvalRecipe`` or its dict.
+    seed: the metric seed.
+    device: encoding device.
+    metrics: override the recipe's metric list.
+    generative: add the generative scores (default: the recipe's, for models with ``decode``).
+    cache_dir, key: cache encoder codes there (see ``benchmark.metrics.encode.encode_dataset``).
+
+    Returns
+    -------
+    Flat dict of scores; with ``_details`` holding evaluate()'s full JSON (parameters, versions, timings).
+    """
+    from dataclasses import asdict, is_dataclass
+
+    from benchmark.metrics.evaluate import evaluate
+
+    ev = asdict(eval_recipe) if is_dataclass(eval_recipe) else dict(eval_recipe)
+    names = list(metrics if metrics is not None else ev["metrics"])
+    gen = ev.get("generative", True) if generative is None else generative
+    if gen and hasattr(rep, "encode") and hasattr(rep, "decode"):
+        names.append("generative")
+    res = evaluate(rep, dataset, metrics=names, seed=seed, preset=ev["metrics_preset"], device=device,
+                   cache_dir=cache_dir, key=key, progress=False)
+    out = {}
+    for k, v in (res.get("scores") or {}).items():
+        if k in SCORE_KEYS:
+            out[SCORE_KEYS[k]] = v
+        elif k.startswith("generative."):
+            g = k.split(".", 1)[1]
+            if g in GENERATIVE_KEYS:
+                out[GENERATIVE_KEYS[g]] = v
+    kl_dim = ((res.get("metrics") or {}).get("generative") or {}).get("scores", {}).get("kl_per_dim")
+    out["_details"] = res
+    out["_kl_per_dim"] = kl_dim
+    return out
 
 
 def execute(spec, folder: Path, device: str) -> dict:
     """Train (models only), score and draw one run; return the metrics dict (without bookkeeping)."""
-    raise BenchmarkError("the trainer and metrics layers are not installed yet; this run cannot execute")
+    import numpy as np
+
+    dataset = load_run_dataset(spec)
+    info = dataset.info()
+    info["num_pixels"] = int(dataset.channels * 64 * 64)
+    out: dict[str, Any] = {"dataset_info": info}
+    model, rep = None, None
+    if spec.kind == "model":
+        model, out["train"] = train_model(spec, folder, device, dataset)
+        rep = model
+    elif spec.model == "untrained_vae":
+        model = build_untrained(spec, device, dataset)
+        rep = model
+    else:
+        from benchmark.metrics.baselines import baseline
+        from benchmark.metrics.encode import OnTheFlyCodes
+        from benchmark.metrics.evaluate import metric_rng
+
+        kw = {"num_fit": int(spec.eval.get("baseline_num_fit", 10_000))} if spec.model in ("pca", "ica") else {}
+        rep = baseline(spec.model, dataset, metric_rng(spec.seed, f"baseline:{spec.model}"), **kw)
+        if spec.model == "pixels":  # 4,096-D codes: encode per read instead of caching them all
+            rep = OnTheFlyCodes(rep, dataset, device=device, rng=np.random.default_rng(spec.seed))
+        out["baseline_info"] = getattr(rep, "info", None) if not isinstance(rep, np.ndarray) else {"baseline": spec.model}
+    if model is not None:
+        out["num_latents"] = int(spec.train.get("num_latents", 10))
+    elif isinstance(rep, np.ndarray):
+        out["num_latents"] = int(rep.shape[1])
+    metrics = [m for m in spec.eval["metrics"] if m in BASELINE_METRICS.get(spec.model, spec.eval["metrics"])]
+    t0 = time.time()
+    scored = score_representation(rep, dataset, spec.eval, spec.seed, device, metrics=metrics,
+                                  generative=spec.eval.get("generative", True) and model is not None,
+                                  cache_dir=folder / "codes" if hasattr(rep, "encode") and spec.model != "pixels" else None,
+                                  key=spec.run_id)
+    out["eval_seconds"] = round(time.time() - t0, 3)
+    details = scored.pop("_details")
+    kl_dim = scored.pop("_kl_per_dim")
+    out["generative"] = {k: v for k, v in scored.items() if k in GENERATIVE_KEYS.values()}
+    out["scores"] = {k: v for k, v in scored.items() if k not in GENERATIVE_KEYS.values()}
+    out["kl_per_dim"] = kl_dim
+    out["metric_details"] = details
+    if model is not None and spec.kind == "model" and spec.eval.get("figures", True):
+        t1 = time.time()
+        try:
+            save_figure_arrays(model, dataset, folder, device, spec.seed, kl_dim)
+            from benchmark.report.figures import plot_run
+
+            plot_run(folder / "figures" / "arrays.npz", folder / "figures", spec.run_id, f"{spec.label}, seed {spec.seed}")
+        except Exception as e:  # figures never cost a finished run; the error is recorded
+            out["figure_error"] = f"{type(e).__name__}: {e}"
+        out["figure_seconds"] = round(time.time() - t1, 3)
+    return out
+
+
+def train_model(spec, folder: Path, device: str, dataset):
+    """Train the run's model (resuming from ``folder``'s checkpoint); returns ``(model, train info)``."""
+    raise BenchmarkError("the trainer (benchmark.train) is not available yet; only baselines can run")
+
+
+def model_params(spec) -> dict:
+    """The zoo config fields of a run's model (the ``vae`` run carries beta = 1 only as a label)."""
+    return {} if spec.model == "vae" else dict(spec.params)
+
+
+def build_untrained(spec, device: str, dataset):
+    """A freshly initialised VAE of the run's architecture (the paper's "untrained VAE"), seeded by the run's seed."""
+    import torch
+
+    from benchmark.models import build_model, make_config
+
+    cfg = make_config("vae", latent_dim=int(spec.train["num_latents"]), channels=int(dataset.channels),
+                      architecture=spec.train["architecture"], likelihood=spec.train.get("likelihood", "bernoulli"))
+    torch.manual_seed(int(spec.seed))
+    return build_model(cfg).to(device).eval()
+
+
+def _encode(model, x):
+    out = model.encode(x)
+    if isinstance(out, (tuple, list)):
+        return out[0], (out[1] if len(out) > 1 else None)
+    return out, None
+
+
+def save_figure_arrays(model, dataset, folder: Path, device: str, seed: int, kl_per_dim=None,
+                       steps: int = 7, num_recon: int = 8) -> Path:
+    """Arrays for the per-run figures, saved to ``folder/figures/arrays.npz`` (atomically).
+
+    * ``traversal`` (L, steps, C, 64, 64): rows = latents sorted by KL (largest first); row d decodes
+      the seed image's code with latent d replaced by mean_d + v * sd_d for v in [-3, 3] (sd = 1,
+      the prior's, for VAEs; the code's empirical sd for a deterministic AE).
+    * ``kl_per_dim``, ``kl_sorted``, ``dims_sorted``, ``values``; ``inputs`` / ``reconstructions``
+      (decoded means) of ``num_recon`` random images.
+    """
+    import numpy as np
+    import torch
+
+    from benchmark.io import atomic_save_npz
+
+    rng = np.random.default_rng(seed)
+    idx = dataset.grid.sample_index(max(256, num_recon), rng)
+    was = getattr(model, "training", False)
+    model.eval()
+    try:
+        with torch.inference_mode():
+            x = dataset.observe(idx, device, rng)
+            mu, logvar = _encode(model, x)
+            mu = mu.float()
+            if kl_per_dim is not None:
+                kl = np.asarray(kl_per_dim, dtype=np.float64)
+            elif logvar is not None:
+                kl = (0.5 * (mu ** 2 + logvar.exp() - logvar - 1)).mean(0).cpu().numpy().astype(np.float64)
+            else:
+                kl = mu.var(0).cpu().numpy().astype(np.float64)  # AE: rank latents by their variance
+            sd = torch.ones(mu.shape[1], device=mu.device) if logvar is not None else mu.std(0)
+            order = np.argsort(-kl, kind="stable")
+            values = np.linspace(-3, 3, steps)
+            z0 = mu[0]
+            rows = []
+            for d in order:
+                z = z0.repeat(steps, 1)
+                z[:, d] = z0[d] + torch.as_tensor(values, dtype=z.dtype, device=z.device) * sd[d]
+                rows.append(torch.sigmoid(model.decode(z)).float().cpu().numpy())
+            recon = torch.sigmoid(model.decode(mu[:num_recon])).float().cpu().numpy()
+    finally:
+        if was:
+            model.train()
+    path = folder / "figures" / "arrays.npz"
+    atomic_save_npz(path, compressed=True, traversal=np.stack(rows).astype(np.float16), kl_per_dim=kl,
+                    kl_sorted=kl[order], dims_sorted=order, values=values,
+                    inputs=x[:num_recon].float().cpu().numpy().astype(np.float16), reconstructions=recon.astype(np.float16),
+                    seed_index=np.asarray(idx[0]))
+    return path
