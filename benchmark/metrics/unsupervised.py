@@ -21,6 +21,8 @@ stores non-finite values as null with a warning).
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 
@@ -55,7 +57,9 @@ def gaussian_wasserstein_correlation(cov: np.ndarray) -> float:
     if not keep.any():
         return 0.0
     c = cov[np.ix_(keep, keep)]
-    root = scipy.linalg.sqrtm(c * np.diag(c)[:, None])
+    with warnings.catch_warnings():  # a singular C (duplicated dims) is legitimate; sqrtm still converges
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        root = scipy.linalg.sqrtm(c * np.diag(c)[:, None])
     return float(2 * np.trace(c) - 2 * np.trace(np.real(root)))
 
 

@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from benchmark.errors import BenchmarkError
+from benchmark.metrics import beta_vae
+from metrics_helpers import ground_truth, medium_grid, small_grid
+
+SIZES = dict(batch_size=16, num_train=300, num_eval=200)
+
+
+def test_pairs_share_the_chosen_factor_within_each_pair_only():
+    g = small_grid()
+    a, b, y = beta_vae.sample_beta_vae(g, np.random.default_rng(0), 50, batch_size=16)
+    la, lb = g.latent_classes(a.ravel()).reshape(50, 16, -1), g.latent_classes(b.ravel()).reshape(50, 16, -1)
+    for p in range(50):
+        k = y[p]
+        np.testing.assert_array_equal(la[p, :, k], lb[p, :, k])
+        assert len(np.unique(la[p, :, k])) > 1  # the shared value differs between pairs
+    # nuisance factor (position 0) is drawn independently for the two images of a pair
+    na, nb = g.classes(a.ravel())[:, 0], g.classes(b.ravel())[:, 0]
+    assert 0.3 < np.mean(na != nb) < 0.7
+
+
+def test_ground_truth_scores_one_with_both_classifiers():
+    g = small_grid()
+    for clf in beta_vae.VARIANTS:
+        s = beta_vae.beta_vae_score(ground_truth(g), g, np.random.default_rng(0), classifier=clf, **SIZES)
+        assert s == {"train_accuracy": 1.0, "eval_accuracy": 1.0}
+
+
+def test_random_codes_score_at_chance():
+    g = medium_grid()
+    codes = np.random.default_rng(5).normal(size=(g.num_images, 6))
+    s = beta_vae.beta_vae_score(codes, g, np.random.default_rng(1), batch_size=16, num_train=400, num_eval=400)
+    assert abs(s["eval_accuracy"] - 1 / g.num_latents) < 0.1
+
+
+def test_factor_subset_labels_and_errors():
+    g = small_grid()
+    _, _, y = beta_vae.sample_beta_vae(g, np.random.default_rng(0), 200, 4, factors=["c", "a"])
+    assert set(y.tolist()) == {0, 1}
+    s = beta_vae.beta_vae_score(ground_truth(g), g, np.random.default_rng(0), classifier="adagrad_linear",
+                                factors=["b", "c"], **SIZES)
+    assert s["eval_accuracy"] == 1.0
+    with pytest.raises(BenchmarkError, match="unknown factor 'shape'"):
+        beta_vae.sample_beta_vae(g, np.random.default_rng(0), 2, 4, factors=["shape", "a"])
+    with pytest.raises(BenchmarkError, match="classifier"):
+        beta_vae.beta_vae_score(ground_truth(g), g, np.random.default_rng(0), classifier="svm", **SIZES)
+
+
+def test_same_seed_same_score():
+    g = medium_grid()
+    codes = ground_truth(g) + np.random.default_rng(0).normal(scale=2.0, size=(g.num_images, 4))
+    a = beta_vae.beta_vae_score(codes, g, np.random.default_rng(7), **SIZES)
+    b = beta_vae.beta_vae_score(codes, g, np.random.default_rng(7), **SIZES)
+    assert a == b

@@ -1,0 +1,35 @@
+import json
+
+import numpy as np
+
+from benchmark.cli import main
+from benchmark.data.dsprites import MINI_GRID
+from benchmark.metrics.baselines import ground_truth_codes
+
+
+def test_evaluate_codes_file_writes_json(tmp_path, capsys):
+    codes = tmp_path / "codes.npy"
+    np.save(codes, ground_truth_codes(MINI_GRID))
+    out = tmp_path / "r.json"
+    rc = main(["evaluate", "--codes", str(codes), "--dataset", "dsprites_mini", "--preset", "tiny",
+               "--metrics", "beta_vae", "mig", "--param", "mig.num_train=300", "--json", str(out), "--quiet"])
+    assert rc == 0
+    r = json.loads(out.read_text())
+    assert r["scores"]["beta_vae.eval_accuracy"] == 1.0
+    assert r["metrics"]["mig"]["params"]["num_train"] == 300 and r["source"]["codes_file"] == str(codes)
+    assert "beta_vae.eval_accuracy" in capsys.readouterr().out
+
+
+def test_errors_are_one_line(tmp_path, capsys):
+    assert main(["evaluate", "--codes", str(tmp_path / "missing.npy"), "--dataset", "dsprites_mini"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: codes file") and "\n" not in err
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros((5, 2)))
+    assert main(["evaluate", "--codes", str(bad), "--dataset", "dsprites_mini", "--preset", "tiny"]) == 2
+    assert "rows but the dataset has 23040" in capsys.readouterr().err
+    assert main(["evaluate", "--codes", str(bad)]) == 2
+    assert "need --dataset" in capsys.readouterr().err
+    assert main(["evaluate", "--codes", str(bad), "--dataset", "dsprites_mini", "--param", "oops"]) == 2
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "none.pt")]) == 2
+    assert "not found" in capsys.readouterr().err

@@ -1,0 +1,95 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+from benchmark.errors import BenchmarkError
+from benchmark.metrics.evaluate import METRICS, PRESETS, SUITE, evaluate, metric_rng
+from metrics_helpers import LinearEncoder, LinearVAE, dataset, ground_truth, medium_grid
+
+ALL = list(METRICS)
+
+
+def test_ground_truth_suite_is_json_ready_and_records_everything():
+    ds = dataset()
+    r = evaluate(ground_truth(ds.grid), ds, metrics=ALL, seed=1, preset="tiny")
+    json.dumps(r, allow_nan=False)
+    s = r["scores"]
+    assert s["beta_vae.eval_accuracy"] == 1.0 and s["beta_vae_paper.eval_accuracy"] == 1.0
+    assert s["factor_vae.eval_accuracy"] == 1.0
+    assert s["mig.discrete_mig"] > 0.9 and s["dci.disentanglement"] > 0.99 and s["dci_hist.disentanglement"] > 0.99
+    assert r["metrics"]["dci"]["variant"] == "dci_gbt" and r["metrics"]["mig"]["variant"] == "mig_histogram"
+    assert r["metrics"]["beta_vae"]["params"] == {**PRESETS["tiny"]["beta_vae"], "classifier": "sklearn_logreg"}
+    assert r["seed"] == 1 and r["sklearn_version"] and r["dataset"]["dataset"] == "bars"
+    assert r["representation"]["kind"] == "codes"
+
+
+def test_each_metric_has_its_own_stream():
+    ds = dataset()
+    codes = ground_truth(ds.grid) + np.random.default_rng(0).normal(size=(120, 3))
+    alone = evaluate(codes, ds, metrics=["mig"], seed=5, preset="tiny")["scores"]
+    together = evaluate(codes, ds, metrics=["unsupervised", "mig"], seed=5, preset="tiny")["scores"]
+    assert alone["mig.discrete_mig"] == together["mig.discrete_mig"]
+    other = evaluate(codes, ds, metrics=["mig"], seed=6, preset="tiny")["scores"]
+    assert other["mig.discrete_mig"] != alone["mig.discrete_mig"]
+    assert metric_rng(5, "mig").integers(10**9) != metric_rng(5, "dci").integers(10**9)
+
+
+def test_constant_dimensions_score_finite_everywhere():
+    g = medium_grid()
+    ds = dataset(g)
+    gt = ground_truth(g)
+    codes = np.column_stack([gt, np.zeros(len(gt)), np.full(len(gt), 3.0)])
+    r = evaluate(codes, ds, metrics=ALL, seed=0, preset="tiny")
+    assert r["warnings"] == []
+    assert all(v is not None and math.isfinite(v) for v in r["scores"].values())
+    # every dimension collapsed: still no crash, no NaN
+    r = evaluate(np.zeros((len(gt), 3)), ds, metrics=ALL, seed=0, preset="tiny")
+    assert all(v is not None and math.isfinite(v) for v in r["scores"].values())
+    assert r["scores"]["modularity_explicitness.modularity_score"] == 0.0
+    assert r["scores"]["factor_vae.eval_accuracy"] == 0.0 and r["scores"]["dci.disentanglement"] == pytest.approx(0.0)
+
+
+def test_bad_codes_and_names_are_refused():
+    ds = dataset()
+    codes = ground_truth(ds.grid)
+    codes[3, 0] = np.nan
+    with pytest.raises(BenchmarkError, match="NaN"):
+        evaluate(codes, ds, metrics=["mig"], preset="tiny")
+    with pytest.raises(BenchmarkError, match="unknown metric"):
+        evaluate(ground_truth(ds.grid), ds, metrics=["mig2"], preset="tiny")
+    with pytest.raises(BenchmarkError, match="unknown preset"):
+        evaluate(ground_truth(ds.grid), ds, metrics=["mig"], preset="huge")
+    with pytest.raises(BenchmarkError, match="decode"):
+        evaluate(ground_truth(ds.grid), ds, metrics=["generative"], preset="tiny")
+
+
+def test_encoder_path_encodes_once_and_matches_codes_path():
+    g = medium_grid()
+    ds = dataset(g)
+    enc = LinearEncoder(16 * 16, dim=4)
+    r = evaluate(enc, ds, metrics=["mig", "sap"], seed=0, preset="tiny", device="cpu")
+    rep = r["representation"]
+    assert rep["kind"] == "encoder" and rep["selection"] == "subset"
+    assert rep["num_encoded"] == rep["unique_indices_needed"] < rep["samples_drawn"]
+    from benchmark.metrics.encode import encode_dataset
+
+    full = encode_dataset(enc, ds, device="cpu", progress=False).mean
+    r2 = evaluate(full, ds, metrics=["mig", "sap"], seed=0, preset="tiny")
+    assert r2["scores"] == pytest.approx(r["scores"], abs=1e-6)
+
+
+def test_generative_metric_with_a_model_and_size_overrides():
+    ds = dataset()
+    model = LinearVAE(16 * 16, dim=3)
+    r = evaluate(model, ds, metrics=["generative", "mig"], seed=0, preset="tiny", device="cpu", num_train=200)
+    assert r["metrics"]["mig"]["params"]["num_train"] == 200
+    assert r["metrics"]["generative"]["scores"]["num_points"] == PRESETS["tiny"]["generative"]["num_points"]
+    assert math.isfinite(r["scores"]["generative.elbo"])
+
+
+def test_suite_is_the_reference_set():
+    assert SUITE == ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness", "unsupervised")
+    assert PRESETS["reference"]["beta_vae"] == dict(batch_size=64, num_train=10_000, num_eval=5_000)
+    assert PRESETS["reference"]["factor_vae"]["prune_threshold"] == 0.05

@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from benchmark.metrics import unsupervised as u
+from metrics_helpers import ground_truth, small_grid
+
+
+def test_gaussian_scores_on_known_covariances():
+    assert u.gaussian_total_correlation(np.diag([1.0, 4.0])) == pytest.approx(0.0)
+    rho = 0.6
+    c = np.array([[1.0, rho], [rho, 1.0]])
+    assert u.gaussian_total_correlation(c) == pytest.approx(-0.5 * np.log(1 - rho**2))
+    # diag(C) C = C here; tr sqrtm(C) = sqrt(1 + rho) + sqrt(1 - rho)
+    assert u.gaussian_wasserstein_correlation(c) == pytest.approx(4 - 2 * (np.sqrt(1 + rho) + np.sqrt(1 - rho)))
+    assert u.gaussian_wasserstein_correlation(np.diag([2.0, 3.0])) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_constant_dimensions_are_left_out_and_singular_is_infinite():
+    c = np.array([[1.0, 0.6, 0], [0.6, 1.0, 0], [0, 0, 0.0]])
+    assert u.gaussian_total_correlation(c) == pytest.approx(u.gaussian_total_correlation(c[:2, :2]))
+    assert u.gaussian_total_correlation(np.zeros((3, 3))) == 0.0
+    assert u.gaussian_total_correlation(np.ones((2, 2))) == float("inf")
+
+
+def test_mutual_info_score_is_mean_off_diagonal():
+    x = np.repeat(np.arange(4.0), 5)
+    codes = np.column_stack([x, x, np.zeros(20)])  # MI(0,1) = ln 4; everything with the constant is 0
+    s = u.unsupervised_scores(codes)
+    assert s["mutual_info_score"] == pytest.approx(2 * np.log(4) / 6)
+    assert s["gaussian_wasserstein_correlation_norm"] == pytest.approx(
+        s["gaussian_wasserstein_correlation"] / np.trace(np.cov(codes, rowvar=False)))
+
+
+def test_independent_factors_have_small_correlation():
+    g = small_grid()
+    s = u.unsupervised(ground_truth(g), g, np.random.default_rng(0), num_train=2000)
+    assert s["gaussian_total_correlation"] < 0.01 and s["mutual_info_score"] < 0.02
