@@ -121,6 +121,10 @@ def compare(args) -> int:
     if args.checkpoint:
         encoder, trained_on = load_user_encoder(args.checkpoint, args.model)
     dataset_name = args.dataset or trained_on or preset.dataset
+    if args.codes:  # shape check against the registered grid, before loading any data
+        from benchmark.data import get_spec
+
+        load_codes(args.codes, int(np.prod(get_spec(dataset_name).factor_sizes)), dataset_name)
     if trained_on and trained_on != dataset_name:
         raise BenchmarkError(f"checkpoint was trained on {trained_on} but --dataset is {dataset_name}; "
                              "scores are only comparable on the training dataset: drop --dataset or pass the right one")

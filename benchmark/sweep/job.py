@@ -164,6 +164,10 @@ def run_one(spec_dict: dict, results_dir: str) -> dict:
             return done
         atomic_write_json(folder / CONFIG_FILE, spec.to_dict())
         device = resolve_device(spec.device)
+        if spec.threads:  # the executor's choice for this run (e.g. a Slurm job's CPU count)
+            from benchmark.runtime import set_threads
+
+            set_threads(spec.threads)
         t0 = time.time()
         result = execute(spec, folder, device)
         result.update({
