@@ -47,7 +47,7 @@ def test_end_to_end_writes_every_output(full_run, capsys):
     assert trained["recon_bce"].notna().all() and (trained["steps"] == 30).all()
     for rid in trained.run_id:
         folder = job.run_dir(full_run, rid)
-        for name in ("config.json", "metrics.json", "checkpoint.pt", "train_log.csv", "codes.npz", "figures/arrays.npz"):
+        for name in ("config.json", "metrics.json", "train/checkpoint.pt", "train/train_log.csv", "codes", "figures/arrays.npz"):
             assert (folder / name).exists(), (rid, name)
         m = json.loads((folder / "metrics.json").read_text())
         assert m["environment"]["torch"] and m["dataset_info"]["dataset"] == "dsprites_mini"
@@ -82,7 +82,7 @@ def test_resume_after_interruption_gives_the_same_results(full_run, tmp_path):
 
     deadline = time.time() + 120
     while time.time() < deadline:
-        if any((d / "checkpoint.pt").exists() for d in (tmp_path / "runs").glob("ae-*")) if (tmp_path / "runs").exists() else False:
+        if any((d / "train" / "checkpoint.pt").exists() for d in (tmp_path / "runs").glob("ae-*")) if (tmp_path / "runs").exists() else False:
             break
         time.sleep(0.05)
     proc.kill()

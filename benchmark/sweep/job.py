@@ -327,9 +327,38 @@ def execute(spec, folder: Path, device: str) -> dict:
     return out
 
 
+TRAIN_DIR = "train"
+
+
+def train_config(spec, device: str):
+    """The trainer's config for a run (``benchmark.train.TrainConfig``)."""
+    from benchmark.train import TrainConfig
+
+    t = spec.train
+    return TrainConfig(model=spec.model, params=model_params(spec), dataset=spec.dataset,
+                       architecture=t["architecture"], latent_dim=int(t["num_latents"]),
+                       likelihood=t.get("likelihood", "bernoulli"), steps=int(t["steps"]),
+                       batch_size=int(t["batch_size"]), optimizer=t["optimizer"], lr=float(t["lr"]),
+                       seed=int(spec.seed), log_every=int(t["log_every"]), checkpoint_every=int(t["checkpoint_every"]),
+                       device=device, threads=spec.threads)
+
+
 def train_model(spec, folder: Path, device: str, dataset):
-    """Train the run's model (resuming from ``folder``'s checkpoint); returns ``(model, train info)``."""
-    raise BenchmarkError("the trainer (benchmark.train) is not available yet; only baselines can run")
+    """Train the run's model in ``folder/train/`` (resuming from its checkpoint); returns ``(model, train info)``.
+
+    The trainer writes its own config.json, checkpoint.pt, train_log.csv and train_result.json there.
+    """
+    from benchmark.models import load_checkpoint
+    from benchmark.models.checkpoint import read_checkpoint
+    from benchmark.train import train
+
+    res = train(train_config(spec, device), dataset, folder / TRAIN_DIR, progress=sys.stderr.isatty())
+    model, _ = load_checkpoint(res.checkpoint, device)
+    total = float(read_checkpoint(res.checkpoint).get("extra", {}).get("wall_s", res.wall_s))
+    info = {"seconds": round(total, 3), "seconds_this_call": res.wall_s, "steps": res.steps,
+            "resumed_from": res.resumed_from, "images_per_s": res.images_per_s, "final": res.final,
+            "threads": res.threads, "checkpoint": str(Path(TRAIN_DIR) / Path(res.checkpoint).name)}
+    return model, info
 
 
 def model_params(spec) -> dict:
@@ -339,14 +368,13 @@ def model_params(spec) -> dict:
 
 def build_untrained(spec, device: str, dataset):
     """A freshly initialised VAE of the run's architecture (the paper's "untrained VAE"), seeded by the run's seed."""
-    import torch
+    from benchmark.train import TrainConfig
+    from benchmark.train.engine import init_model
 
-    from benchmark.models import build_model, make_config
-
-    cfg = make_config("vae", latent_dim=int(spec.train["num_latents"]), channels=int(dataset.channels),
-                      architecture=spec.train["architecture"], likelihood=spec.train.get("likelihood", "bernoulli"))
-    torch.manual_seed(int(spec.seed))
-    return build_model(cfg).to(device).eval()
+    # exactly the initial weights of the seed's VAE run
+    cfg = TrainConfig(model="vae", architecture=spec.train["architecture"], latent_dim=int(spec.train["num_latents"]),
+                      likelihood=spec.train.get("likelihood", "bernoulli"), seed=int(spec.seed))
+    return init_model(cfg, int(dataset.channels)).to(device).eval()
 
 
 def _encode(model, x):
