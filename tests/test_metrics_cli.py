@@ -33,3 +33,23 @@ def test_errors_are_one_line(tmp_path, capsys):
     assert main(["evaluate", "--codes", str(bad), "--dataset", "dsprites_mini", "--param", "oops"]) == 2
     assert main(["evaluate", "--checkpoint", str(tmp_path / "none.pt")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_evaluate_a_real_checkpoint_with_generative_scores(tmp_path):
+    import torch
+
+    from benchmark.models import build_model, make_config, save_checkpoint
+
+    torch.manual_seed(0)
+    cfg = make_config("vae")
+    ckpt = tmp_path / "run" / "checkpoint.pt"
+    save_checkpoint(ckpt, build_model(cfg), {**cfg.to_dict(), "dataset": "dsprites_mini", "seed": 0})
+    out = tmp_path / "r.json"
+    rc = main(["evaluate", "--checkpoint", str(ckpt), "--preset", "tiny", "--metrics", "mig", "generative",
+               "--threads", "1", "--json", str(out), "--quiet"])
+    assert rc == 0
+    r = json.loads(out.read_text())
+    assert r["dataset"]["dataset"] == "dsprites_mini" and r["source"]["checkpoint_sha256"]
+    assert r["representation"]["selection"] == "subset" and r["representation"]["dim"] == 10
+    assert r["scores"]["generative.kl"] >= 0 and r["scores"]["generative.iwae_k"] == 4
+    assert list((tmp_path / "run" / "codes_cache").glob("codes-*.npz"))  # cached next to the checkpoint
