@@ -61,6 +61,8 @@ def test_bad_codes_and_names_are_refused():
         evaluate(ground_truth(ds.grid), ds, metrics=["mig2"], preset="tiny")
     with pytest.raises(BenchmarkError, match="unknown preset"):
         evaluate(ground_truth(ds.grid), ds, metrics=["mig"], preset="huge")
+    with pytest.raises(BenchmarkError, match="dci has no parameter n_trees"):
+        evaluate(ground_truth(ds.grid), ds, metrics=["dci"], preset="tiny", params={"dci": {"n_trees": 5}})
     with pytest.raises(BenchmarkError, match="decode"):
         evaluate(ground_truth(ds.grid), ds, metrics=["generative"], preset="tiny")
 

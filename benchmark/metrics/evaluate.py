@@ -20,6 +20,7 @@ written to the result.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import time
 import warnings
@@ -124,6 +125,11 @@ def resolve_params(name: str, grid, preset: str = "reference", overrides: Option
         names = set(grid.latent_names)
         params["factors"] = list(beta_vae.PAPER_DSPRITES_FACTORS) if set(beta_vae.PAPER_DSPRITES_FACTORS) <= names \
             and "shape" in names else None
+    fn = generative.generative_scores if name == GENERATIVE else METRICS[name].score
+    accepted = set(inspect.signature(fn).parameters) - {"codes", "grid", "rng", "samples", "model", "dataset", "device"}
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        raise BenchmarkError(f"{name} has no parameter {', '.join(unknown)}; its parameters are: {', '.join(sorted(accepted))}")
     for k, v in params.items():
         if k.startswith("num_") and isinstance(v, int) and v < 1 and k != "num_bins":
             raise BenchmarkError(f"{name}: {k} must be >= 1, got {v}")
@@ -160,7 +166,7 @@ def _versions() -> dict:
 def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None, seed: int = 0,
              preset: str = "reference", params: Optional[dict] = None, device=None, batch_size: Optional[int] = None,
              cache_dir=None, key: Optional[str] = None, noise_seed: int = 0, subset_fraction: float = 0.9,
-             progress: bool = False, **sizes) -> dict:
+             bf16: bool = False, progress: bool = False, **sizes) -> dict:
     """Score a representation on a ground-truth dataset.
 
     Parameters
@@ -177,7 +183,7 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
         Sample sizes.
     params : dict, optional
         Per-metric parameter overrides, e.g. ``{"dci": {"n_jobs": 1}}``.
-    device, batch_size, cache_dir, key, noise_seed : encoding options (see ``encode_dataset``).
+    device, batch_size, cache_dir, key, noise_seed, bf16 : encoding options (see ``encode_dataset``).
     subset_fraction : float
         Encode only the touched indices when they are fewer than this fraction of the grid.
     progress : bool
@@ -220,7 +226,8 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
             needed = np.concatenate([METRICS[m].module.indices(samples[m]) for m in code_metrics])
             selection = choose_indices(needed, len(dataset), subset_fraction)
             codes = encode_dataset(encoder_or_codes, dataset, selection, batch_size=batch_size, device=device,
-                                   cache_dir=cache_dir, key=key, noise_seed=noise_seed, progress=progress)
+                                   cache_dir=cache_dir, key=key, noise_seed=noise_seed, bf16=bf16,
+                                   progress=progress)
             representation = {"kind": "encoder", "dim": codes.dim, "unique_indices_needed": int(len(np.unique(needed))),
                               "samples_drawn": int(len(needed)), **codes.info}
         else:
