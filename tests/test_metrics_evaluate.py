@@ -95,3 +95,17 @@ def test_suite_is_the_reference_set():
     assert SUITE == ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness", "unsupervised")
     assert PRESETS["reference"]["beta_vae"] == dict(batch_size=64, num_train=10_000, num_eval=5_000)
     assert PRESETS["reference"]["factor_vae"]["prune_threshold"] == 0.05
+
+
+def test_sampled_representation_adds_encoder_noise():
+    ds = dataset()
+    enc = LinearEncoder(16 * 16, dim=4)
+    mean = evaluate(enc, ds, metrics=["unsupervised"], seed=0, preset="tiny", device="cpu")
+    sampled = evaluate(enc, ds, metrics=["unsupervised"], seed=0, preset="tiny", device="cpu", representation="sampled")
+    assert sampled["representation"]["representation"] == "sampled"
+    assert sampled["scores"] != mean["scores"]
+    with pytest.raises(BenchmarkError, match="log-variance"):
+        evaluate(LinearEncoder(16 * 16, logvar=False), ds, metrics=["mig"], preset="tiny", device="cpu",
+                 representation="sampled")
+    with pytest.raises(BenchmarkError, match="needs log-variances"):
+        evaluate(ground_truth(ds.grid), ds, metrics=["mig"], preset="tiny", representation="sampled")

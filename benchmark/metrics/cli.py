@@ -46,6 +46,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--no-cache", action="store_true", help="do not read or write the codes cache")
     p.add_argument("--noise-seed", type=int, default=0,
                    help="seed of the one nuisance draw per image for stochastic datasets (color/noisy dSprites)")
+    p.add_argument("--representation", choices=["mean", "sampled"], default="mean",
+                   help="score the encoder mean (published numbers) or the reference's sampled code mu + sigma * eps")
     p.add_argument("--bf16", action="store_true",
                    help="encode under bfloat16 autocast (declared option, off by default; check scores against float32)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -141,7 +143,8 @@ def cmd_evaluate(args) -> int:
         raise BenchmarkError("the 'generative' metric needs --checkpoint (a model with a decoder)")
     result = evaluate(rep, dataset, metrics=args.metrics, seed=args.seed, preset=args.preset, params=params,
                       device=args.device, batch_size=args.batch_size, cache_dir=cache_dir, key=key,
-                      noise_seed=args.noise_seed, bf16=args.bf16, progress=not args.quiet)
+                      noise_seed=args.noise_seed, bf16=args.bf16,
+                      representation=args.representation, progress=not args.quiet)
     result["source"] = source
     width = max(len(k) for k in result["scores"]) if result["scores"] else 0
     for k, v in result["scores"].items():

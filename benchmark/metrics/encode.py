@@ -323,3 +323,26 @@ class OnTheFlyCodes:
         res = np.concatenate(out) if out else np.zeros((0, self.dim or 0), np.float32)
         self.dim = res.shape[1] if out else self.dim
         return res
+
+
+class SampledCodes:
+    """The reference's ``sampled`` representation: z = mu + exp(logvar / 2) * eps, fresh eps per read.
+
+    disentanglement_lib evaluates every metric on both the encoder mean and this sampled code
+    (reference_spec.md section 0, step 2); the published comparisons rest on the mean. Built on
+    encode-once :class:`Codes` that carry log-variances, so sampling costs no encoder pass; every
+    ``get`` draws new noise from ``rng``, as each call of the reference's representation function does.
+    """
+
+    checked = True
+
+    def __init__(self, codes: Codes, rng: np.random.Generator):
+        if codes.logvar is None:
+            raise BenchmarkError("the sampled representation needs an encoder that returns a log-variance")
+        self.codes, self.rng = codes, rng
+        self.dim = codes.dim
+
+    def get(self, indices) -> np.ndarray:
+        rows = self.codes.rows(indices)
+        eps = self.rng.standard_normal((len(rows), self.dim)).astype(np.float32)
+        return self.codes.mean[rows] + np.exp(0.5 * self.codes.logvar[rows]) * eps

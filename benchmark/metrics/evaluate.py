@@ -166,7 +166,7 @@ def _versions() -> dict:
 def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None, seed: int = 0,
              preset: str = "reference", params: Optional[dict] = None, device=None, batch_size: Optional[int] = None,
              cache_dir=None, key: Optional[str] = None, noise_seed: int = 0, subset_fraction: float = 0.9,
-             bf16: bool = False, progress: bool = False, **sizes) -> dict:
+             bf16: bool = False, representation: str = "mean", progress: bool = False, **sizes) -> dict:
     """Score a representation on a ground-truth dataset.
 
     Parameters
@@ -184,6 +184,9 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
     params : dict, optional
         Per-metric parameter overrides, e.g. ``{"dci": {"n_jobs": 1}}``.
     device, batch_size, cache_dir, key, noise_seed, bf16 : encoding options (see ``encode_dataset``).
+    representation : "mean" | "sampled"
+        Score the encoder mean (default; what published numbers use) or the reference's sampled
+        code mu + exp(logvar/2) eps with fresh eps per read (stream ``metric_rng(seed, m + ":sampled")``).
     subset_fraction : float
         Encode only the touched indices when they are fewer than this fraction of the grid.
     progress : bool
@@ -197,7 +200,11 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
     ``scores`` (flat ``metric.key`` -> value), seed, preset, library versions, dataset provenance,
     representation (encoding info), warnings.
     """
-    from benchmark.metrics.encode import Codes, choose_indices, encode_dataset
+    from benchmark.metrics.encode import Codes, SampledCodes, choose_indices, encode_dataset
+
+    representation_kind = representation
+    if representation_kind not in ("mean", "sampled"):
+        raise BenchmarkError(f"representation must be 'mean' or 'sampled', got {representation_kind!r}")
 
     metrics = list(SUITE if metrics is None else metrics)
     unknown = [m for m in metrics if m not in available_metrics()]
@@ -219,7 +226,7 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
         samples[m] = METRICS[m].module.sample(grid, rngs[m], **resolved[m])
         t_sample[m] = time.perf_counter() - t0
 
-    representation: dict = {}
+    rep_info: dict = {}
     codes = None
     if code_metrics:
         if is_encoder:
@@ -228,13 +235,18 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
             codes = encode_dataset(encoder_or_codes, dataset, selection, batch_size=batch_size, device=device,
                                    cache_dir=cache_dir, key=key, noise_seed=noise_seed, bf16=bf16,
                                    progress=progress)
-            representation = {"kind": "encoder", "dim": codes.dim, "unique_indices_needed": int(len(np.unique(needed))),
-                              "samples_drawn": int(len(needed)), **codes.info}
+            rep_info = {"kind": "encoder", "dim": codes.dim, "unique_indices_needed": int(len(np.unique(needed))),
+                        "samples_drawn": int(len(needed)), **codes.info}
         else:
             codes = as_codes(encoder_or_codes, len(dataset))
-            representation = {"kind": "codes", "dim": codes.dim}
+            rep_info = {"kind": "codes", "dim": codes.dim}
             if isinstance(encoder_or_codes, Codes):
-                representation.update(encoder_or_codes.info)
+                rep_info.update(encoder_or_codes.info)
+            if representation_kind == "sampled" and not isinstance(encoder_or_codes, Codes):
+                raise BenchmarkError("the sampled representation needs log-variances: pass an encoder or Codes, not an array")
+            if representation_kind == "sampled":
+                codes = encoder_or_codes
+        rep_info["representation"] = representation_kind
 
     results = {}
     for m in metrics:
@@ -247,7 +259,8 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
             spec = METRICS[m]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                scores = spec.score(codes, grid, rngs[m], samples=samples[m], **p)
+                source = SampledCodes(codes, metric_rng(seed, m + ":sampled")) if representation_kind == "sampled" else codes
+                scores = spec.score(source, grid, rngs[m], samples=samples[m], **p)
             variant, description = spec.variant, spec.description
         results[m] = {
             "variant": variant, "description": description, "params": copy.deepcopy(p),
@@ -258,7 +271,7 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
             if not isinstance(v, (list, dict))}
     out = {
         "seed": seed, "preset": preset, "metrics_requested": metrics, **_versions(),
-        "dataset": dataset.info(), "representation": representation, "metrics": results, "scores": flat,
+        "dataset": dataset.info(), "representation": rep_info, "metrics": results, "scores": flat,
         "seconds_total": time.perf_counter() - t_total,
         "notes": {
             "sklearn_logistic_regression": "default solver lbfgs (multinomial); 'multi_class' no longer exists in sklearn 1.9; "
