@@ -6,6 +6,8 @@
 """
 from __future__ import annotations
 
+import dataclasses
+
 from benchmark.errors import BenchmarkError
 from benchmark.models import ae, annealed_vae, beta_tcvae, beta_vae, dip_vae_i, dip_vae_ii, factor_vae, vae
 from benchmark.models.base import GaussianModel, ModelConfig
@@ -27,10 +29,11 @@ def make_config(name: str, **params) -> ModelConfig:
     if name not in MODELS:
         raise BenchmarkError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
     cls = MODELS[name][0]
-    known = {f for f in cls.__dataclass_fields__}
+    known = {f.name for f in dataclasses.fields(cls)}
+    shared = {f.name for f in dataclasses.fields(ModelConfig)}
     bad = sorted(set(params) - known)
     if bad:
-        raise BenchmarkError(f"model {name} has no parameter {', '.join(bad)}; its parameters are: {', '.join(sorted(known))}")
+        raise BenchmarkError(f"model {name} has no parameter {', '.join(bad)}; its parameters are: {', '.join(sorted(known - shared))}")
     try:
         return cls(**params)
     except (TypeError, ValueError) as e:

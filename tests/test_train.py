@@ -1,0 +1,170 @@
+"""Training engine: resume to the bit, logs, divergence, config identity, device choice."""
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import benchmark  # noqa: F401
+from benchmark.data.dataset import GroundTruthDataset, Provenance
+from benchmark.data.grid import FactorGrid
+from benchmark.errors import BenchmarkError
+from benchmark.models import load_checkpoint
+from benchmark.models.checkpoint import read_checkpoint
+from benchmark.train import TrainConfig, TrainingDiverged, train
+from benchmark.train.device import select_device
+from benchmark.train.engine import BatchStream, CsvLog, make_streams
+
+torch.set_num_threads(1)
+
+
+def tiny_dataset(channels=1, tint=False):
+    """32 images of a square at 4 x 8 positions (a real, complete factor grid)."""
+    grid = FactorGrid(names=("x", "y"), sizes=(4, 8), values=(np.arange(4.0), np.arange(8.0)), latent=(0, 1))
+    imgs = torch.zeros(32, 1, 64, 64, dtype=torch.uint8)
+    for i in range(32):
+        cx, cy = grid.classes([i])[0]
+        imgs[i, 0, 8 + 12 * cx: 20 + 12 * cx, 4 + 7 * cy: 12 + 7 * cy] = 1
+    transform = None
+    if tint:
+        def transform(x, rng):  # per-image random colour, drawn from the data stream
+            colour = torch.from_numpy(rng.uniform(0.5, 1.0, size=(x.shape[0], 3, 1, 1)).astype(np.float32))
+            return x * colour.to(x.device)
+    return GroundTruthDataset("tiny", grid, Provenance("procedural", generator="test", version="1"), images=imgs,
+                              max_value=1, channels=3 if tint else channels, transform=transform)
+
+
+def cfg(**kw):
+    base = dict(model="beta_vae", params={"beta": 4.0}, dataset="tiny", steps=8, batch_size=8, log_every=2,
+                checkpoint_every=4, threads=1, device="cpu", seed=3)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _log(path):
+    with open(path) as f:
+        return [{k: v for k, v in r.items() if k not in ("wall_s", "images_per_s")} for r in csv.DictReader(f)]
+
+
+class Kill(BaseException):
+    pass
+
+
+@pytest.mark.parametrize("model,params,tint", [("beta_vae", {"beta": 4.0}, False), ("factor_vae", {"gamma": 10.0}, True)])
+def test_killed_and_resumed_run_is_bitwise_identical(tmp_path, model, params, tint):
+    data = tiny_dataset(tint=tint)
+    c = cfg(model=model, params=params)
+    full = train(c, data, tmp_path / "a", progress=False)
+
+    def kill(step):
+        if step == 7:  # after the checkpoint at 4 and the log row at 6
+            raise Kill()
+
+    with pytest.raises(Kill):
+        train(c, data, tmp_path / "b", progress=False, on_step=kill)
+    assert read_checkpoint(tmp_path / "b" / "checkpoint.pt")["step"] == 4
+    resumed = train(c, data, tmp_path / "b", progress=False)
+    assert resumed.resumed_from == 4 and resumed.steps == full.steps == 8
+    a, b = read_checkpoint(tmp_path / "a" / "checkpoint.pt"), read_checkpoint(tmp_path / "b" / "checkpoint.pt")
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    for name in a["optimizers"]:
+        for i, st in a["optimizers"][name]["state"].items():
+            assert all(torch.equal(st[s], b["optimizers"][name]["state"][i][s]) for s in st)
+    assert a["rng"]["numpy"] == b["rng"]["numpy"]
+    assert _log(tmp_path / "a" / "train_log.csv") == _log(tmp_path / "b" / "train_log.csv")  # rows after 4 replaced, not duplicated
+
+
+def test_result_folder_and_checkpoint_config(tmp_path):
+    r = train(cfg(steps=4), tiny_dataset(), tmp_path, progress=False)
+    assert {p.name for p in tmp_path.iterdir()} == {"config.json", "checkpoint.pt", "train_log.csv", "train_result.json"}
+    model, config = load_checkpoint(r.checkpoint)
+    for key in ("model", "beta", "dataset", "latent_dim", "channels", "seed", "recon_reduction", "kl_reduction"):
+        assert key in config
+    assert config["beta"] == 4.0 and config["channels"] == 1 and config["seed"] == 3
+    assert json.loads((tmp_path / "config.json").read_text())["model"] == "beta_vae"
+    rows = _log(tmp_path / "train_log.csv")
+    assert [int(r["step"]) for r in rows] == [2, 4]
+    assert {"loss", "recon", "kl", "elbo", "regularizer"} <= set(rows[0])
+    assert json.loads((tmp_path / "train_result.json").read_text())["steps"] == 4
+    # a finished run asked again does nothing; asked for more steps it continues
+    again = train(cfg(steps=4), tiny_dataset(), tmp_path, progress=False)
+    assert again.steps == 4 and again.resumed_from == 4
+    more = train(cfg(steps=6), tiny_dataset(), tmp_path, progress=False)
+    assert more.steps == 6 and [int(r["step"]) for r in _log(tmp_path / "train_log.csv")] == [2, 4, 6]
+
+
+def test_training_reduces_the_loss(tmp_path):
+    r = train(cfg(model="ae", params={}, steps=60, log_every=10, checkpoint_every=60, lr=1e-3), tiny_dataset(),
+              tmp_path, progress=False)
+    rows = _log(tmp_path / "train_log.csv")
+    assert float(rows[-1]["loss"]) < 0.5 * float(rows[0]["loss"])
+    assert r.images_per_s > 0
+
+
+def test_non_finite_loss_stops_with_step_and_last_checkpoint(tmp_path):
+    good = train(cfg(steps=4), tiny_dataset(), tmp_path, progress=False)
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    log_before = (tmp_path / "train_log.csv").read_text()
+    # continue the same run with a poisoned batch source: the images become NaN from step 6 on
+    data = tiny_dataset()
+    orig = data.to_float
+    calls = {"n": 0}
+
+    def poisoned(batch, rng=None):
+        calls["n"] += 1
+        x = orig(batch, rng)
+        return x * float("nan") if calls["n"] >= 2 else x
+
+    data.to_float = poisoned
+    with pytest.raises(TrainingDiverged, match=r"non-finite loss at step 6 .*checkpoint\.pt \(step 4\)"):
+        train(cfg(steps=12), data, tmp_path, progress=False)
+    assert (tmp_path / "checkpoint.pt").read_bytes() == before
+    assert (tmp_path / "train_log.csv").read_text() == log_before
+    assert good.steps == 4
+
+
+def test_resume_refuses_a_different_run(tmp_path):
+    train(cfg(steps=2), tiny_dataset(), tmp_path, progress=False)
+    with pytest.raises(BenchmarkError, match="different run.*beta"):
+        train(cfg(steps=4, params={"beta": 8.0}), tiny_dataset(), tmp_path, progress=False)
+    with pytest.raises(BenchmarkError, match="already holds a checkpoint"):
+        train(cfg(steps=4), tiny_dataset(), tmp_path, progress=False, resume=False)
+
+
+def test_batches_are_uniform_with_replacement_and_seeded():
+    data = tiny_dataset()
+    rng, _ = make_streams(0, torch.device("cpu"))
+    s = BatchStream(data, torch.device("cpu"), 8, rng)
+    x = s.next()
+    assert x.dtype == torch.float32 and x.shape == (8, 1, 64, 64) and float(x.max()) == 1.0
+    rng2, _ = make_streams(0, torch.device("cpu"))
+    idx = rng2.integers(0, 32, size=8)
+    assert torch.equal(x, data.observe(idx))
+    # uniform over the grid: all 32 images appear in 2,000 draws with roughly equal counts
+    counts = np.bincount(rng2.integers(0, 32, size=32_000), minlength=32)
+    assert counts.min() > 800 and counts.max() < 1200
+
+
+def test_csv_log_drops_torn_and_future_rows(tmp_path):
+    p = tmp_path / "log.csv"
+    p.write_text("step,loss\n2,1.0\n4,0.5\n6,0.2\n8,0.")
+    log = CsvLog(p, keep_through=4)
+    assert p.read_text() == "step,loss\n2,1.0\n4,0.5\n"
+    log.write({"step": 6, "loss": 0.25})
+    assert p.read_text().endswith("6,0.25\n")
+
+
+def test_device_selection(tmp_path):
+    assert select_device("cpu").type == "cpu"
+    assert select_device("auto").type in ("cpu", "cuda", "mps")
+    if not torch.cuda.is_available():
+        with pytest.raises(BenchmarkError, match="CUDA is not available"):
+            select_device("cuda")
+    with pytest.raises(BenchmarkError, match="unknown device"):
+        select_device("tpu9")
+    with pytest.raises(BenchmarkError):
+        TrainConfig(steps=-1)
+    with pytest.raises(BenchmarkError, match="no parameter"):
+        train(cfg(params={"gamma": 1.0}), tiny_dataset(), tmp_path, progress=False)
