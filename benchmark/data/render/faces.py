@@ -148,27 +148,29 @@ def render(identity, azimuth_deg, elevation_deg, lighting_deg, supersample: int 
     eye, right, up = rc.camera_basis(az, el)
     Lc = light_dirs(lighting_deg)
     Lw = Lc[:, :1] * right + Lc[:, 1:2] * up + Lc[:, 2:3] * eye  # world light direction
-    best_t = torch.full((n, px.size, px.size), rc.INF)
-    best_k = torch.full((n, px.size, px.size), K, dtype=torch.uint8)
+    # every primitive's depth; row 0 is "no hit" (inf), primitive k is row k + 1
+    ts = torch.empty((K + 1, n, px.size, px.size))
+    ts[0].fill_(rc.INF)
     # per image-primitive shading coefficients: n.L numerator terms and normal components
     coef = np.zeros((n, K + 1, 12))
     for k in range(K):
         rot = rc.rot_x(np.radians(tilts[:, k]))
         loc = rc.to_local((A, B, C, D), centres[:, k], rot, axes[:, k])
         origin, direction = rc.ray_polys(*loc, perspective=False)
-        t = rc.quadric_hit(origin, direction, (0, 1, 2), px, perspective=False)
-        closer = t < best_t  # False where t is NaN (miss)
-        best_t = torch.where(closer, t, best_t)
-        best_k = torch.where(closer, torch.tensor(k, dtype=torch.uint8), best_k)
+        # a miss is +inf, so it never wins the min below
+        rc.quadric_hit(origin, direction, (0, 1, 2), px, perspective=False, miss=rc.INF, out=ts[k + 1])
         # world normal ~ rot diag(1/axes) q with q = A' + u B' + v C' + t D' the unit-sphere point
         m = rot / axes[:, k][:, None, :]  # (n, 3, 3): rot @ diag(1/axes)
         for j, vec in enumerate(loc):  # A', B', C', D'
-            coef[:, k, 3 * j:3 * j + 3] = np.einsum("nij,nj->ni", m, vec)
+            coef[:, k + 1, 3 * j:3 * j + 3] = np.einsum("nij,nj->ni", m, vec)
     # gather the winning primitive's normal terms per pixel and shade
     table = torch.from_numpy(coef.astype(np.float32))  # (n, K+1, 12)
-    flat = best_k.view(n, -1).long()
+    # nearest hit per pixel: min over rows returns the first of equal depths, so earlier primitives
+    # win exact ties, and pixels that no primitive hits get row 0 (all depths inf)
+    best_t, best_k = torch.min(ts, dim=0)
+    flat = best_k.view(n, -1)
     g = torch.gather(table, 1, flat[:, :, None].expand(-1, -1, 12)).view(n, px.size, px.size, 12)
-    t = torch.where(best_k < K, best_t, torch.tensor(0.0))
+    t = torch.where(best_k > 0, best_t, torch.tensor(0.0))
     u = px.u[None, None, :]
     v = px.v[None, :, None]
     nrm = [g[..., i] + u * g[..., 3 + i] + v * g[..., 6 + i] + t * g[..., 9 + i] for i in range(3)]
@@ -176,7 +178,7 @@ def render(identity, azimuth_deg, elevation_deg, lighting_deg, supersample: int 
     ndotl = nrm[0] * Lt[:, 0, None, None] + nrm[1] * Lt[:, 1, None, None] + nrm[2] * Lt[:, 2, None, None]
     norm2 = nrm[0] * nrm[0] + nrm[1] * nrm[1] + nrm[2] * nrm[2]
     lam = (ndotl.clamp(min=0.0) / torch.sqrt(norm2.clamp(min=1e-12)))
-    alb = torch.from_numpy(np.concatenate([albedo, np.zeros((n, 1))], 1).astype(np.float32))
+    alb = torch.from_numpy(np.concatenate([np.zeros((n, 1)), albedo], 1).astype(np.float32))
     a = torch.gather(alb, 1, flat).view(n, px.size, px.size)
     img = a * (lam * DIFFUSE + AMBIENT)
     img = rc.downsample(img, supersample)

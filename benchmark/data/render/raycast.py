@@ -201,11 +201,13 @@ def ray_polys(A, B, C, D, perspective: bool):
     return origin, direction
 
 
-def quadric_hit(origin, direction, axes, px: Pixels, perspective: bool):
+def quadric_hit(origin, direction, axes, px: Pixels, perspective: bool, miss: float = float("nan"),
+                out: torch.Tensor | None = None):
     """Nearest entry ``t`` of rays into the unit sphere (axes (0,1,2)) or unit cylinder (axes (0,2)).
 
     Solves ``a t^2 + 2 b t + c = 0`` with ``a = |d|^2``, ``b = o.d``, ``c = |o|^2 - 1`` over the
-    given components. Returns ``t`` ``(n, S, S)``: NaN where the ray misses.
+    given components. Returns ``t`` ``(n, S, S)``: ``miss`` (NaN by default) where the ray misses,
+    written into ``out`` if given.
     """
     O = [origin[i] for i in axes]
     Dd = [direction[i] for i in axes]
@@ -227,7 +229,10 @@ def quadric_hit(origin, direction, axes, px: Pixels, perspective: bool):
         t = -(bb + root) / eval_quad(a, px)
     else:
         t = (bb + root) * _t(inv_a)[:, None, None]
-    return torch.where(dd > 0, t, _NAN)
+    fill = _NAN if miss != miss else torch.tensor(float(miss))
+    if out is not None:
+        return torch.where(dd > 0, t, fill, out=out)
+    return torch.where(dd > 0, t, fill)
 
 
 def box_hit(origin, direction, lo, hi, px: Pixels):
