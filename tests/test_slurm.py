@@ -84,7 +84,10 @@ def test_missing_config_file_and_conflicting_flags(tmp_path):
 
 def test_sbatch_parameters_follow_the_config(tmp_path):
     """The sbatch file submitit would write carries the partition, limits and resources."""
-    submitit = pytest.importorskip("submitit")
+    from slurm_cluster import require_cluster
+
+    require_cluster()  # submitit present (a failure, not a skip, under CI)
+    import submitit
     cfg = slurm.make_config(partition="p1", time_limit="0:30:00", cpus_per_job=3, gpus_per_job=2, mem_gb=1.5,
                             account="acc")
     ex = slurm.SlurmExecutor(cfg)
@@ -252,3 +255,79 @@ def test_dry_run_report_counts_and_hours():
     assert "throughput source: unit test" in text
     cpu = Throughput(device="2-core CPU", steps_per_s=10.0, eval_s=0.0, source="s", gpu=False)
     assert "device hours (2-core CPU)" in dry_run_report(runs, cpu) and "not GPU hours" in dry_run_report(runs, cpu)
+
+
+# ---------------------------------------------------------------------------------------------
+# the real cluster with the real job: a tiny sweep through benchmark.sweep.job.run_one
+
+
+def _tiny_specs():
+    from benchmark.sweep.plan import plan
+    from benchmark.sweep.presets import get_preset
+
+    # long enough (in steps) that a job can be caught after its first checkpoint and before the end
+    preset = get_preset("tiny").with_steps(int(__import__("os").environ.get("SLURM_TEST_STEPS", "400")))
+    return plan(preset, models=["vae", "beta_vae"], grids={"--betas": [1.0, 4.0, 8.0]}, seeds=[0],
+                dataset="dsprites_mini", data_source="procedural", baselines=[], device="cpu")
+
+
+def _checkpointed(results: Path, rid: str) -> bool:
+    folder = results / "runs" / rid
+    return any(folder.rglob("checkpoint*.pt")) and not (folder / "metrics.json").exists()
+
+
+def _table_without_meta(results: Path):
+    from benchmark.report.results import META_COLUMNS, write_results
+
+    df = write_results(results)
+    return df.drop(columns=[c for c in META_COLUMNS if c in df.columns]).sort_values("run_id").reset_index(drop=True)
+
+
+@pytest.mark.slurm
+def test_tiny_sweep_on_slurm_equals_local_after_cancel_and_kill(slurm_cluster, tmp_path, capsys):
+    import pandas as pd
+
+    from benchmark.sweep.executors import LocalExecutor, Outcome
+
+    specs = _tiny_specs()
+    assert len(specs) == 3
+    local, remote = tmp_path / "local", tmp_path / "slurm"
+
+    # submit first (the cluster trains while the local executor does the same runs here)
+    ex = slurm.SlurmExecutor(_config(), wait=False, progress=False)
+    outs = ex.run(specs, remote)
+    assert all(isinstance(o, Outcome) and o.status == "submitted" for o in outs)
+    job_of = {o.run_id: o.job_id for o in outs}
+    cancel_id, kill_id, ok_id = (s.run_id for s in specs)
+
+    _wait_for(lambda: _checkpointed(remote, cancel_id) and _checkpointed(remote, kill_id), 120,
+              "two runs to write a checkpoint")
+    slurm_cluster.run("scancel", job_of[cancel_id])
+    slurm_cluster.kill_job_process(job_of[kill_id])
+
+    col = slurm.SlurmExecutor(_config(), collect=True, progress=False)
+    _wait_for(lambda: all(o.status in ("finished", "skipped", "failed") for o in col.run(specs, remote)), 120,
+              "the three jobs to end")
+    got = {o.run_id: o for o in col.run(specs, remote)}
+    assert got[cancel_id].status == "failed" and "CANCELLED" in got[cancel_id].error
+    assert got[kill_id].status == "failed" and got[kill_id].job_id == job_of[kill_id]
+    assert got[ok_id].status in ("finished", "skipped")
+    assert f"run {kill_id} failed" in capsys.readouterr().err
+    for rid in (cancel_id, kill_id):  # partial checkpoints kept, no results
+        assert any((remote / "runs" / rid).rglob("checkpoint*.pt"))
+        assert not (remote / "runs" / rid / "metrics.json").exists()
+
+    # the same command again: only the two unfinished runs are resubmitted; they resume
+    final = slurm.SlurmExecutor(_config(), progress=False).run(specs, remote)
+    assert {o.run_id: o.status for o in final} == {cancel_id: "finished", kill_id: "finished", ok_id: "skipped"}
+    assert {r: len(e["job_ids"]) for r, e in slurm.load_jobs(remote)["runs"].items()} == {
+        cancel_id: 2, kill_id: 2, ok_id: 1}
+
+    for rid in (cancel_id, kill_id):  # resumed from the partial checkpoint, not restarted
+        train = json.loads((remote / "runs" / rid / "train" / "train_result.json").read_text())
+        assert train["resumed_from"] and train["resumed_from"] > 0, (rid, train["resumed_from"])
+
+    # the same runs on the local executor (1 torch thread each, as in the jobs): the same table
+    local_out = LocalExecutor(jobs=2, threads=1, verbose=False).run(specs, local)
+    assert all(o.status == "finished" for o in local_out), local_out
+    pd.testing.assert_frame_equal(_table_without_meta(remote), _table_without_meta(local))
