@@ -212,6 +212,17 @@ def _img(a: np.ndarray) -> np.ndarray:
     return a[0] if a.shape[0] == 1 else np.transpose(a, (1, 2, 0))
 
 
+def montage(tiles: np.ndarray, pad: int = 2) -> np.ndarray:
+    """(rows, cols, C, H, W) images in [0, 1] -> one (H', W'[, 3]) image with white gaps (one imshow is fast)."""
+    tiles = np.clip(np.asarray(tiles, dtype=np.float32), 0, 1)
+    r, c, ch, h, w = tiles.shape
+    out = np.ones((ch, r * (h + pad) - pad, c * (w + pad) - pad), np.float32)
+    for i in range(r):
+        for j in range(c):
+            out[:, i * (h + pad):i * (h + pad) + h, j * (w + pad):j * (w + pad) + w] = tiles[i, j]
+    return out[0] if ch == 1 else np.transpose(out, (1, 2, 0))
+
+
 def plot_traversal(arr: dict, out_dir: Path, stem: str, title: str, max_rows: int | None = None) -> list[Path]:
     """Rows = latents sorted by KL (largest first), columns = values from -3 sd to +3 sd."""
     plt, _ = _plt()
@@ -219,19 +230,16 @@ def plot_traversal(arr: dict, out_dir: Path, stem: str, title: str, max_rows: in
     kl = arr.get("kl_sorted", np.zeros(trav.shape[0]))
     dims = arr.get("dims_sorted", np.arange(trav.shape[0]))
     rows = trav.shape[0] if max_rows is None else min(max_rows, trav.shape[0])
-    steps = trav.shape[1]
-    fig, axes = plt.subplots(rows, steps, figsize=(0.75 * steps + 1.2, 0.75 * rows + 0.5), squeeze=False)
-    for i in range(rows):
-        for j in range(steps):
-            ax = axes[i, j]
-            ax.imshow(_img(trav[i, j]), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-            ax.set_xticks([]), ax.set_yticks([])
-            if j == 0:
-                ax.set_ylabel(f"z{int(dims[i])}\nKL {float(kl[i]):.2f}", fontsize=6, rotation=0, ha="right", va="center")
+    steps, h = trav.shape[1], trav.shape[3]
+    rank_by = str(arr.get("rank_by", "KL"))
     vals = arr.get("values", np.linspace(-3, 3, steps))
-    for j in range(steps):
-        axes[-1, j].set_xlabel(f"{float(vals[j]):+.1f}", fontsize=6)
-    fig.suptitle(title, fontsize=8)
+    fig, ax = plt.subplots(figsize=(0.7 * steps + 1.3, 0.7 * rows + 0.6))
+    ax.imshow(montage(trav[:rows]), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_yticks([(h + 2) * i + h / 2 for i in range(rows)],
+                  [f"z{int(dims[i])}  {rank_by} {float(kl[i]):.2f}" for i in range(rows)], fontsize=6)
+    ax.set_xticks([(h + 2) * j + h / 2 for j in range(steps)], [f"{float(v):+.1f}" for v in vals], fontsize=6)
+    ax.grid(False)
+    ax.set_title(title, fontsize=8)
     return save(fig, out_dir, stem)
 
 
@@ -250,16 +258,33 @@ def plot_kl_bars(arr: dict, out_dir: Path, stem: str, title: str) -> list[Path]:
 
 def plot_reconstructions(arr: dict, out_dir: Path, stem: str, title: str) -> list[Path]:
     plt, _ = _plt()
-    x, r = arr["inputs"], arr["reconstructions"]
-    n = x.shape[0]
-    fig, axes = plt.subplots(2, n, figsize=(0.8 * n + 0.8, 1.9), squeeze=False)
-    for j in range(n):
-        for i, a in enumerate((x, r)):
-            axes[i, j].imshow(_img(a[j]), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-            axes[i, j].set_xticks([]), axes[i, j].set_yticks([])
-    axes[0, 0].set_ylabel("input", fontsize=7)
-    axes[1, 0].set_ylabel("recon.", fontsize=7)
+    x, r = np.asarray(arr["inputs"]), np.asarray(arr["reconstructions"])
+    n, h = x.shape[0], x.shape[2]
+    fig, ax = plt.subplots(figsize=(0.7 * n + 1.0, 1.9))
+    ax.imshow(montage(np.stack([x, r])), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_yticks([h / 2, h + 2 + h / 2], ["input", "recon."], fontsize=7)
+    ax.set_xticks([])
+    ax.grid(False)
+    ax.set_title(title, fontsize=8)
+    return save(fig, out_dir, stem)
+
+
+def plot_traversal_comparison(items: list[tuple[str, dict]], out_dir: Path, stem: str, title: str, top: int = 5) -> list[Path]:
+    """Side by side traversals of the top-``top`` latents (by KL) of several models (paper Figs. 2-3 layout)."""
+    plt, _ = _plt()
+    if not items:
+        return []
+    fig, axes = plt.subplots(1, len(items), figsize=(2.6 * len(items) + 0.5, 0.5 * top + 0.9), squeeze=False)
+    for ax, (name, a) in zip(axes.flat, items):
+        t = np.asarray(a["traversal"])[:top]
+        h = t.shape[3]
+        ax.imshow(montage(t), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_yticks([(h + 2) * i + h / 2 for i in range(t.shape[0])], [f"z{int(d)}" for d in a["dims_sorted"][:t.shape[0]]], fontsize=6)
+        ax.set_xticks([])
+        ax.grid(False)
+        ax.set_title(name, fontsize=7)
     fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
     return save(fig, out_dir, stem)
 
 
@@ -296,18 +321,35 @@ def plot_run(arrays_path: str | os.PathLike, out_dir: Path, run_id: str, title: 
     if arr is None:
         return []
     stems = run_figure_stems(run_id)
-    paths = plot_traversal(arr, out_dir, stems["traversal"], f"{title}: traversals (+-3 sd), rows by KL")
+    paths = plot_traversal(arr, out_dir, stems["traversal"],
+                           f"{title}: traversals (+-3 sd), rows by {str(arr.get('rank_by', 'KL')).replace('var', 'code variance')}")
     paths += plot_kl_bars(arr, out_dir, stems["kl"], f"{title}: KL per latent")
     paths += plot_reconstructions(arr, out_dir, stems["reconstructions"], f"{title}: inputs (top) and reconstructions")
     return paths
 
 
+def copy_run_figures(src: Path, dst: Path, run_id: str) -> list[Path]:
+    """Copy a run's saved per-run figures (all of them, PNG and PDF) into ``dst``; [] if any is missing."""
+    from benchmark.io import atomic_write_bytes
+
+    names = [f"{stem}.{fmt}" for stem in run_figure_stems(run_id).values() for fmt in FIG_FORMATS]
+    if not all((src / n).is_file() for n in names):
+        return []
+    out = []
+    for n in names:
+        if not (dst / n).is_file() or (dst / n).stat().st_mtime < (src / n).stat().st_mtime:
+            atomic_write_bytes(dst / n, (src / n).read_bytes())
+        out.append(dst / n)
+    return out
+
+
 def build_all(results: pd.DataFrame, published: pd.DataFrame, results_dir: str | os.PathLike,
-              out_dir: str | os.PathLike, run_figures: bool = True) -> dict[str, list[Path]]:
+              out_dir: str | os.PathLike, run_figures: bool = True, reuse_run_images: bool = True) -> dict[str, list[Path]]:
     """Every figure that results files allow; returns ``{name: [paths]}`` for summary.md.
 
-    Per-run figures need ``results_dir/runs/<id>/figures/arrays.npz`` (saved at the end of each
-    run); runs without them (e.g. a results.csv copied elsewhere) are skipped silently.
+    Per-run figures: the images each run saved in ``runs/<id>/figures/`` are copied
+    (``reuse_run_images``), else re-plotted from the run's ``arrays.npz``; runs without either (e.g.
+    a results.csv copied elsewhere) are skipped silently.
     """
     from benchmark.sweep.job import RUNS
 
@@ -334,7 +376,10 @@ def build_all(results: pd.DataFrame, published: pd.DataFrame, results_dir: str |
             trained = g[g["kind"] == "model"].sort_values(["beta", "seed"], na_position="first")
             for r in trained.itertuples(index=False):
                 arr_path = Path(results_dir) / RUNS / r.run_id / "figures" / "arrays.npz"
-                paths = plot_run(arr_path, out / "runs", r.run_id, f"{r.label}, seed {r.seed}")
+                paths = copy_run_figures(Path(results_dir) / RUNS / r.run_id / "figures", out / "runs", r.run_id) \
+                    if reuse_run_images else []
+                if not paths:
+                    paths = plot_run(arr_path, out / "runs", r.run_id, f"{r.label}, seed {r.seed}")
                 if paths:
                     made[f"run_{r.run_id}"] = paths
                     if r.seed == trained["seed"].min():

@@ -180,9 +180,13 @@ class LocalExecutor:
     def _run_inline(self, todo: list[dict], results_dir: str, outcomes: dict) -> None:
         from benchmark.runtime import flush_denormals, set_threads
 
-        set_threads(self.threads)
+        # Pick the thread count once, before our own work raises the load average (set_threads(None)
+        # reads it), and hand it to every run: otherwise each later run would see the previous one's
+        # load and fall back to one thread.
+        n = set_threads(self.threads)
         flush_denormals()
         for i, d in enumerate(todo, 1):
+            d = {**d, "threads": d.get("threads") or n}
             rid, status, sec, err = _worker_run(d, results_dir)
             outcomes[rid] = Outcome(rid, status, sec, err)
             self._say(i, len(todo), outcomes[rid])
@@ -196,7 +200,8 @@ class LocalExecutor:
         pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(todo)), mp_context=ctx,
                                    initializer=_worker_init, initargs=(threads,))
         try:
-            futures = {pool.submit(_worker_run, d, results_dir): d["run_id"] for d in todo}
+            futures = {pool.submit(_worker_run, {**d, "threads": d.get("threads") or threads}, results_dir): d["run_id"]
+                       for d in todo}
             for i, fut in enumerate(as_completed(futures), 1):
                 rid = futures[fut]
                 try:

@@ -257,7 +257,7 @@ def score_representation(rep, dataset, eval_recipe, seed: int, device: str, metr
     if gen and hasattr(rep, "encode") and hasattr(rep, "decode"):
         names.append("generative")
     res = evaluate(rep, dataset, metrics=names, seed=seed, preset=ev["metrics_preset"], device=device,
-                   cache_dir=cache_dir, key=key, progress=False)
+                   params=ev.get("metric_params") or None, cache_dir=cache_dir, key=key, progress=False)
     out = {}
     for k, v in (res.get("scores") or {}).items():
         if k in SCORE_KEYS:
@@ -431,5 +431,6 @@ def save_figure_arrays(model, dataset, folder: Path, device: str, seed: int, kl_
     atomic_save_npz(path, compressed=True, traversal=np.stack(rows).astype(np.float16), kl_per_dim=kl,
                     kl_sorted=kl[order], dims_sorted=order, values=values,
                     inputs=x[:num_recon].float().cpu().numpy().astype(np.float16), reconstructions=recon.astype(np.float16),
+                    rank_by=np.asarray("KL" if logvar is not None else "var"),
                     seed_index=np.asarray(idx[0]))
     return path
