@@ -34,8 +34,8 @@ VALUES = (
     np.linspace(-90.0, 90.0, 11),
 )
 
-HALF_WIDTH = 0.98  # orthographic half-width of the view in head units
-TARGET = (0.0, -0.08, 0.0)
+HALF_WIDTH = 0.90  # orthographic half-width of the view in head units
+TARGET = (0.0, -0.04, 0.0)
 AMBIENT, DIFFUSE = 0.18, 0.82
 LIGHT_EL = math.radians(15.0)
 SUPERSAMPLE = 1
