@@ -111,6 +111,32 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc} (at {tb[-2].strip().splitlines()[0] if len(tb) > 1 else '?'})"
 
 
+def idle_cores(window_s: float = 0.5) -> int | None:
+    """Cores idle right now, from two readings of /proc/stat ``window_s`` apart (None where unavailable).
+
+    Unlike the 1-minute load average this does not count a heavy job that ended seconds ago (the
+    load average decays over minutes), so a sweep started right after another one still gets every
+    free core.
+    """
+    def read():
+        with open("/proc/stat") as f:
+            vals = [int(v) for v in f.readline().split()[1:]]
+        idle = vals[3] + (vals[4] if len(vals) > 4 else 0)  # idle + iowait
+        return idle, sum(vals)
+
+    try:
+        i0, t0 = read()
+        time.sleep(window_s)
+        i1, t1 = read()
+    except (OSError, ValueError, IndexError):
+        return None
+    cores = os.cpu_count() or 1
+    if t1 <= t0:
+        return None
+    busy = cores * (1.0 - (i1 - i0) / (t1 - t0))
+    return max(1, min(cores, int(round(cores - busy))))
+
+
 def _worker_init(threads: int) -> None:
     """Worker processes: one torch thread each (set before any work)."""
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
@@ -183,7 +209,7 @@ class LocalExecutor:
         # Pick the thread count once, before our own work raises the load average (set_threads(None)
         # reads it), and hand it to every run: otherwise each later run would see the previous one's
         # load and fall back to one thread.
-        n = set_threads(self.threads)
+        n = set_threads(self.threads if self.threads is not None else idle_cores())
         flush_denormals()
         for i, d in enumerate(todo, 1):
             d = {**d, "threads": d.get("threads") or n}
