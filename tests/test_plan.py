@@ -146,3 +146,26 @@ def test_get_executor_and_outcome_from_status():
     assert (o.run_id, o.status, o.job_id, o.ok) == ("r1", "running", "7", False)
     St.state = "weird"
     assert executors.outcome_from_status(None, St()).status == "failed"
+
+
+def test_ensemble_groups_only_compatible_unfinished_model_runs():
+    specs = _plan(models=["ae", "vae", "beta_vae", "factor_vae"], grids={"--betas": [1, 4, 16], "--gammas": [10]},
+                  seeds=[0, 1], baselines=["pca"])
+    groups = job.ensemble_groups([s.to_dict() for s in specs])
+    by_model = {g[0]["model"]: sorted((d["params"].get("beta", d["params"].get("gamma", 0)), d["seed"]) for d in g)
+                for g in groups}
+    # the AE, the VAE and factor_vae each form a seed pair; beta 4 and 16 x 2 seeds form one group of 4
+    assert by_model["beta_vae"] == [(4.0, 0), (4.0, 1), (16.0, 0), (16.0, 1)]
+    assert set(by_model) == {"ae", "vae", "beta_vae", "factor_vae"} and all(len(g) >= 2 for g in groups)
+    other = plan(get_preset("quick").with_steps(5), models=["beta_vae"], grids={"--betas": [4]}, baselines=[],
+                 data_source="procedural")
+    mixed = job.ensemble_groups([specs[-1].to_dict(), other[0].to_dict()])
+    assert mixed == []  # different recipes never train together
+
+
+def test_ensemble_flag_auto_is_off_on_cpu():
+    p = argparse.ArgumentParser()
+    p.add_argument("--device", default="cpu")
+    executors.add_executor_arguments(p)
+    assert executors.get_executor(p.parse_args([])).ensemble is False
+    assert executors.get_executor(p.parse_args(["--ensemble", "on"])).ensemble is True

@@ -33,7 +33,8 @@ SCORE_COLUMNS = [
     "dci_informativeness", "sap", "modularity", "explicitness", "gaussian_total_correlation",
     "wasserstein_correlation", "mutual_info_score",
 ]
-GENERATIVE_COLUMNS = ["recon_bce", "recon_mse", "elbo", "kl", "active_units", "iwae"]
+GENERATIVE_COLUMNS = ["recon_bce", "recon_bce_sampled", "recon_mse", "elbo", "kl", "active_units",
+                      "active_units_variance", "iwae"]
 META_COLUMNS = [
     "train_seconds", "eval_seconds", "wall_seconds", "device", "device_name", "torch", "numpy", "sklearn",
     "python", "git_commit", "finished_at",
@@ -55,6 +56,9 @@ SCORE_LABELS = {
     "elbo": "ELBO (nats/image)",
     "kl": "KL(q(z|x) || p(z)) (nats/image)",
     "active_units": "active latents (KL > 0.01 nats)",
+    "recon_bce_sampled": "reconstruction error of a sampled z (the ELBO's term)",
+    "active_units_variance": "active latents (variance of the mean > 0.01)",
+    "iwae": "IWAE log-likelihood bound (nats/image)",
 }
 
 

@@ -166,16 +166,20 @@ class LocalExecutor:
     jobs: how many runs at once. 1 = in this process; N > 1 = N spawned worker processes.
     threads: torch threads per run. Default: the idle cores for ``jobs=1``, 1 for ``jobs>1``.
     verbose: print one line per finished or failed run.
+    ensemble: with ``jobs=1``, first train each group of compatible runs (same model and recipe,
+        different hyperparameter values / seeds) together with ``benchmark.train.ensemble`` and then
+        score them one by one. If an ensemble fails, its runs simply train alone afterwards.
     """
 
     name = "local"
 
-    def __init__(self, jobs: int = 1, threads: int | None = None, verbose: bool = True) -> None:
+    def __init__(self, jobs: int = 1, threads: int | None = None, verbose: bool = True, ensemble: bool = False) -> None:
         if int(jobs) < 1:
             raise BenchmarkError(f"--jobs must be at least 1, got {jobs}; pass --jobs 1 or more")
         self.jobs = int(jobs)
         self.threads = threads
         self.verbose = verbose
+        self.ensemble = bool(ensemble)
 
     def _say(self, i: int, n: int, o: Outcome) -> None:
         if not self.verbose:
@@ -211,6 +215,20 @@ class LocalExecutor:
         # load and fall back to one thread.
         n = set_threads(self.threads if self.threads is not None else idle_cores())
         flush_denormals()
+        todo = [{**d, "threads": d.get("threads") or n} for d in todo]
+        if self.ensemble:
+            from benchmark.sweep.job import ensemble_groups, train_group
+
+            for group in ensemble_groups(todo):
+                t0 = time.perf_counter()
+                try:
+                    ids = train_group(group, results_dir)
+                    if self.verbose and ids:
+                        print(f"trained {len(ids)} runs as one ensemble in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+                except Exception as e:  # fall back to training each member alone
+                    if self.verbose:
+                        print(f"ensemble of {len(group)} runs failed ({_error_text(e)}); training them one by one",
+                              file=sys.stderr)
         for i, d in enumerate(todo, 1):
             d = {**d, "threads": d.get("threads") or n}
             rid, status, sec, err = _worker_run(d, results_dir)
@@ -245,7 +263,7 @@ class LocalExecutor:
 
 
 def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--executor``, ``--jobs``, ``--threads`` and (when importable) the Slurm flags."""
+    """Add ``--executor``, ``--jobs``, ``--threads``, ``--ensemble`` and (when importable) the Slurm flags."""
     g = parser.add_argument_group("execution")
     g.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="where runs execute: local (this machine) or slurm (one array task per run; see the Slurm flags)")
@@ -254,6 +272,9 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
                         "(default 1: one run at a time using all idle cores; see docs/performance.md for when N>1 pays)")
     g.add_argument("--threads", type=int, default=None, metavar="T",
                    help="torch threads per run (default: idle cores with --jobs 1, else 1)")
+    g.add_argument("--ensemble", choices=("auto", "on", "off"), default="auto",
+                   help="local executor, --jobs 1: train compatible runs (same model and recipe, other beta/seed) together "
+                        "as one vectorised ensemble; auto = on for CUDA devices, off on CPU (default auto)")
     try:
         from benchmark.sweep import slurm
     except ModuleNotFoundError:  # pragma: no cover - slurm module missing
@@ -266,7 +287,14 @@ def get_executor(args: argparse.Namespace) -> Executor:
     name = getattr(args, "executor", "local") or "local"
     if name == "local":
         jobs = getattr(args, "jobs", None)
-        return LocalExecutor(jobs=1 if jobs is None else jobs, threads=getattr(args, "threads", None))
+        mode = getattr(args, "ensemble", "auto") or "auto"
+        if mode == "auto":
+            from benchmark.sweep.job import resolve_device
+
+            ensemble = resolve_device(getattr(args, "device", "auto") or "auto").startswith("cuda")
+        else:
+            ensemble = mode == "on"
+        return LocalExecutor(jobs=1 if jobs is None else jobs, threads=getattr(args, "threads", None), ensemble=ensemble)
     if name == "slurm":
         try:
             from benchmark.sweep import slurm

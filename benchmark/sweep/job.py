@@ -434,3 +434,47 @@ def save_figure_arrays(model, dataset, folder: Path, device: str, seed: int, kl_
                     rank_by=np.asarray("KL" if logvar is not None else "var"),
                     seed_index=np.asarray(idx[0]))
     return path
+
+
+# ------------------------------------------------------------------------------------------------
+# many runs trained together (benchmark.train.ensemble): used by the local executor where it pays
+
+
+def ensemble_groups(spec_dicts: list[dict]) -> list[list[dict]]:
+    """Unfinished trained runs that the ensemble trainer can train together, in groups of >= 2.
+
+    Members must share everything but hyperparameter values and seed: same model, dataset, data
+    source and training recipe (``benchmark.train.ensemble``'s rule).
+    """
+    groups: dict[str, list[dict]] = {}
+    for d in spec_dicts:
+        if d.get("kind") != "model":
+            continue
+        key = json.dumps([d["model"], sorted(d["params"]), d["dataset"], d["data_source"], d["train"], d["device"],
+                          d.get("data_dir")], sort_keys=True, default=str)
+        groups.setdefault(key, []).append(d)
+    return [g for g in groups.values() if len(g) >= 2]
+
+
+def train_group(spec_dicts: list[dict], results_dir: str) -> list[str]:
+    """Train a group of runs as one ensemble (each into its own ``runs/<id>/train/``); return their ids.
+
+    Only the training happens here: afterwards :func:`run_one` finds each member's final checkpoint,
+    resumes with zero steps left, and scores it as usual. Runs already finished are left out; every
+    member's folder is locked while the ensemble trains.
+    """
+    from benchmark.sweep.plan import RunSpec
+    from benchmark.train.ensemble import train_ensemble
+
+    specs = [RunSpec.from_dict(d) for d in spec_dicts if not is_finished(d, results_dir)]
+    if len(specs) < 2:
+        return []
+    device = resolve_device(specs[0].device)
+    dataset = load_run_dataset(specs[0])
+    with contextlib.ExitStack() as stack:
+        for s in specs:
+            stack.enter_context(run_lock(run_dir(results_dir, s.run_id)))
+            atomic_write_json(run_dir(results_dir, s.run_id) / CONFIG_FILE, s.to_dict())
+        train_ensemble([train_config(s, device) for s in specs], dataset,
+                       [run_dir(results_dir, s.run_id) / TRAIN_DIR for s in specs], progress=sys.stderr.isatty())
+    return [s.run_id for s in specs]
