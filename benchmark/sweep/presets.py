@@ -140,7 +140,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "paper_fc": Preset(
         name="paper_fc", dataset="dsprites",
-        train=TrainRecipe(architecture="fc", steps=3_000, batch_size=64, optimizer="adagrad", lr=1e-2,
+        train=TrainRecipe(architecture="fc", steps=2_000, batch_size=64, optimizer="adagrad", lr=1e-2,
                           log_every=100, checkpoint_every=500),
         eval=EvalRecipe(metrics_preset="quick", baseline_num_fit=2_000, metric_params=QUICK_METRIC_PARAMS),
         smoke_test=True,
