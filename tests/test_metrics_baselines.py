@@ -40,3 +40,17 @@ def test_pixels_ground_truth_untrained_and_unknown():
         baselines.baseline("untrained", ds, rng)
     with pytest.raises(BenchmarkError, match="unknown baseline"):
         baselines.baseline("vae", ds, rng)
+
+
+def test_ica_folds_pca_whitening_and_unmixing_into_one_map():
+    from sklearn.decomposition import PCA, FastICA
+
+    ds = dataset()
+    ica = baselines.ica_encoder(ds, np.random.default_rng(1), n_components=3, num_fit=300)
+    rng = np.random.default_rng(1)
+    x = baselines._fit_sample(ds, rng, 300)
+    pca = PCA(n_components=3, random_state=int(rng.integers(2**31 - 1))).fit(x)
+    ref = FastICA(n_components=3, whiten="unit-variance", max_iter=400, random_state=int(rng.integers(2**31 - 1)))
+    ref.fit(pca.transform(x))
+    np.testing.assert_allclose(ica.encode(torch.as_tensor(x, dtype=torch.float32)).numpy(),
+                               ref.transform(pca.transform(x)), atol=1e-3)

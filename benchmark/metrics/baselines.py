@@ -10,7 +10,10 @@ like a trained model, except the ground truth, which is a code array by flat ind
 * ``pca``: ``sklearn.decomposition.PCA(n_components=10)`` fitted on ``num_fit`` images drawn
   uniformly from the grid (with their nuisance); codes = projections onto the components.
 * ``ica``: ``sklearn.decomposition.FastICA(n_components=10, whiten="unit-variance")`` fitted the same
-  way; codes = the unmixed sources (``transform``).
+  way; codes = the unmixed sources (``transform``). FastICA's whitening *is* the projection on the
+  top principal components, so we whiten with the (randomised) PCA above and run FastICA on those 10
+  projections: the same estimator, ~50x faster than letting FastICA SVD the 10,000 x 4,096 matrix
+  (3 min on 2 cores). The two linear maps are folded into one.
 * ``untrained``: any encoder you pass, unchanged (e.g. a freshly initialised model of the zoo; the
   paper used the untrained VAE encoder). This module never builds models itself.
 * ``ground_truth``: the latent factor classes of each image, float32 ``(N, K)``.
@@ -70,15 +73,21 @@ def ica_encoder(dataset, rng: np.random.Generator, n_components: int = 10, num_f
     from sklearn.decomposition import FastICA
     from sklearn.exceptions import ConvergenceWarning
 
+    from sklearn.decomposition import PCA
+
     x = _fit_sample(dataset, rng, num_fit)
+    pca = PCA(n_components=n_components, random_state=int(rng.integers(2**31 - 1))).fit(x)
     ica = FastICA(n_components=n_components, whiten="unit-variance", max_iter=max_iter,
                   random_state=int(rng.integers(2**31 - 1)))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        ica.fit(x)
+        ica.fit(pca.transform(x))
+    # ((x - m_p) P^T - m_i) C^T = (x - m_p - m_i P) (C P)^T because P's rows are orthonormal.
+    mean = pca.mean_ + ica.mean_ @ pca.components_
+    components = ica.components_ @ pca.components_
     info = {"baseline": "ica", "n_components": n_components, "num_fit": num_fit, "n_iter": int(ica.n_iter_),
-            "converged": not any(issubclass(w.category, ConvergenceWarning) for w in caught)}
-    return LinearEncoder(ica.mean_, ica.components_, "ica", info)
+            "whitening": "pca", "converged": not any(issubclass(w.category, ConvergenceWarning) for w in caught)}
+    return LinearEncoder(mean, components, "ica", info)
 
 
 def ground_truth_codes(grid) -> np.ndarray:
