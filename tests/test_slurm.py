@@ -331,3 +331,13 @@ def test_tiny_sweep_on_slurm_equals_local_after_cancel_and_kill(slurm_cluster, t
     local_out = LocalExecutor(jobs=2, threads=1, verbose=False).run(specs, local)
     assert all(o.status == "finished" for o in local_out), local_out
     pd.testing.assert_frame_equal(_table_without_meta(remote), _table_without_meta(local))
+
+
+def test_dry_run_default_throughput_is_a_recorded_measurement():
+    from benchmark.sweep.study import THROUGHPUTS, default_throughput, dry_run_report, study_runs
+
+    tp = default_throughput()
+    assert tp is THROUGHPUTS[0] and tp.source and tp.steps_per_s > 0
+    text = dry_run_report(study_runs("locatello2019", datasets=["dsprites"], seeds=[0]))
+    hours = 36 * 300_000 / tp.steps_per_s / 3600 + 36 * tp.eval_s / 3600
+    assert f"{hours:,.0f}" in text and tp.source in text

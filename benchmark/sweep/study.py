@@ -148,7 +148,21 @@ class Throughput:
 
 
 # Measured numbers only; the first GPU entry is used by default, else the first entry.
-THROUGHPUTS: list[Throughput] = []
+# No GPU has been available to this project yet, so there is no GPU entry: add one (with its
+# command and card) when the paper preset has been timed on a GPU (docs/performance.md).
+THROUGHPUTS: list[Throughput] = [
+    Throughput(
+        device="2-core x86-64 CPU, 2 torch threads",
+        # 626.6 images/s at batch 64 = 9.79 steps/s (train_result.json images_per_s)
+        steps_per_s=9.79,
+        # the paper preset's whole metric suite on one dSprites model: total_seconds 324
+        eval_s=324.0,
+        source=("`python -m benchmark train --model beta_vae --beta 4 --dataset dsprites --steps 600 --threads 2` "
+                "(626.6 images/s, load 1.9, 2026-11-28) and `python benchmarks/bench_metrics.py --threads 2` "
+                "(324 s per model); docs/performance.md, Slurm section"),
+        gpu=False,
+    ),
+]
 
 
 def default_throughput() -> Throughput | None:
