@@ -1,0 +1,371 @@
+"""Training-engine numbers (issue 3), measured in one run on whatever machine runs it.
+
+    flock /tmp/heavy.lock python benchmarks/bench_train.py [--steps 60] [--skip-slow]
+
+CPU measurements (conv beta-VAE, batch 64, dsprites_mini images held as one uint8 tensor):
+
+* float32 matmul rate (1024^3 ``torch.mm``) at 1 and 2 threads -- the yardstick;
+* engine training rate (``benchmark.train.train``) as images/s and as % of the matmul rate at the
+  same thread count; FLOPs of one fwd+bwd step counted with ``torch.utils.flop_counter``;
+* the same model and optimiser fed by a per-image ``torch.utils.data.DataLoader`` side by side;
+* the allocator fix (``benchmark.runtime`` mallopt) before/after: "before" is a subprocess with
+  ``DISENTANGLE_BENCH_NO_MALLOPT=1``; channels_last on/off;
+* the first 100 steps of a freshly initialised AE vs later steps, denormal flushing off/on;
+* contention: training rate with one competing busy process at 1 and 2 threads, and OpenMP
+  PASSIVE vs ACTIVE waiting (subprocesses, since the policy is read when the thread pool starts);
+* encoding rate (encoder mean, inference) at batch 64 and 1024;
+* the vectorised ensemble (4 models) vs 4 solo models, images/s.
+
+With CUDA present it also measures: one model at batch 64 (bf16 autocast, compile on/off), the
+DataLoader loop, and the 4-model ensemble, projecting the paper preset (4 x 300k steps).
+Prints a table and writes benchmarks/out/bench_train.json.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT))
+from common import machine, print_table, write_json  # noqa: E402
+
+BATCH = 64
+
+
+def matmul_rate(threads: int, n: int = 1024, reps: int = 20) -> float:
+    """Best-of-3 float32 GFLOP/s of an n x n matmul at ``threads`` threads."""
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    best = 0.0
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(reps):
+            a @ b
+        best = max(best, 2 * n ** 3 * reps / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def load_data():
+    from benchmark.data.registry import load_dataset
+
+    return load_dataset("dsprites_mini")
+
+
+def step_flops(model_name="beta_vae", params=None) -> float:
+    """FLOPs of one training step (forward + backward) at batch 64, counted by torch."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from benchmark.models import build_model, make_config
+
+    m = build_model(make_config(model_name, **(params or {"beta": 4.0})))
+    x = torch.rand(BATCH, 1, 64, 64).round()
+    with FlopCounterMode(display=False) as fc:
+        m.loss(x)["loss"].backward()
+    return float(fc.get_total_flops())
+
+
+def engine_rate(data, steps: int, warmup: int = 15, **kw) -> float:
+    """images/s of ``benchmark.train.train`` between step ``warmup`` and the last step."""
+    from benchmark.train import TrainConfig, train
+
+    cfg = TrainConfig(**{"model": "beta_vae", "params": {"beta": 4.0}, "dataset": data.name, "steps": warmup + steps,
+                         "checkpoint_every": 10 ** 9, "log_every": 10 ** 9, "device": "cpu", **kw})
+    marks = {}
+
+    def on_step(s):
+        if s in (warmup, warmup + steps):
+            marks[s] = time.perf_counter()
+
+    with tempfile.TemporaryDirectory() as d:
+        train(cfg, data, d, progress=False, on_step=on_step)
+    return steps * cfg.batch_size / (marks[warmup + steps] - marks[warmup])
+
+
+def dataloader_rate(data, steps: int, threads: int, warmup: int = 15, device="cpu") -> float:
+    """images/s of the same model and Adam fed by a per-image DataLoader (num_workers=0)."""
+    import numpy as np
+    import torch
+    from torch.utils.data import DataLoader, Dataset, RandomSampler
+
+    from benchmark.models import build_model, make_config
+    from benchmark.train.engine import train_step
+
+    torch.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+
+    class PerImage(Dataset):
+        def __len__(self):
+            return len(data)
+
+        def __getitem__(self, i):
+            return data.to_float(data.uint8([i]), rng)[0]
+
+    dev = torch.device(device)
+    loader = DataLoader(PerImage(), batch_size=BATCH, sampler=RandomSampler(PerImage(), replacement=True,
+                                                                            num_samples=BATCH * (warmup + steps)))
+    model = build_model(make_config("beta_vae", beta=4.0)).to(dev)
+    opt = {"loss": torch.optim.Adam(model.parameters(), lr=1e-4)}
+    groups = {"loss": list(model.parameters())}
+    t = None
+    for i, x in enumerate(loader):
+        if i == warmup:
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+            t = time.perf_counter()
+        x = x.to(dev)
+        train_step(model, model, opt, groups, x, model.sample_noise(BATCH, None, dev), i, contextlib.nullcontext())
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    return steps * BATCH / (time.perf_counter() - t)
+
+
+def encode_rate(data, batch: int, threads: int, n_images: int = 8192) -> float:
+    """images/s of the encoder mean in inference mode (channels_last), batches from the uint8 grid."""
+    import numpy as np
+    import torch
+
+    from benchmark.models import build_model, make_config
+
+    torch.set_num_threads(threads)
+    m = build_model(make_config("beta_vae")).eval().to(memory_format=torch.channels_last)
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, len(data), size=n_images)
+    with torch.inference_mode():
+        m.encode(data.to_float(data.uint8(idx[:batch])).contiguous(memory_format=torch.channels_last))
+        t = time.perf_counter()
+        for s in range(0, n_images, batch):
+            x = data.to_float(data.images[torch.from_numpy(idx[s:s + batch])]).contiguous(memory_format=torch.channels_last)
+            m.encode(x)[0]
+    return n_images / (time.perf_counter() - t)
+
+
+def first_steps(flush: bool, threads: int, total: int = 160) -> dict:
+    """ms/step of a freshly initialised AE: steps 1-100 vs 101-total, denormal flushing on/off."""
+    import numpy as np
+    import torch
+
+    from benchmark.models import build_model, make_config
+    from benchmark.train.engine import train_step
+
+    torch.set_num_threads(threads)
+    torch.set_flush_denormal(flush)
+    data = load_data()
+    torch.manual_seed(0)
+    m = build_model(make_config("ae")).to(memory_format=torch.channels_last)
+    opt = {"loss": torch.optim.Adam(m.parameters(), lr=1e-4)}
+    groups = {"loss": list(m.parameters())}
+    rng = np.random.default_rng(0)
+    times = []
+    for i in range(total):
+        x = data.to_float(data.uint8(rng.integers(0, len(data), BATCH))).contiguous(memory_format=torch.channels_last)
+        t = time.perf_counter()
+        train_step(m, m, opt, groups, x, {}, i, contextlib.nullcontext())
+        times.append(time.perf_counter() - t)
+    torch.set_flush_denormal(True)
+    first, later = 1e3 * float(np.mean(times[1:100])), 1e3 * float(np.mean(times[100:]))
+    return {"first_100_ms": first, "later_ms": later, "ratio": first / later}
+
+
+def ensemble_rate(data, members: int, steps: int, threads: int, device="cpu", warmup: int = 5, **kw) -> float:
+    """Total images/s (all members) of ``train_ensemble`` between warm-up and the end."""
+    from benchmark.train import TrainConfig
+    from benchmark.train.ensemble import train_ensemble
+
+    cfgs = [TrainConfig(model="beta_vae", params={"beta": b}, dataset=data.name, steps=warmup + steps, seed=s,
+                        checkpoint_every=10 ** 9, log_every=10 ** 9, device=device, threads=threads, **kw)
+            for s, b in enumerate([1.0, 4.0, 16.0, 2.0][:members])]
+    marks = {}
+
+    def on_step(s):
+        if s in (warmup, warmup + steps):
+            if device != "cpu":
+                import torch
+                torch.cuda.synchronize()
+            marks[s] = time.perf_counter()
+
+    with tempfile.TemporaryDirectory() as d:
+        train_ensemble(cfgs, data, [Path(d) / str(i) for i in range(members)], progress=False, on_step=on_step)
+    return members * steps * BATCH / (marks[warmup + steps] - marks[warmup])
+
+
+# ------------------------------------------------------------------------------------------------
+# child processes (environment that must be set before the interpreter / thread pool starts)
+
+CHILD = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[1] + "/benchmarks")
+import benchmark
+from benchmark import runtime
+import bench_train as B
+threads, steps, what = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+data = B.load_data()
+out = {"allocator_tuned": runtime.tune_allocator()}
+if "train" in what:
+    out["train"] = B.engine_rate(data, steps, threads=threads)
+if "encode" in what:
+    out["encode_64"] = B.encode_rate(data, 64, threads)
+    out["encode_1024"] = B.encode_rate(data, 1024, threads)
+print(json.dumps(out))
+"""
+
+
+def child(env_extra: dict, threads: int, steps: int, what: str) -> dict:
+    env = {**os.environ, **env_extra}
+    r = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(threads), str(steps), what], env=env,
+                       capture_output=True, text=True, cwd=ROOT)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr[-2000:])
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def competitor():
+    """One other busy process (a pure Python spin loop) for the duration of the block."""
+    p = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    time.sleep(1.0)
+    try:
+        yield
+    finally:
+        p.kill()
+        p.wait()
+
+
+def gpu_section(data, steps: int) -> dict:
+    import torch
+
+    out = {"device": torch.cuda.get_device_name(0)}
+    for compile_ in ("off", "on"):
+        try:
+            out[f"train_bf16_compile_{compile_}"] = engine_rate(data, steps * 10, warmup=50, device="cuda", amp="on",
+                                                                compile=compile_)
+        except Exception as e:  # noqa: BLE001 - report, don't die, on a machine we could not test
+            out[f"train_bf16_compile_{compile_}"] = f"failed: {type(e).__name__}: {str(e)[:200]}"
+    out["train_fp32"] = engine_rate(data, steps * 10, warmup=50, device="cuda", amp="off")
+    out["dataloader"] = dataloader_rate(data, steps * 3, 1, device="cuda")
+    try:
+        ens = ensemble_rate(data, 4, steps * 10, None, device="cuda", warmup=20, amp="on")
+        out["ensemble4_images_per_s"] = ens
+        out["paper_preset_4x300k_minutes_projected"] = 4 * 300_000 * BATCH / ens / 60
+    except Exception as e:  # noqa: BLE001
+        out["ensemble4_images_per_s"] = f"failed: {type(e).__name__}: {str(e)[:200]}"
+    best = max(v for k, v in out.items() if k.startswith("train_") and isinstance(v, float))
+    out["paper_preset_single_model_minutes_projected"] = 300_000 * BATCH / best / 60
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--steps", type=int, default=60, help="measured steps per CPU training measurement (default 60)")
+    ap.add_argument("--skip-slow", action="store_true", help="skip the AE first-steps and ensemble measurements")
+    args = ap.parse_args(argv)
+
+    import benchmark  # noqa: F401  (allocator fix, OpenMP policy)
+    import torch
+
+    from benchmark import runtime
+
+    info = machine()
+    t_start = time.perf_counter()
+    data = load_data()
+    res: dict = {"machine": info, "batch": BATCH, "steps": args.steps, "allocator_tuned": runtime.tune_allocator(),
+                 "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
+    flops = step_flops()
+    res["flops_per_step"] = flops
+    rows = []
+
+    def row(what, value, unit, pct=None, note=""):
+        rows.append({"measure": what, "value": value, "unit": unit, "% matmul": pct, "note": note})
+
+    mm = {t: matmul_rate(t) for t in (1, 2)}
+    res["matmul_gflops"] = {str(k): v for k, v in mm.items()}
+    for t in (1, 2):
+        row(f"float32 matmul 1024^3, {t} thread(s)", mm[t], "GFLOP/s")
+    row("FLOPs per training step (fwd+bwd, batch 64)", flops / 1e9, "GFLOP")
+
+    train = {}
+    for t in (1, 2):
+        r = engine_rate(data, args.steps, threads=t)
+        train[t] = r
+        row(f"engine training, {t} thread(s)", r, "images/s", 100 * r * flops / BATCH / 1e9 / mm[t])
+    res["train_images_per_s"] = {str(k): v for k, v in train.items()}
+    best_t = max(train, key=train.get)
+    res["best_threads"] = best_t
+    cl_off = engine_rate(data, args.steps, threads=best_t, channels_last="off")
+    res["train_channels_last_off"] = cl_off
+    row(f"engine, channels_last off, {best_t} thr", cl_off, "images/s", 100 * cl_off * flops / BATCH / 1e9 / mm[best_t])
+    dl = dataloader_rate(data, args.steps, best_t)
+    res["dataloader_images_per_s"] = dl
+    row(f"per-image DataLoader loop, {best_t} thr", dl, "images/s", 100 * dl * flops / BATCH / 1e9 / mm[best_t],
+        f"engine is {train[best_t] / dl:.2f}x")
+
+    before = child({"DISENTANGLE_BENCH_NO_MALLOPT": "1"}, best_t, args.steps, "train,encode")
+    after = child({}, best_t, args.steps, "train,encode")
+    res["allocator"] = {"before": before, "after": after}
+    row(f"engine WITHOUT allocator fix, {best_t} thr", before["train"], "images/s", None, "subprocess")
+    row(f"engine with allocator fix, {best_t} thr", after["train"], "images/s", None,
+        f"subprocess; {after['train'] / before['train']:.2f}x")
+    for b in (64, 1024):
+        row(f"encode batch {b} WITHOUT allocator fix", before[f"encode_{b}"], "images/s", None, "subprocess")
+        row(f"encode batch {b} with allocator fix", after[f"encode_{b}"], "images/s", None, "subprocess")
+
+    active = child({"OMP_WAIT_POLICY": "ACTIVE", "KMP_BLOCKTIME": "200"}, 2, args.steps, "train")
+    passive = child({"OMP_WAIT_POLICY": "PASSIVE"}, 2, args.steps, "train")
+    res["wait_policy_idle_2_threads"] = {"active": active["train"], "passive": passive["train"]}
+    row("idle, 2 threads, OMP_WAIT_POLICY=ACTIVE", active["train"], "images/s", None, "subprocess")
+    row("idle, 2 threads, OMP_WAIT_POLICY=PASSIVE", passive["train"], "images/s", None, "subprocess")
+
+    cont = {}
+    with competitor():
+        for t in (1, 2):
+            cont[f"{t}_threads"] = engine_rate(data, args.steps, threads=t)
+            row(f"with 1 busy competitor, {t} thread(s)", cont[f"{t}_threads"], "images/s", None, "PASSIVE")
+        cont["2_threads_active"] = child({"OMP_WAIT_POLICY": "ACTIVE", "KMP_BLOCKTIME": "200"}, 2, args.steps, "train")["train"]
+        row("with 1 busy competitor, 2 threads, ACTIVE", cont["2_threads_active"], "images/s", None, "subprocess")
+        cont["auto_threads"] = runtime.set_threads(None)
+    res["contention"] = cont
+
+    for b in (64, 1024):
+        r = encode_rate(data, b, best_t)
+        res[f"encode_{b}"] = r
+        row(f"encode (mean), batch {b}, {best_t} thr", r, "images/s", None, "target >= 10,000 at 64")
+
+    if not args.skip_slow:
+        for flush in (False, True):
+            fs = first_steps(flush, best_t)
+            res[f"ae_first_steps_flush_{flush}"] = fs
+            row(f"fresh AE steps 1-100 vs later, flush_denormal={flush}", fs["ratio"], "x slower",
+                None, f"{fs['first_100_ms']:.1f} vs {fs['later_ms']:.1f} ms/step")
+        ens = ensemble_rate(data, 4, max(10, args.steps // 3), best_t)
+        res["ensemble4_images_per_s"] = ens
+        row(f"ensemble of 4 (vmap), {best_t} thr, all members", ens, "images/s", None,
+            f"solo engine {train[best_t]:.0f}: {ens / train[best_t]:.2f}x")
+
+    if torch.cuda.is_available():
+        res["gpu"] = gpu_section(data, args.steps)
+        for k, v in res["gpu"].items():
+            row(f"GPU {k}", v if isinstance(v, float) else None, "", None, "" if isinstance(v, float) else str(v))
+    else:
+        res["gpu"] = None
+    res["wall_s"] = time.perf_counter() - t_start
+    res["loadavg_1m_end"] = os.getloadavg()[0]
+    print_table(rows, ["measure", "value", "unit", "% matmul", "note"])
+    print(f"load average at start {info['loadavg_1m']:.2f}, at end {res['loadavg_1m_end']:.2f}; wall {res['wall_s']:.0f} s")
+    write_json("bench_train", res)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
