@@ -81,8 +81,9 @@ def tradeoff_check(t: pd.DataFrame) -> list[str]:
         out.append(f"largest beta ({_fmt(top['beta'])}) has the worst reconstruction: {'yes' if top['recon_bce'] >= worst else 'NO'}")
         if "active_units" in m:
             fewest = m["active_units"].min()
+            tied = (m["active_units"] == top["active_units"]).sum() > 1
             out.append(f"largest beta has the fewest active latents ({_fmt(top['active_units'])}): "
-                       f"{'yes' if top['active_units'] <= fewest else 'NO'}")
+                       f"{('yes, tied' if tied else 'yes') if top['active_units'] <= fewest else 'NO'}")
     return out
 
 
