@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -266,7 +267,7 @@ def _tiny_specs():
     from benchmark.sweep.presets import get_preset
 
     # long enough (in steps) that a job can be caught after its first checkpoint and before the end
-    preset = get_preset("tiny").with_steps(int(__import__("os").environ.get("SLURM_TEST_STEPS", "400")))
+    preset = get_preset("tiny").with_steps(int(os.environ.get("SLURM_TEST_STEPS", "250")))
     return plan(preset, models=["vae", "beta_vae"], grids={"--betas": [1.0, 4.0, 8.0]}, seeds=[0],
                 dataset="dsprites_mini", data_source="procedural", baselines=[], device="cpu")
 
