@@ -133,6 +133,15 @@ def _config(**kw):
 
 
 @pytest.mark.slurm
+def test_rejected_submission_is_one_clear_error(slurm_cluster, tmp_path):
+    cfg = slurm.make_config(partition="no_such_partition", time_limit=5, mem_gb=0.5)
+    ex = slurm.SlurmExecutor(cfg, job_module="slurm_cluster", progress=False)
+    with pytest.raises(BenchmarkError, match=r"sbatch refused the submission \(.*[Pp]artition"):
+        ex.run_statuses([{"run_id": "r", "seed": 0, "steps": 1}], tmp_path)
+    assert slurm.load_jobs(tmp_path)["runs"] == {}  # nothing recorded for a job that never existed
+
+
+@pytest.mark.slurm
 def test_toy_sweep_survives_cancel_kill_and_raise(slurm_cluster, tmp_path, capsys):
     results = tmp_path / "results"
     long = dict(steps=60, sleep=0.25)
