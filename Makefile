@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: setup run test clean-venv
+.PHONY: setup slurm-packages run test clean-venv
 
 setup: $(VENV)/.installed
 
@@ -18,10 +18,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,slurm]'
 	touch $@
 
+# The Slurm tests start a real single-node cluster from Debian packages; install them if missing.
+slurm-packages:
+	bash scripts/slurm/install_packages.sh
+
 run: setup
 	$(BIN)/python run_all.py --betas 1 4 16
 
-test: setup
+test: setup slurm-packages
 	$(BIN)/python -m pytest -q
 
 clean-venv:
