@@ -1,7 +1,6 @@
 """Every zoo model: interface, and each loss term against a direct computation from encode/decode."""
 import pytest
 import torch
-from torch import nn
 
 import benchmark  # noqa: F401
 from benchmark.errors import BenchmarkError

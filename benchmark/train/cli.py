@@ -1,11 +1,9 @@
 """``python -m benchmark train``: train one zoo model resumably (see :func:`benchmark.train.train`)."""
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-from benchmark.errors import BenchmarkError
 from benchmark.models import MODELS
 from benchmark.train.config import SWITCHES, TrainConfig
 
