@@ -17,7 +17,7 @@ def _results():
         for seed, v in enumerate(vals):
             rows.append(dict(run_id=f"{model}-{seed}", kind="model", model=model, label=model, hyperparameters=hyper,
                              beta=beta, seed=seed, dataset="dsprites", data_source="procedural", preset="quick",
-                             steps=3000, beta_vae_reference=v, recon_bce=10 * beta + seed, kl=5.0 / beta,
+                             steps=2000 if model == "vae" else 500, beta_vae_reference=v, recon_bce=10 * beta + seed, kl=5.0 / beta,
                              device="cpu", git_commit="abc"))
     rows.append(dict(run_id="pca-0", kind="baseline", model="pca", label="PCA", hyperparameters="", beta=np.nan, seed=0,
                      dataset="dsprites", data_source="procedural", preset="quick", steps=np.nan,
@@ -31,7 +31,7 @@ def test_aggregate_mean_std_count_and_reproduce_command():
     assert r["mean"] == pytest.approx(0.7) and r["std"] == pytest.approx(0.1) and r["n"] == 3 and r["seeds"] == "0 1 2"
     assert r["command"] == ("python run_all.py --preset quick --dataset dsprites --models vae --baselines none --seeds 0 1 2")
     b = lb[(lb.model == "beta_vae") & (lb.metric == "beta_vae_reference")].iloc[0]
-    assert "--betas 4" in b["command"]
+    assert b["command"].endswith("--betas 4 --seeds 0 1 2 --steps 500")  # not the preset's 2,000 steps
     p = lb[(lb.model == "pca")].iloc[0]
     assert p["n"] == 1 and math.isnan(p["std"]) and "--models none --baselines pca" in p["command"]
     assert set(lb.entry) == {"measured"}
