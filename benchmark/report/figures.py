@@ -62,7 +62,9 @@ def groups(df: pd.DataFrame) -> list[tuple[str, str]]:
     """(dataset, preset) pairs present in a results table, in a stable order."""
     if df.empty:
         return []
-    return [tuple(x) for x in df[["dataset", "preset"]].drop_duplicates().sort_values(["dataset", "preset"]).values]
+    order = {"paper": 0, "quick": 1, "paper_fc": 2, "tiny": 3}  # the reference protocol first, then the main job
+    pairs = [tuple(x) for x in df[["dataset", "preset"]].drop_duplicates().values]
+    return sorted(pairs, key=lambda p: (p[0], order.get(p[1], 9), p[1]))
 
 
 def _model_rows(df: pd.DataFrame) -> pd.DataFrame:
