@@ -104,7 +104,7 @@ def make_plan(args) -> tuple[list, object]:
 
         dicts = study.study_runs(args.study, seeds=args.seeds if args.seeds != [0] else None, device=args.device,
                                  data_dir=args.data_dir, steps=args.steps)
-        return [RunSpec.from_dict(d) for d in dicts], preset
+        return [RunSpec.from_dict(d) for d in dicts], get_preset(study.get_study(args.study)["preset"]).with_steps(args.steps)
     dataset = args.dataset or preset.dataset
     get_spec(dataset)  # unknown name -> one clear error
     source = resolve_data_source(dataset, args.data_dir, args.data_source)
