@@ -63,12 +63,11 @@ def set_threads(n: int | None = None) -> int:
     """Choose torch's intra-op thread count deliberately.
 
     ``n=None`` picks the number of cores that are idle right now (cores minus the 1-minute load
-    average, at least 1). With OpenMP's default spin-waiting, two threads on a 2-core machine that
-    share it with one other busy process were measured ~10x slower than one thread, because each
-    barrier waits for the descheduled thread. We also ask OpenMP to yield rather than spin
-    (``OMP_WAIT_POLICY=PASSIVE``) where it has not been set by the user; that only takes effect if
-    set before torch starts its thread pool, which is why ``benchmark/__init__`` calls
-    :func:`configure_openmp` first.
+    average, at least 1). With OpenMP's default spin-waiting (libgomp spins ~300,000 iterations at
+    every barrier), two threads on a 2-core machine that share it with one other busy process were
+    measured ~10x slower than one thread, because each barrier waits for the descheduled thread.
+    :func:`configure_openmp` bounds the spin instead (see there); it only takes effect if set
+    before torch starts its thread pool, which is why ``benchmark/__init__`` calls it first.
     """
     import torch
 
@@ -84,10 +83,23 @@ def set_threads(n: int | None = None) -> int:
     return n
 
 
+SPIN_COUNT = "10000"
+
+
 def configure_openmp() -> None:
-    """Default OpenMP to passive waiting unless the user chose otherwise (call before torch)."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    os.environ.setdefault("KMP_BLOCKTIME", "0")
+    """Bound OpenMP's spin-wait unless the user chose a policy (call before torch starts).
+
+    Measured on the 2-core machine (conv beta-VAE, batch 64, 2 threads; ``benchmarks/bench_train.py``):
+    idle, passive waiting (sleep at once) ran ~860-1,010 images/s, active waiting ~1,390-1,420 and a
+    10,000-iteration spin (~10 us, ``GOMP_SPINCOUNT``) ~1,290-1,400; beside one busy process the
+    same three ran ~625 / ~480 / ~470, while libgomp's default 300,000-iteration spin fell to ~180-410.
+    A short spin keeps almost all of the idle speed and degrades gracefully under contention (where
+    :func:`set_threads` picks one thread anyway). ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` in the
+    environment wins.
+    """
+    if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
+        os.environ["GOMP_SPINCOUNT"] = SPIN_COUNT
+    os.environ.setdefault("KMP_BLOCKTIME", "0")  # Intel OpenMP builds: yield right away
 
 
 def setup() -> None:

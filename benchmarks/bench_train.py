@@ -11,8 +11,9 @@ CPU measurements (conv beta-VAE, batch 64, dsprites_mini images held as one uint
 * the allocator fix (``benchmark.runtime`` mallopt) before/after: "before" is a subprocess with
   ``DISENTANGLE_BENCH_NO_MALLOPT=1``; channels_last on/off;
 * the first 100 steps of a freshly initialised AE vs later steps, denormal flushing off/on;
-* contention: training rate with one competing busy process at 1 and 2 threads, and OpenMP
-  PASSIVE vs ACTIVE waiting (subprocesses, since the policy is read when the thread pool starts);
+* contention: training rate with one competing busy process at 1 and 2 threads, and OpenMP's
+  wait policies (ours: a 10,000-iteration spin; PASSIVE; ACTIVE; libgomp's default) idle and beside
+  the competitor (subprocesses, since the policy is read when the thread pool starts);
 * encoding rate (encoder mean, inference) at batch 64 and 1024;
 * the vectorised ensemble (4 models) vs 4 solo models, images/s.
 
@@ -224,6 +225,8 @@ print(json.dumps(out))
 
 def child(env_extra: dict, threads: int, steps: int, what: str) -> dict:
     env = {**os.environ, **env_extra}
+    for k in [k for k, v in env.items() if v is None]:  # None removes a variable (libgomp's own default)
+        del env[k]
     r = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(threads), str(steps), what], env=env,
                        capture_output=True, text=True, cwd=ROOT)
     if r.returncode != 0:
@@ -281,7 +284,8 @@ def main(argv=None) -> int:
     t_start = time.perf_counter()
     data = load_data()
     res: dict = {"machine": info, "batch": BATCH, "steps": args.steps, "allocator_tuned": runtime.tune_allocator(),
-                 "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
+                 "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+                 "gomp_spincount": os.environ.get("GOMP_SPINCOUNT")}
     flops = step_flops()
     res["flops_per_step"] = flops
     rows = []
@@ -321,19 +325,23 @@ def main(argv=None) -> int:
         row(f"encode batch {b} WITHOUT allocator fix", before[f"encode_{b}"], "images/s", None, "subprocess")
         row(f"encode batch {b} with allocator fix", after[f"encode_{b}"], "images/s", None, "subprocess")
 
-    active = child({"OMP_WAIT_POLICY": "ACTIVE", "KMP_BLOCKTIME": "200"}, 2, args.steps, "train")
-    passive = child({"OMP_WAIT_POLICY": "PASSIVE"}, 2, args.steps, "train")
-    res["wait_policy_idle_2_threads"] = {"active": active["train"], "passive": passive["train"]}
-    row("idle, 2 threads, OMP_WAIT_POLICY=ACTIVE", active["train"], "images/s", None, "subprocess")
-    row("idle, 2 threads, OMP_WAIT_POLICY=PASSIVE", passive["train"], "images/s", None, "subprocess")
+    policies = {"ours (GOMP_SPINCOUNT=10000)": {"OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": "10000"},
+                "OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": None},
+                "OMP_WAIT_POLICY=ACTIVE": {"OMP_WAIT_POLICY": "ACTIVE", "GOMP_SPINCOUNT": None},
+                "libgomp default spin": {"OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": None}}
+    idle = {k: child(env, 2, args.steps, "train")["train"] for k, env in policies.items()}
+    res["wait_policy_idle_2_threads"] = idle
+    for k, v in idle.items():
+        row(f"idle, 2 threads, {k}", v, "images/s", 100 * v * flops / BATCH / 1e9 / mm[2], "subprocess")
 
     cont = {}
     with competitor():
         for t in (1, 2):
             cont[f"{t}_threads"] = engine_rate(data, args.steps, threads=t)
-            row(f"with 1 busy competitor, {t} thread(s)", cont[f"{t}_threads"], "images/s", None, "PASSIVE")
-        cont["2_threads_active"] = child({"OMP_WAIT_POLICY": "ACTIVE", "KMP_BLOCKTIME": "200"}, 2, args.steps, "train")["train"]
-        row("with 1 busy competitor, 2 threads, ACTIVE", cont["2_threads_active"], "images/s", None, "subprocess")
+            row(f"with 1 busy competitor, {t} thread(s)", cont[f"{t}_threads"], "images/s", None, "our policy")
+        for k, env in list(policies.items())[1:]:
+            cont[f"2_threads {k}"] = child(env, 2, args.steps, "train")["train"]
+            row(f"with 1 busy competitor, 2 threads, {k}", cont[f"2_threads {k}"], "images/s", None, "subprocess")
         cont["auto_threads"] = runtime.set_threads(None)
     res["contention"] = cont
 

@@ -70,3 +70,46 @@ def test_no_logvar_head_for_deterministic_encoder():
     enc = ConvEncoder(1, 10, logvar_head=False)
     mu, lv = enc(torch.rand(1, 1, 64, 64))
     assert lv is None and num_parameters(enc) == 309_204 - 2570
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_output_deconv_fast_cpu_path_equals_conv_transpose(channels):
+    """The overlap-add forward is nn.ConvTranspose2d's function; gradients are ATen's own."""
+    from torch.nn import functional as F
+
+    from benchmark.models.architectures import OutputConvTranspose2d
+
+    torch.manual_seed(0)
+    layer = OutputConvTranspose2d(32, channels, 4, 2, 1).double()
+    x = torch.randn(3, 32, 8, 8, dtype=torch.double, requires_grad=True)
+    y = layer(x)
+    ref = F.conv_transpose2d(x, layer.weight, layer.bias, stride=2, padding=1)
+    assert y.shape == (3, channels, 16, 16)
+    torch.testing.assert_close(y, ref, rtol=0, atol=1e-12)
+    g = torch.randn_like(y)
+    grads = torch.autograd.grad(y, (x, layer.weight, layer.bias), g)
+    grads_ref = torch.autograd.grad(ref, (x, layer.weight, layer.bias), g)
+    for a, r in zip(grads, grads_ref):
+        torch.testing.assert_close(a, r, rtol=0, atol=1e-12)
+    from benchmark.models.architectures import _OverlapAddDeconv
+
+    assert torch.autograd.gradcheck(_OverlapAddDeconv.apply, (x[:1], layer.weight, layer.bias))
+
+
+def test_output_deconv_under_vmap_matches_per_member():
+    from torch.func import vmap
+    from torch.nn import functional as F
+
+    from benchmark.models.architectures import _OverlapAddDeconv
+
+    torch.manual_seed(1)
+    w = torch.randn(4, 32, 1, 4, 4, dtype=torch.double, requires_grad=True)
+    b = torch.randn(4, 1, dtype=torch.double, requires_grad=True)
+    x = torch.randn(4, 2, 32, 8, 8, dtype=torch.double)
+    y = vmap(_OverlapAddDeconv.apply)(x, w, b)
+    ref = torch.stack([F.conv_transpose2d(x[i], w[i], b[i], 2, 1) for i in range(4)])
+    torch.testing.assert_close(y, ref, rtol=0, atol=1e-12)
+    g = torch.autograd.grad(y.square().sum(), (w, b))
+    g_ref = torch.autograd.grad(ref.square().sum(), (w, b))
+    for a, r in zip(g, g_ref):
+        torch.testing.assert_close(a, r)
