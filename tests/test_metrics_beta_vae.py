@@ -25,7 +25,19 @@ def test_ground_truth_scores_one_with_both_classifiers():
     g = small_grid()
     for clf in beta_vae.VARIANTS:
         s = beta_vae.beta_vae_score(ground_truth(g), g, np.random.default_rng(0), classifier=clf, **SIZES)
-        assert s == {"train_accuracy": 1.0, "eval_accuracy": 1.0}
+        assert s["train_accuracy"] == 1.0 and s["eval_accuracy"] == 1.0
+        if clf == "adagrad_linear":
+            assert s["classifier_converged"] is True and s["classifier_accuracy_gap"] <= 0.0
+
+
+def test_adagrad_reports_when_it_stops_short_of_convergence():
+    """Ground truth scaled by 1e-2: Adagrad's ~lr-sized steps cannot reach the weights it needs and
+    stops at chance, while the optimum of the same loss separates the classes; the result says so."""
+    g = small_grid()
+    s = beta_vae.beta_vae_score(ground_truth(g) * 1e-2, g, np.random.default_rng(0), classifier="adagrad_linear",
+                                **SIZES)
+    assert s["classifier_converged"] is False
+    assert s["classifier_accuracy_gap"] > 0.5 and s["train_accuracy"] < 0.5
 
 
 def test_random_codes_score_at_chance():

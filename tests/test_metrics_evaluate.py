@@ -23,6 +23,15 @@ def test_ground_truth_suite_is_json_ready_and_records_everything():
     assert r["metrics"]["beta_vae"]["params"] == {**PRESETS["tiny"]["beta_vae"], "classifier": "sklearn_logreg"}
     assert r["seed"] == 1 and r["sklearn_version"] and r["dataset"]["dataset"] == "bars"
     assert r["representation"]["kind"] == "codes"
+    assert s["dci_sklearn.disentanglement"] > 0.99 and s["beta_vae_paper.classifier_converged"] is True
+    assert not any("Adagrad" in w for w in r["warnings"])
+
+
+def test_unconverged_adagrad_fit_is_a_warning():
+    ds = dataset()
+    r = evaluate(ground_truth(ds.grid) * 1e-2, ds, metrics=["beta_vae_paper"], seed=1, preset="tiny")
+    assert r["scores"]["beta_vae_paper.classifier_converged"] is False
+    assert any("beta_vae_paper: the Adagrad classifier did not converge" in w for w in r["warnings"])
 
 
 def test_each_metric_has_its_own_stream():

@@ -57,7 +57,9 @@ METRICS: dict[str, MetricSpec] = {m.name: m for m in [
                "Kim & Mnih 2018 majority-vote score"),
     MetricSpec("mig", mig.VARIANT, mig, mig.mig, mig.DEFAULTS, {}, "Mutual information gap, histogram estimator (disentanglement_lib)"),
     MetricSpec("dci", "dci_gbt", dci, dci.dci, dci.DEFAULTS, {"variant": "gbt"},
-               "Eastwood & Williams 2018 with the reference's GradientBoostingClassifier"),
+               "Eastwood & Williams 2018 with the reference's GradientBoostingClassifier (NumPy re-implementation)"),
+    MetricSpec("dci_sklearn", "dci_gbt_sklearn", dci, dci.dci, dci.DEFAULTS, {"variant": "gbt_sklearn"},
+               "DCI with scikit-learn's GradientBoostingClassifier itself (slow cross-check of dci)"),
     MetricSpec("dci_hist", "dci_hist_gbt", dci, dci.dci, dci.DEFAULTS, {"variant": "hist_gbt"},
                "DCI with HistGradientBoostingClassifier split-gain importances (fast, declared variant)"),
     MetricSpec("sap", "sap_discrete_linearsvc", sap, sap.sap_score, sap.DEFAULTS, {}, "SAP score (discrete factors)"),
@@ -79,6 +81,7 @@ PRESETS: dict[str, dict[str, dict]] = {
         "mig": dict(num_train=2_000, batch_size=16, num_bins=20),
         "dci": dict(num_train=2_000, num_test=1_000, batch_size=16),
         "dci_hist": dict(num_train=2_000, num_test=1_000, batch_size=16),
+        "dci_sklearn": dict(num_train=2_000, num_test=1_000, batch_size=16),
         "sap": dict(num_train=2_000, num_test=1_000, batch_size=16, continuous_factors=False),
         "modularity_explicitness": dict(num_train=2_000, num_test=1_000, batch_size=16, num_bins=20),
         "unsupervised": dict(num_train=2_000, batch_size=16, num_bins=20),
@@ -91,6 +94,7 @@ PRESETS: dict[str, dict[str, dict]] = {
         "mig": dict(num_train=500, batch_size=16, num_bins=20),
         "dci": dict(num_train=300, num_test=150, batch_size=16),
         "dci_hist": dict(num_train=300, num_test=150, batch_size=16),
+        "dci_sklearn": dict(num_train=300, num_test=150, batch_size=16),
         "sap": dict(num_train=300, num_test=150, batch_size=16, continuous_factors=False),
         "modularity_explicitness": dict(num_train=300, num_test=150, batch_size=16, num_bins=20),
         "unsupervised": dict(num_train=300, batch_size=16, num_bins=20),
@@ -262,6 +266,10 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
                 source = SampledCodes(codes, metric_rng(seed, m + ":sampled")) if representation_kind == "sampled" else codes
                 scores = spec.score(source, grid, rngs[m], samples=samples[m], **p)
             variant, description = spec.variant, spec.description
+            if scores.get("classifier_converged") is False:
+                warns.append(f"{m}: the Adagrad classifier did not converge (training accuracy "
+                             f"{scores['classifier_accuracy_gap']:.3f} below the optimum of its loss); its score "
+                             f"understates the representation")
         results[m] = {
             "variant": variant, "description": description, "params": copy.deepcopy(p),
             "scores": scores, "seconds": time.perf_counter() - t0 + t_sample.get(m, 0.0),

@@ -36,7 +36,7 @@ SCORE_COLUMNS = [
 GENERATIVE_COLUMNS = ["recon_bce", "recon_bce_sampled", "recon_mse", "elbo", "kl", "active_units",
                       "active_units_variance", "iwae"]
 META_COLUMNS = [
-    "train_seconds", "eval_seconds", "wall_seconds", "device", "device_name", "torch", "numpy", "sklearn",
+    "beta_vae_paper_converged", "train_seconds", "eval_seconds", "wall_seconds", "device", "device_name", "torch", "numpy", "sklearn",
     "python", "git_commit", "finished_at",
 ]
 

@@ -189,6 +189,7 @@ def run_one(spec_dict: dict, results_dir: str) -> dict:
 SCORE_KEYS = {
     "beta_vae.eval_accuracy": "beta_vae_reference",
     "beta_vae_paper.eval_accuracy": "beta_vae_paper",
+    "beta_vae_paper.classifier_converged": "beta_vae_paper_converged",  # False: Adagrad stopped short
     "factor_vae.eval_accuracy": "factor_vae",
     "mig.discrete_mig": "mig",
     "dci.disentanglement": "dci_disentanglement",
