@@ -66,3 +66,14 @@ def test_tradeoff_check_says_yes_and_no(tmp_path):
     assert checks[0].endswith("NO") and checks[3].endswith("NO")
     text = S.print_summary(R.read_results(bad))
     assert "SMOKE TEST" in text and "beta-VAE (beta=16)" in text
+
+
+def test_unconverged_adagrad_scores_are_named_in_the_summaries():
+    df = pd.DataFrame({"run_id": ["a", "b", "c"], "beta_vae_paper": [0.9, 0.4, None],
+                       "beta_vae_paper_converged": [True, False, None]})
+    note = S.adagrad_note(df)
+    assert "1 of 2 runs" in note and "(b;" in note
+    assert S.adagrad_note(df.assign(beta_vae_paper_converged=[True, True, None])) is None
+    assert S.adagrad_note(df.drop(columns="beta_vae_paper_converged")) is None
+    # read back from CSV the flag is a bool or its text; both count
+    assert "1 of 2" in S.adagrad_note(df.assign(beta_vae_paper_converged=["True", "False", None]))

@@ -23,7 +23,7 @@ Two classifier variants:
     says whether that was convergence: ``classifier_accuracy_gap`` is the training accuracy at the
     optimum of the same convex loss (lbfgs, no penalty) minus the Adagrad fit's, and
     ``classifier_converged`` is ``gap <= 0.01``; ``evaluate`` warns when it is False (the accuracy
-    then understates the representation). Known limitation: Adagrad's steps
+    is then not the converged classifier's). Known limitation: Adagrad's steps
     are ~lr in weight space whatever the feature scale, so on |dz| features of small magnitude (a
     VAE's codes) the weights it needs are far away and the fit stops short (gap > 0.01) with an
     accuracy below the converged one; quote the reference variant there. On dSprites the paper

@@ -268,8 +268,8 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
             variant, description = spec.variant, spec.description
             if scores.get("classifier_converged") is False:
                 warns.append(f"{m}: the Adagrad classifier did not converge (training accuracy "
-                             f"{scores['classifier_accuracy_gap']:.3f} below the optimum of its loss); its score "
-                             f"understates the representation")
+                             f"{scores['classifier_accuracy_gap']:.3f} below the optimum of its loss); its score is "
+                             f"not the converged classifier's")
         results[m] = {
             "variant": variant, "description": description, "params": copy.deepcopy(p),
             "scores": scores, "seconds": time.perf_counter() - t0 + t_sample.get(m, 0.0),

@@ -150,6 +150,20 @@ def preset_note(preset: str, steps) -> str | None:
     return p.with_steps(steps).note()
 
 
+def adagrad_note(g: pd.DataFrame) -> str | None:
+    """A line naming the runs whose paper-variant (Adagrad) beta-VAE fit did not converge, if any."""
+    if "beta_vae_paper_converged" not in g or "beta_vae_paper" not in g:
+        return None
+    scored = g[g["beta_vae_paper"].notna() & g["beta_vae_paper_converged"].notna()]
+    bad = scored[scored["beta_vae_paper_converged"].astype(str).str.lower() == "false"]
+    if bad.empty:
+        return None
+    return (f"bVAE(paper): the Adagrad classifier did not converge for {len(bad)} of {len(scored)} runs "
+            f"({', '.join(bad['run_id'].astype(str))}; results.csv `beta_vae_paper_converged`): those numbers "
+            "are not the converged classifier's (its training accuracy is below that of the optimum of its loss); "
+            "quote bVAE(ref) for them.")
+
+
 def write_summary(results: pd.DataFrame, published: pd.DataFrame, figures: dict[str, list[Path]],
                   results_dir: str | os.PathLike, path: str | os.PathLike | None = None) -> str:
     """Write ``summary.md`` (atomically) and return its text. Figure links are relative to it."""
@@ -178,6 +192,9 @@ def write_summary(results: pd.DataFrame, published: pd.DataFrame, figures: dict[
         lines += ["### Runs (mean ± sd over seeds)", "",
                   "recon = Bernoulli NLL per image (nats), KL = KL(q(z|x)||p(z)) per image (nats), "
                   "active = latents with KL > 0.01 nats; scores in [0, 1].", "", markdown_table(t)]
+        unconverged = adagrad_note(g)
+        if unconverged:
+            lines += ["", f"> **Note.** {unconverged}", ""]
         checks = tradeoff_check(t)
         if checks:
             lines += ["### Rate-distortion trade-off (automatic check)", ""] + [f"- {c}" for c in checks] + [""]
@@ -222,6 +239,9 @@ def print_summary(results: pd.DataFrame, dataset: str | None = None, preset: str
         out.append(f"\n== {ds}, preset {pr}: mean over seeds ==")
         out.append(text_table(t))
         out += ["  " + c for c in tradeoff_check(t)]
+        unconverged = adagrad_note(g)
+        if unconverged:
+            out.append("NOTE: " + unconverged)
         steps = g.loc[g["kind"] == "model", "steps"].dropna()
         note = preset_note(pr, steps.iloc[0] if len(steps) else None)
         if note:
