@@ -143,7 +143,8 @@ def _grow_trees(g, xt, xs, order, gaps_ok, rng, max_depth):
             n_p = n_node[:, 0::2] + n_node[:, 1::2]
             s_p = s_node[:, 0::2] + s_node[:, 1::2]
             sq_p = sq_node[:, 0::2] + sq_node[:, 1::2]
-            gain = n_p * _impurity(n_p, s_p, sq_p) - n_node[:, 0::2] * imp_node[:, 0::2] - n_node[:, 1::2] * imp_node[:, 1::2]
+            gain = (n_p * _impurity(n_p, s_p, sq_p)
+                    - n_node[:, 0::2] * imp_node[:, 0::2] - n_node[:, 1::2] * imp_node[:, 1::2])
             split_f = feature[:, (groups // 2 - 1) + parents]
             has = split_f >= 0
             np.add.at(importance, (np.broadcast_to(t_idx, split_f.shape)[has], split_f[has]), gain[has] / n)
