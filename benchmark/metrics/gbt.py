@@ -28,8 +28,12 @@ together, level by level, as array operations. What it reproduces, step by step:
 * ``predict``: arg-max of the raw scores (``raw >= 0`` for two classes).
 
 Sums are accumulated in a different order than scikit-learn's Cython loops, so results agree to
-float64 rounding: splits, leaves and predictions are identical except where two candidate splits
-tie to the last bits; ``tests/test_metrics_gbt.py`` checks the agreement on several data sets.
+float64 rounding: splits, leaves and predictions are identical except where splits on different
+features score exactly the same. That is frequent in early stages (at stage 0 a tree's residuals
+take two values, so different partitions tie even in large nodes); both implementations then pick
+one at random, and the fitted ensembles are different draws from the same procedure.
+``tests/test_metrics_gbt.py`` checks the agreement; ``benchmarks/bench_dci_ties.py`` measures the
+resulting DCI spread of both.
 """
 from __future__ import annotations
 
