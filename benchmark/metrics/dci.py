@@ -19,7 +19,7 @@ Variants (the ``variant`` argument; both name themselves in results):
 ``"gbt"`` (default, the reference's classifier)
     ``GradientBoostingClassifier()``'s algorithm with scikit-learn's defaults (100 stages, depth 3,
     learning rate 0.1, log-loss, subsample 1), run by :mod:`benchmark.metrics.gbt`: the same
-    trees, leaf values, importances and predictions as scikit-learn to float64 rounding, 2.7-4x
+    trees, leaf values, importances and predictions as scikit-learn to float64 rounding, ~3x
     faster (each feature sorted once; the K trees of a stage grown together). Equally good splits
     on different features are chosen at random, as scikit-learn does (it visits features in a
     random order per node); the choice is seeded from the metric rng, so repeated runs are
