@@ -89,13 +89,14 @@ SPIN_COUNT = "10000"
 def configure_openmp() -> None:
     """Bound OpenMP's spin-wait unless the user chose a policy (call before torch starts).
 
-    Measured on the 2-core machine (conv beta-VAE, batch 64, 2 threads; ``benchmarks/bench_train.py``):
-    idle, passive waiting (sleep at once) ran ~860-1,010 images/s, active waiting ~1,390-1,420 and a
-    10,000-iteration spin (~10 us, ``GOMP_SPINCOUNT``) ~1,290-1,400; beside one busy process the
-    same three ran ~625 / ~480 / ~470, while libgomp's default 300,000-iteration spin fell to ~180-410.
-    A short spin keeps almost all of the idle speed and degrades gracefully under contention (where
-    :func:`set_threads` picks one thread anyway). ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` in the
-    environment wins.
+    Measured on the 2-core machine (conv beta-VAE, batch 64, 2 threads; ``benchmarks/bench_train.py``,
+    docs/performance.md): idle, passive waiting (sleep at once) ran 876 images/s, active waiting
+    1,252, libgomp's default 300,000-iteration spin 1,430 and a 10,000-iteration spin (~10 us,
+    ``GOMP_SPINCOUNT``) 1,320; beside one busy process passive ran 635, ours 481, active and the
+    default 443 each.
+    The short spin keeps 92 % of the best idle rate; beside a busy process it is no better than
+    active waiting, which is why :func:`set_threads` picks one thread there (774 images/s).
+    ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` in the environment wins.
     """
     if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
         os.environ["GOMP_SPINCOUNT"] = SPIN_COUNT

@@ -19,8 +19,8 @@ Variants (the ``variant`` argument; both name themselves in results):
 ``"gbt"`` (default, the reference's classifier)
     ``GradientBoostingClassifier()``'s algorithm with scikit-learn's defaults (100 stages, depth 3,
     learning rate 0.1, log-loss, subsample 1), run by :mod:`benchmark.metrics.gbt`: the same
-    trees, leaf values, importances and predictions as scikit-learn to float64 rounding, ~3x
-    faster (each feature sorted once; the K trees of a stage grown together). Equally good splits
+    trees, leaf values, importances and predictions as scikit-learn to float64 rounding, several
+    times faster (each feature sorted once; the K trees of a stage grown together). Equally good splits
     on different features are chosen at random, as scikit-learn does (it visits features in a
     random order per node); the choice is seeded from the metric rng, so repeated runs are
     bit-identical (the reference passes no seed, so its own runs differ in those choices).
@@ -149,8 +149,9 @@ def importance_matrix(x_train, y_train, x_test, y_test, rng, variant="gbt", n_jo
     # stage), so the longest fits start first and the threads finish together.
     order = sorted(range(k), key=lambda j: -len(np.unique(y_train[:, j])))
     n_jobs = n_jobs or os.cpu_count() or 1
-    # NumPy gbt: processes (its many array operations contend for the GIL in threads: 1.55x on 2 cores);
-    # scikit-learn releases the GIL in its tree builder, so threads suffice there.
+    # NumPy gbt: processes (its many array operations contend for the GIL: on 2 cores threads gave 1.56x,
+    # processes 1.84x over one process; benchmarks/bench_gbt.py part 3). scikit-learn releases the GIL in
+    # its tree builder, so threads suffice there.
     backend = "loky" if variant == "gbt" and min(n_jobs, k) > 1 else "threading"
     results = Parallel(n_jobs=min(n_jobs, k), backend=backend)(
         delayed(fit)(x_train, y_train[:, j], x_test, y_test[:, j], seeds[j]) for j in order

@@ -124,10 +124,11 @@ class _OverlapAddDeconv(torch.autograd.Function):
 class OutputConvTranspose2d(nn.ConvTranspose2d):
     """The decoder's last 4x4/s2/p1 transposed convolution, with a faster CPU forward.
 
-    oneDNN computes a transposed convolution with 1-3 output channels at ~5 GFLOP/s on CPU (it was
-    16 % of a training step); a matmul to per-pixel 4x4 patches followed by an overlap-add is the
-    same function (float rounding aside) at matmul speed. Parameters, initialisation, checkpoints and
-    gradients are those of ``nn.ConvTranspose2d``; other devices use the native kernel.
+    oneDNN computes a transposed convolution with 1-3 output channels slowly on CPU; a matmul to
+    per-pixel 4x4 patches followed by an overlap-add is the same function (float rounding aside)
+    and made the conv beta-VAE's training step ~5 % faster (``benchmarks/bench_train_variants.py``).
+    Parameters, initialisation, checkpoints and gradients are those of ``nn.ConvTranspose2d``; other
+    devices use the native kernel.
     """
 
     def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
