@@ -72,44 +72,86 @@ def test_no_logvar_head_for_deterministic_encoder():
     assert lv is None and num_parameters(enc) == 309_204 - 2570
 
 
-@pytest.mark.parametrize("channels", [1, 3])
-def test_output_deconv_fast_cpu_path_equals_conv_transpose(channels):
-    """The overlap-add forward is nn.ConvTranspose2d's function; gradients are ATen's own."""
+@pytest.mark.parametrize("channels,ci,size", [(1, 32, 8), (3, 32, 8), (32, 32, 6), (64, 64, 4)])
+def test_fast_deconv_cpu_path_equals_conv_transpose(channels, ci, size):
+    """Both CPU paths (overlap-add for <= 3 output channels, oneDNN otherwise) are nn.ConvTranspose2d's
+    function, with its gradients (the bias gradient computed separately)."""
     from torch.nn import functional as F
 
-    from benchmark.models.architectures import OutputConvTranspose2d
+    from benchmark.models.architectures import FastConvTranspose2d, _Deconv4x4S2
 
     torch.manual_seed(0)
-    layer = OutputConvTranspose2d(32, channels, 4, 2, 1).double()
-    x = torch.randn(3, 32, 8, 8, dtype=torch.double, requires_grad=True)
+    layer = FastConvTranspose2d(ci, channels, 4, 2, 1).double()
+    x = torch.randn(3, ci, size, size, dtype=torch.double, requires_grad=True)
     y = layer(x)
     ref = F.conv_transpose2d(x, layer.weight, layer.bias, stride=2, padding=1)
-    assert y.shape == (3, channels, 16, 16)
+    assert y.shape == (3, channels, 2 * size, 2 * size)
+    assert y.grad_fn is not None and "_Deconv4x4S2" in type(y.grad_fn).__name__  # the fast path ran
     torch.testing.assert_close(y, ref, rtol=0, atol=1e-12)
     g = torch.randn_like(y)
     grads = torch.autograd.grad(y, (x, layer.weight, layer.bias), g)
     grads_ref = torch.autograd.grad(ref, (x, layer.weight, layer.bias), g)
     for a, r in zip(grads, grads_ref):
         torch.testing.assert_close(a, r, rtol=0, atol=1e-12)
-    from benchmark.models.architectures import _OverlapAddDeconv
-
-    assert torch.autograd.gradcheck(_OverlapAddDeconv.apply, (x[:1], layer.weight, layer.bias))
 
 
-def test_output_deconv_under_vmap_matches_per_member():
+@pytest.mark.parametrize("overlap_add", [True, False])
+def test_fast_deconv_gradcheck(overlap_add):
+    from benchmark.models.architectures import _Deconv4x4S2
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 3, 3, dtype=torch.double, requires_grad=True)
+    w = torch.randn(4, 5, 4, 4, dtype=torch.double, requires_grad=True)
+    b = torch.randn(5, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, w, b: _Deconv4x4S2.apply(x, w, b, overlap_add), (x, w, b))
+
+
+def test_fast_deconv_channels_last_float32_matches_native():
+    """The layout training uses: channels_last float32, gradients as ATen's within float rounding."""
+    from torch.nn import functional as F
+
+    from benchmark.models.architectures import FastConvTranspose2d
+
+    torch.manual_seed(2)
+    layer = FastConvTranspose2d(32, 32, 4, 2, 1).to(memory_format=torch.channels_last)
+    x = torch.randn(8, 32, 16, 16).contiguous(memory_format=torch.channels_last).requires_grad_()
+    y = layer(x)
+    ref = F.conv_transpose2d(x, layer.weight, layer.bias, stride=2, padding=1)
+    torch.testing.assert_close(y, ref)
+    g = torch.randn_like(y)
+    gx, gw, gb = torch.autograd.grad(y, (x, layer.weight, layer.bias), g)
+    rx, rw, rb = torch.autograd.grad(ref, (x, layer.weight, layer.bias), g)
+    torch.testing.assert_close(gx, rx, rtol=0, atol=0)  # the same ATen kernels
+    torch.testing.assert_close(gw, rw, rtol=0, atol=0)
+    # bias: a float32 sum of 8,192 terms either way; ours is the closer one to the float64 sum
+    truth = g.double().sum((0, 2, 3))
+    assert (gb.double() - truth).abs().max() <= (rb.double() - truth).abs().max() + 1e-6
+    torch.testing.assert_close(gb.double(), truth, rtol=0, atol=1e-4)
+
+
+def test_fast_deconv_other_shapes_use_native_layer():
+    from benchmark.models.architectures import FastConvTranspose2d
+
+    layer = FastConvTranspose2d(4, 2, 3, 1, 1)
+    y = layer(torch.randn(2, 4, 5, 5, requires_grad=True))
+    assert y.shape == (2, 2, 5, 5) and "_Deconv4x4S2" not in type(y.grad_fn).__name__
+
+
+@pytest.mark.parametrize("channels", [1, 32])
+def test_fast_deconv_under_vmap_matches_per_member(channels):
     from torch.func import vmap
     from torch.nn import functional as F
 
-    from benchmark.models.architectures import _OverlapAddDeconv
+    from benchmark.models.architectures import _Deconv4x4S2
 
     torch.manual_seed(1)
-    w = torch.randn(4, 32, 1, 4, 4, dtype=torch.double, requires_grad=True)
-    b = torch.randn(4, 1, dtype=torch.double, requires_grad=True)
-    x = torch.randn(4, 2, 32, 8, 8, dtype=torch.double)
-    y = vmap(_OverlapAddDeconv.apply)(x, w, b)
+    w = torch.randn(4, 32, channels, 4, 4, dtype=torch.double, requires_grad=True)
+    b = torch.randn(4, channels, dtype=torch.double, requires_grad=True)
+    x = torch.randn(4, 2, 32, 8, 8, dtype=torch.double, requires_grad=True)
+    y = vmap(lambda x, w, b: _Deconv4x4S2.apply(x, w, b, channels <= 3))(x, w, b)
     ref = torch.stack([F.conv_transpose2d(x[i], w[i], b[i], 2, 1) for i in range(4)])
     torch.testing.assert_close(y, ref, rtol=0, atol=1e-12)
-    g = torch.autograd.grad(y.square().sum(), (w, b))
-    g_ref = torch.autograd.grad(ref.square().sum(), (w, b))
+    g = torch.autograd.grad(y.square().sum(), (x, w, b))
+    g_ref = torch.autograd.grad(ref.square().sum(), (x, w, b))
     for a, r in zip(g, g_ref):
         torch.testing.assert_close(a, r)
