@@ -96,13 +96,14 @@ def engine_rate(data, steps: int, warmup: int = 15, **kw) -> float:
 
 
 def dataloader_rate(data, steps: int, threads: int, warmup: int = 15, device="cpu") -> float:
-    """images/s of the same model and Adam fed by a per-image DataLoader (num_workers=0)."""
+    """images/s of the same model, memory format and Adam fed by a per-image DataLoader (num_workers=0)."""
     import numpy as np
     import torch
     from torch.utils.data import DataLoader, Dataset, RandomSampler
 
     from benchmark.models import build_model, make_config
-    from benchmark.train.engine import train_step
+    from benchmark.train import TrainConfig
+    from benchmark.train.engine import make_optimizers, train_step
 
     torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
@@ -117,8 +118,11 @@ def dataloader_rate(data, steps: int, threads: int, warmup: int = 15, device="cp
     dev = torch.device(device)
     loader = DataLoader(PerImage(), batch_size=BATCH, sampler=RandomSampler(PerImage(), replacement=True,
                                                                             num_samples=BATCH * (warmup + steps)))
+    # the engine's model, memory format and optimiser: only the data path differs
     model = build_model(make_config("beta_vae", beta=4.0)).to(dev)
-    opt = {"loss": torch.optim.Adam(model.parameters(), lr=1e-4)}
+    fmt = torch.channels_last if dev.type == "cpu" else torch.contiguous_format
+    model.to(memory_format=fmt)
+    opt = make_optimizers(model, TrainConfig(model="beta_vae", params={"beta": 4.0}))
     groups = {"loss": list(model.parameters())}
     t = None
     for i, x in enumerate(loader):
@@ -126,7 +130,7 @@ def dataloader_rate(data, steps: int, threads: int, warmup: int = 15, device="cp
             if dev.type == "cuda":
                 torch.cuda.synchronize()
             t = time.perf_counter()
-        x = x.to(dev)
+        x = x.to(dev).contiguous(memory_format=fmt)
         train_step(model, model, opt, groups, x, model.sample_noise(BATCH, None, dev), i, contextlib.nullcontext())
     if dev.type == "cuda":
         torch.cuda.synchronize()
@@ -159,14 +163,15 @@ def first_steps(flush: bool, threads: int, total: int = 160) -> dict:
     import torch
 
     from benchmark.models import build_model, make_config
-    from benchmark.train.engine import train_step
+    from benchmark.train import TrainConfig
+    from benchmark.train.engine import make_optimizers, train_step
 
     torch.set_num_threads(threads)
     torch.set_flush_denormal(flush)
     data = load_data()
     torch.manual_seed(0)
     m = build_model(make_config("ae")).to(memory_format=torch.channels_last)
-    opt = {"loss": torch.optim.Adam(m.parameters(), lr=1e-4)}
+    opt = make_optimizers(m, TrainConfig(model="ae"))
     groups = {"loss": list(m.parameters())}
     rng = np.random.default_rng(0)
     times = []

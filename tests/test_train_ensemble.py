@@ -44,15 +44,24 @@ def test_first_steps_match_solo_training(tmp_path, model, key, steps, extra):
 
 
 def test_members_follow_solo_trajectories_over_many_steps(tmp_path):
+    """Over 60 steps at batch 8 this training is chaotic: float noise of 1e-7 grows to 1e-3 in some
+    runs and not in others, whatever its source. Measured over 8 members: ensemble vs solo 2e-7 to
+    4e-3, and the same solo run in another memory layout vs solo 1e-6 to 2e-3. So the check is that the
+    ensemble stays inside the envelope that float noise alone produces over the same members, not a
+    per-member tolerance (which holds or fails by luck of the seed)."""
     data = tiny_dataset()
-    cs = cfgs(steps=60, checkpoint_every=60)
-    train_ensemble(cs, data, [tmp_path / "e0", tmp_path / "e1"], progress=False)
+    cs = cfgs(values=(1.0, 4.0) * 4, seeds=range(8), steps=60, checkpoint_every=60)
+    train_ensemble(cs, data, [tmp_path / f"e{i}" for i in range(8)], progress=False)
+    ens, noise = [], []
     for i, c in enumerate(cs):
         train(c, data, tmp_path / f"s{i}", progress=False)
-        # float noise alone (the same solo run in another memory layout) sets the scale of "same weights"
         train(TrainConfig.from_dict({**c.to_dict(), "channels_last": "on"}), data, tmp_path / f"n{i}", progress=False)
-        noise = maxdiff(weights(tmp_path / f"n{i}"), weights(tmp_path / f"s{i}"))
-        assert maxdiff(weights(tmp_path / f"e{i}"), weights(tmp_path / f"s{i}")) <= max(5e-5, 3 * noise)
+        solo = weights(tmp_path / f"s{i}")
+        ens.append(maxdiff(weights(tmp_path / f"e{i}"), solo))
+        noise.append(maxdiff(weights(tmp_path / f"n{i}"), solo))
+    assert max(ens) <= max(5e-5, 3 * max(noise)), (ens, noise)
+    # and most members stay at float-noise level (a wrong hyperparameter or stream moves all by >> 1e-4)
+    assert sorted(ens)[3] < 1e-4, ens
 
 
 def test_killed_ensemble_resumes_and_members_continue_alone(tmp_path):

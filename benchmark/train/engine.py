@@ -112,14 +112,39 @@ def make_optimizers(model, config: TrainConfig, params_of: Optional[Callable] = 
     out = {}
     for key, named in model.param_groups().items():
         params = params_of(key, named) if params_of else [p for _, p in named]
+        # the fused kernel is the same update (float rounding aside) and on CPU 3x faster than the
+        # per-tensor loop (2.07 vs 0.70 ms for the conv VAE, benchmarks/bench_train_variants.py)
+        fused = all(p.device.type in ("cpu", "cuda", "mps") and p.dtype.is_floating_point for p in params)
         if key == "disc_loss":
             out[key] = torch.optim.Adam(params, lr=config.disc_lr, betas=(config.disc_beta1, config.disc_beta2),
-                                        eps=config.adam_eps)
+                                        eps=config.adam_eps, fused=fused)
         elif config.optimizer == "adam":
-            out[key] = torch.optim.Adam(params, lr=config.lr, betas=(config.adam_beta1, config.adam_beta2), eps=config.adam_eps)
+            out[key] = torch.optim.Adam(params, lr=config.lr, betas=(config.adam_beta1, config.adam_beta2),
+                                        eps=config.adam_eps, fused=fused)
         else:
             out[key] = torch.optim.Adagrad(params, lr=config.lr)
+        if fused and isinstance(out[key], torch.optim.Adam):
+            out[key].register_step_pre_hook(_state_in_param_layout)
     return out
+
+
+def _state_in_param_layout(optimizer, args, kwargs) -> None:
+    """Give every gradient and Adam moment its parameter's strides before a fused step.
+
+    PyTorch's fused CPU Adam assumes they match and silently mixes up elements when they do not
+    (a channels_last weight with a contiguous gradient, or the ensemble's stacked parameters; CUDA
+    raises instead). Autograd and checkpoints can hand over either layout, so align them here: a
+    stride check per tensor, a copy only where they differ.
+    """
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            if p.grad is not None and p.grad.stride() != p.stride():
+                p.grad = torch.empty_like(p).copy_(p.grad)
+            state = optimizer.state.get(p, {})
+            for name in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+                t = state.get(name)
+                if t is not None and t.stride() != p.stride():
+                    state[name] = torch.empty_like(p).copy_(t)
 
 
 class BatchStream:
