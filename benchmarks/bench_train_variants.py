@@ -1,14 +1,17 @@
-"""A/B checks behind two CPU training decisions, alternating variants in one process (1 thread).
+"""A/B checks behind the CPU training decisions, alternating variants in one process (1 thread).
 
     flock /tmp/heavy.lock python benchmarks/bench_train_variants.py [--repeats 4]
 
-1. The decoder's output transposed conv: oneDNN's native kernel vs our overlap-add forward
-   (``architectures.OutputConvTranspose2d``), 4 alternating rounds of 30 steps.
+1. Whole training steps (conv beta-VAE, beta 4, batch 64, channels_last), alternating rounds of 30
+   steps: stock PyTorch layers and Adam vs ``architectures.FastConvTranspose2d`` (decoder) vs that
+   plus fused Adam (what the engine runs).
 2. ``torch.compile`` (inductor) of the loss vs eager (compile time reported separately).
-3. Per layer: forward and forward+backward time of every conv / transposed conv, NCHW vs
+3. Kernels: each decoder transposed conv's backward as ATen's one combined call vs input + weight
+   gradients and the bias as a sum; the output layer's forward (1 and 3 channels) oneDNN vs overlap-add;
+   one Adam step per-tensor loop vs fused.
+4. Per layer: forward and forward+backward time of every conv / transposed conv, NCHW vs
    channels_last, with the GFLOP/s it reaches (the profile behind the utilisation notes).
-Conv beta-VAE (beta 4), batch 64, channels_last, Adam. Prints images/s per round and writes
-``benchmarks/out/bench_train_variants.json``.
+Prints tables and writes ``benchmarks/out/bench_train_variants.json``.
 """
 from __future__ import annotations
 
@@ -22,20 +25,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import machine, print_table, write_json  # noqa: E402
 
 
-def rate(native_deconv: bool = False, compiled: bool = False, steps: int = 30) -> tuple[float, float]:
-    """(warm-up seconds, images/s) of one fresh model."""
+def rate(variant: str = "engine", compiled: bool = False, steps: int = 30) -> tuple[float, float]:
+    """(warm-up seconds, images/s) of one fresh model.
+
+    ``variant``: "stock" (nn.ConvTranspose2d's forward and backward, per-tensor Adam), "fast_deconv"
+    (our decoder layers, per-tensor Adam) or "engine" (our layers and the engine's fused Adam).
+    """
     import torch
     from torch import nn
 
     from benchmark.models import architectures, build_model, make_config
+    from benchmark.train import TrainConfig
+    from benchmark.train.engine import make_optimizers
 
-    fwd = architectures.OutputConvTranspose2d.forward
-    if native_deconv:
-        architectures.OutputConvTranspose2d.forward = nn.ConvTranspose2d.forward
+    fwd = architectures.FastConvTranspose2d.forward
+    if variant == "stock":
+        architectures.FastConvTranspose2d.forward = nn.ConvTranspose2d.forward
     try:
         torch.manual_seed(0)
         m = build_model(make_config("beta_vae", beta=4.0)).to(memory_format=torch.channels_last)
-        opt = torch.optim.Adam(m.parameters(), lr=1e-4)
+        if variant == "engine":
+            opt = make_optimizers(m, TrainConfig(model="beta_vae"))["loss"]
+        else:
+            opt = torch.optim.Adam(m.parameters(), lr=1e-4)
         x = torch.rand(64, 1, 64, 64).round().contiguous(memory_format=torch.channels_last)
         loss = (lambda v: m.loss(v)["loss"])
         if compiled:
@@ -55,7 +67,58 @@ def rate(native_deconv: bool = False, compiled: bool = False, steps: int = 30) -
             step()
         return warm, 64 * steps / (time.perf_counter() - t)
     finally:
-        architectures.OutputConvTranspose2d.forward = fwd
+        architectures.FastConvTranspose2d.forward = fwd
+
+
+def best_ms(f, reps: int = 20, rounds: int = 3) -> float:
+    """Best-of-``rounds`` mean milliseconds of ``f()`` over ``reps`` calls (after 3 warm-up calls)."""
+    for _ in range(3):
+        f()
+    best = float("inf")
+    for _ in range(rounds):
+        t = time.perf_counter()
+        for _ in range(reps):
+            f()
+        best = min(best, (time.perf_counter() - t) / reps * 1e3)
+    return best
+
+
+def kernels() -> list[dict]:
+    """The kernel-level comparisons behind FastConvTranspose2d and fused Adam (batch 64, channels_last)."""
+    import torch
+    import torch.nn.functional as F
+
+    from benchmark.models import architectures, build_model, make_config
+
+    cl = torch.channels_last
+    cb = torch.ops.aten.convolution_backward
+    rows = []
+    for ci, co, h in [(64, 64, 4), (64, 32, 8), (32, 32, 16), (32, 1, 32)]:
+        x = torch.randn(64, ci, h, h).contiguous(memory_format=cl)
+        w = torch.randn(ci, co, 4, 4).contiguous(memory_format=cl)
+        g = torch.randn(64, co, 2 * h, 2 * h).contiguous(memory_format=cl)
+        args = (g, x, w, [co], [2, 2], [1, 1], [1, 1], True, [0, 0], 1)
+        combined = best_ms(lambda: cb(*args, [True, True, True]))
+        split = best_ms(lambda: (cb(*args[:3], None, *args[4:], [True, True, False]), g.sum((0, 2, 3))))
+        rows.append({"kernel": f"deconv {ci}->{co}, {h}x{h}: backward", "stock_ms": combined, "ours_ms": split})
+    for co in (1, 3):
+        x = torch.randn(64, 32, 32, 32).contiguous(memory_format=cl)
+        w, b = torch.randn(32, co, 4, 4), torch.randn(co)
+        rows.append({"kernel": f"deconv 32->{co}, 32x32: forward",
+                     "stock_ms": best_ms(lambda: F.conv_transpose2d(x, w, b, 2, 1)),
+                     "ours_ms": best_ms(lambda: architectures._overlap_add_deconv(x, w, b))})
+    m = build_model(make_config("beta_vae", beta=4.0)).to(memory_format=cl)
+    times = {}
+    for fused in (False, True):
+        opt = torch.optim.Adam(m.parameters(), lr=1e-4, fused=fused)
+        for p in m.parameters():
+            p.grad = torch.randn_like(p)
+        times[fused] = best_ms(opt.step, reps=50)
+    rows.append({"kernel": "Adam step, conv VAE (per-tensor loop vs fused)", "stock_ms": times[False],
+                 "ours_ms": times[True]})
+    for r in rows:
+        r["speedup"] = r["stock_ms"] / r["ours_ms"]
+    return rows
 
 
 def per_layer(reps: int = 20) -> list[dict]:
@@ -124,19 +187,21 @@ def main() -> None:
     torch.set_flush_denormal(True)
     rows = []
     for r in range(args.repeats):
-        rows.append({"comparison": "output deconv", "variant": "oneDNN native", "round": r,
-                     "images_per_s": rate(True)[1]})
-        rows.append({"comparison": "output deconv", "variant": "overlap-add", "round": r, "images_per_s": rate()[1]})
+        for variant in ("stock", "fast_deconv", "engine"):
+            rows.append({"comparison": "training step", "variant": variant, "round": r,
+                         "images_per_s": rate(variant)[1]})
     for r in range(2):
         rows.append({"comparison": "compile", "variant": "eager", "round": r, "images_per_s": rate()[1]})
         warm, ips = rate(compiled=True)
         rows.append({"comparison": "compile", "variant": f"torch.compile (warm-up {warm:.0f} s)", "round": r,
                      "images_per_s": ips})
     print_table(rows, ["comparison", "variant", "round", "images_per_s"])
+    kernel_rows = kernels()
+    print_table(kernel_rows, ["kernel", "stock_ms", "ours_ms", "speedup"])
     layers = per_layer()
     print_table(layers, ["layer", "format", "fw_ms", "fw_bw_ms", "fw_gflops", "fw_bw_gflops"])
     write_json("bench_train_variants", {"command": " ".join(sys.argv), "machine": machine(), "rows": rows,
-                                        "per_layer": layers})
+                                        "kernels": kernel_rows, "per_layer": layers})
 
 
 if __name__ == "__main__":

@@ -89,16 +89,23 @@ class ConvDecoder(nn.Module):
 
 
 def _overlap_add_deconv(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``conv_transpose2d(x, w, b, stride=2, padding=1)`` for 4x4 kernels as one matmul + four shifted adds."""
+    """``conv_transpose2d(x, w, b, stride=2, padding=1)`` for 4x4 kernels as one matmul + an overlap-add.
+
+    Kernel tap ``kh = 2*qh + ah`` of input row ``i`` lands on padded output row ``2*(i + qh) + ah``
+    (columns alike). The matmul gives every tap as a plane over (n, i, j); the four shifts (qh, qw) are
+    added per output phase (ah, aw) on those planes, whose rows are contiguous, and the phases are
+    interleaved into the image once at the end.
+    """
     n, ci, h, wd = x.shape
     co = w.shape[1]
-    cols = x.permute(0, 2, 3, 1).reshape(n * h * wd, ci) @ w.reshape(ci, co * 16)
-    # kernel row kh = 2*qh + ah of input row i lands on padded output row 2*(i + qh) + ah (same for columns)
-    cols = cols.view(n, h, wd, co, 2, 2, 2, 2).permute(0, 3, 4, 6, 1, 5, 2, 7)  # n, co, qh, qw, i, ah, j, aw
-    out = (F.pad(cols[:, :, 0, 0], (0, 0, 0, 1, 0, 0, 0, 1)) + F.pad(cols[:, :, 0, 1], (0, 0, 1, 0, 0, 0, 0, 1))
-           + F.pad(cols[:, :, 1, 0], (0, 0, 0, 1, 0, 0, 1, 0)) + F.pad(cols[:, :, 1, 1], (0, 0, 1, 0, 0, 0, 1, 0)))
-    out = out.reshape(n, co, 2 * h + 2, 2 * wd + 2)[:, :, 1:2 * h + 1, 1:2 * wd + 1]
-    return out + b.view(1, co, 1, 1)
+    taps = torch.mm(w.reshape(ci, co * 16).t(), x.permute(0, 2, 3, 1).reshape(n * h * wd, ci).t())
+    taps = taps.view(co, 2, 2, 2, 2, n, h, wd)  # co, qh, ah, qw, aw, n, i, j
+    phases = taps.new_zeros(2, 2, co, n, h + 1, wd + 1)  # ah, aw, co, n, padded block row, block column
+    for qh in (0, 1):
+        for qw in (0, 1):
+            phases[:, :, :, :, qh:qh + h, qw:qw + wd] += taps[:, qh, :, qw].permute(1, 2, 0, 3, 4, 5)
+    out = phases.permute(3, 2, 4, 0, 5, 1).reshape(n, co, 2 * h + 2, 2 * wd + 2)  # row 2*block + ah
+    return out[:, :, 1:-1, 1:-1] + b.view(1, co, 1, 1)
 
 
 class _Deconv4x4S2(torch.autograd.Function):
@@ -138,9 +145,10 @@ class FastConvTranspose2d(nn.ConvTranspose2d):
 
     Same parameters, initialisation, checkpoints and function (float rounding aside); only the CPU
     kernels differ (:class:`_Deconv4x4S2`): the backward skips ATen's slow combined bias gradient,
-    and with 1-3 output channels the forward is a matmul to per-pixel 4x4 patches plus an
-    overlap-add instead of oneDNN's slow kernel. Other shapes and devices, autocast and
-    ``output_size`` use ``nn.ConvTranspose2d`` unchanged.
+    and with 1-3 output channels (the decoder's output layer) the forward is a matmul to per-pixel
+    4x4 patches plus an overlap-add instead of oneDNN's kernel, which is slow there (32 -> 1 channel,
+    32x32 -> 64x64, batch 64: 1.9 ms against 9.4; 3 channels 4.9 against 9.3). Other shapes and
+    devices, autocast and ``output_size`` use ``nn.ConvTranspose2d`` unchanged.
     """
 
     def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
