@@ -148,7 +148,7 @@ class FastConvTranspose2d(nn.ConvTranspose2d):
     and with 1-3 output channels (the decoder's output layer) the forward is a matmul to per-pixel
     4x4 patches plus an overlap-add instead of oneDNN's kernel, which is slow there (32 -> 1 channel,
     32x32 -> 64x64, batch 64: 1.9 ms against 9.4; 3 channels 4.9 against 9.3). Other shapes and
-    devices, autocast and ``output_size`` use ``nn.ConvTranspose2d`` unchanged.
+    devices, autocast, ``torch.compile`` and ``output_size`` use ``nn.ConvTranspose2d`` unchanged.
     """
 
     def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
@@ -156,7 +156,8 @@ class FastConvTranspose2d(nn.ConvTranspose2d):
                 and self.kernel_size == (4, 4) and self.stride == (2, 2) and self.padding == (1, 1)
                 and self.output_padding == (0, 0) and self.dilation == (1, 1) and self.groups == 1
                 and self.padding_mode == "zeros"
-                and x.dtype in (torch.float32, torch.float64) and not torch.is_autocast_enabled("cpu")):
+                and x.dtype in (torch.float32, torch.float64) and not torch.is_autocast_enabled("cpu")
+                and not torch.compiler.is_compiling()):  # inductor ran the custom path ~4x slower
             return _Deconv4x4S2.apply(x, self.weight, self.bias, self.out_channels <= 3)
         return super().forward(x, output_size)
 
