@@ -89,13 +89,13 @@ SPIN_COUNT = "10000"
 def configure_openmp() -> None:
     """Bound OpenMP's spin-wait unless the user chose a policy (call before torch starts).
 
-    Measured on the 2-core machine (conv beta-VAE, batch 64, 2 threads; ``benchmarks/bench_train.py``,
-    docs/performance.md): idle, passive waiting (sleep at once) ran 876 images/s, active waiting
-    1,252, libgomp's default 300,000-iteration spin 1,430 and a 10,000-iteration spin (~10 us,
-    ``GOMP_SPINCOUNT``) 1,320; beside one busy process passive ran 635, ours 481, active and the
-    default 443 each.
-    The short spin keeps 92 % of the best idle rate; beside a busy process it is no better than
-    active waiting, which is why :func:`set_threads` picks one thread there (774 images/s).
+    Measured on the 2-core machine (conv beta-VAE, batch 64, 2 threads, best of 3 runs;
+    ``benchmarks/bench_train.py``, docs/performance.md): idle, passive waiting (sleep at once) ran
+    1,329 images/s, active waiting 1,788, libgomp's default 300,000-iteration spin 1,710 and a
+    10,000-iteration spin (~10 us, ``GOMP_SPINCOUNT``) 1,674; beside one busy process passive ran
+    776, ours 562, active 574 and the default 545.
+    The short spin keeps 94 % of the best idle rate; beside a busy process it is no better than
+    active waiting, which is why :func:`set_threads` picks one thread there (942 images/s).
     ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` in the environment wins.
     """
     if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:

@@ -10,7 +10,10 @@
    gradients and the bias as a sum; the output layer's forward (1 and 3 channels) oneDNN vs overlap-add;
    one Adam step per-tensor loop vs fused.
 4. Per layer: forward and forward+backward time of every conv / transposed conv, NCHW vs
-   channels_last, with the GFLOP/s it reaches (the profile behind the utilisation notes).
+   channels_last, with the GFLOP/s it reaches.
+5. Where a whole step's time goes: ``torch.profiler`` over 10 engine-configured steps, self time per
+   step grouped into convolutions, ReLU forward/backward, linear layers, Adam and the rest, plus
+   the ReLUs on the two 64x32x32x32 activations alone.
 Prints tables and writes ``benchmarks/out/bench_train_variants.json``.
 """
 from __future__ import annotations
@@ -121,6 +124,55 @@ def kernels() -> list[dict]:
     return rows
 
 
+def step_profile(steps: int = 10) -> list[dict]:
+    """Self CPU ms per step by op group, from torch.profiler over ``steps`` engine-configured steps."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    from benchmark.models import build_model, make_config
+    from benchmark.train import TrainConfig
+    from benchmark.train.engine import make_optimizers
+
+    torch.manual_seed(0)
+    m = build_model(make_config("beta_vae", beta=4.0)).to(memory_format=torch.channels_last)
+    opt = make_optimizers(m, TrainConfig(model="beta_vae"))["loss"]
+    x = torch.rand(64, 1, 64, 64).round().contiguous(memory_format=torch.channels_last)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        m.loss(x)["loss"].backward()
+        opt.step()
+
+    for _ in range(10):
+        step()
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    wall = (time.perf_counter() - t) / steps * 1e3
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
+        for _ in range(steps):
+            step()
+    groups = {"convolutions (forward + backward)": ("aten::convolution_backward", "aten::_convolution",
+                                                    "aten::mkldnn_convolution"),
+              "ReLU forward + backward": ("aten::clamp_min", "aten::threshold_backward"),
+              "linear layers": ("aten::addmm",),
+              "Adam (fused)": ("aten::_fused_adam_",)}
+    out = {k: 0.0 for k in groups} | {"ReLU on the two 64x32x32x32 activations": 0.0, "everything else": 0.0}
+    for e in prof.key_averages(group_by_input_shape=True):
+        ms = e.self_cpu_time_total / 1e3 / steps
+        key = next((k for k, names in groups.items() if e.key in names), "everything else")
+        if e.key == "aten::mm" and e.input_shapes and e.input_shapes[0] and e.input_shapes[0][0] not in (16, 48):
+            key = "linear layers"  # the 16- / 48-row mm is the output layer's overlap-add (a convolution)
+        elif e.key == "aten::mm":
+            key = "convolutions (forward + backward)"
+        out[key] += ms
+        if key == "ReLU forward + backward" and e.input_shapes and list(e.input_shapes[0]) == [64, 32, 32, 32]:
+            out["ReLU on the two 64x32x32x32 activations"] += ms
+    rows = [{"part": k, "ms_per_step": v} for k, v in out.items()]
+    rows.append({"part": "step wall time without the profiler", "ms_per_step": wall})
+    return rows
+
+
 def per_layer(reps: int = 20) -> list[dict]:
     import torch
     from torch import nn
@@ -200,8 +252,11 @@ def main() -> None:
     print_table(kernel_rows, ["kernel", "stock_ms", "ours_ms", "speedup"])
     layers = per_layer()
     print_table(layers, ["layer", "format", "fw_ms", "fw_bw_ms", "fw_gflops", "fw_bw_gflops"])
+    parts = step_profile()
+    print_table(parts, ["part", "ms_per_step"])
     write_json("bench_train_variants", {"command": " ".join(sys.argv), "machine": machine(), "rows": rows,
-                                        "kernels": kernel_rows, "per_layer": layers})
+                                        "kernels": kernel_rows, "per_layer": layers,
+                                        "step_profile": parts})
 
 
 if __name__ == "__main__":
