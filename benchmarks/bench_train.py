@@ -1,6 +1,7 @@
 """Training-engine numbers (issue 3), measured in one run on whatever machine runs it.
 
-    flock /tmp/heavy.lock python benchmarks/bench_train.py [--steps 60] [--skip-slow]
+    flock /tmp/heavy.lock python benchmarks/bench_train.py [--steps 60] [--rounds 3] [--skip-slow]
+    python benchmarks/bench_train.py --gpu-only      # on a CUDA machine: the GPU part alone (a few minutes)
 
 CPU measurements (conv beta-VAE, batch 64, dsprites_mini images held as one uint8 tensor):
 
@@ -103,7 +104,7 @@ def dataloader_rate(data, steps: int, threads: int, warmup: int = 15, device="cp
 
     from benchmark.models import build_model, make_config
     from benchmark.train import TrainConfig
-    from benchmark.train.engine import make_optimizers, train_step
+    from benchmark.train.engine import _amp_context, make_optimizers, train_step
 
     torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
@@ -118,11 +119,13 @@ def dataloader_rate(data, steps: int, threads: int, warmup: int = 15, device="cp
     dev = torch.device(device)
     loader = DataLoader(PerImage(), batch_size=BATCH, sampler=RandomSampler(PerImage(), replacement=True,
                                                                             num_samples=BATCH * (warmup + steps)))
-    # the engine's model, memory format and optimiser: only the data path differs
+    # the engine's model, memory format, optimiser and autocast: only the data path differs
     model = build_model(make_config("beta_vae", beta=4.0)).to(dev)
     fmt = torch.channels_last if dev.type == "cpu" else torch.contiguous_format
     model.to(memory_format=fmt)
-    opt = make_optimizers(model, TrainConfig(model="beta_vae", params={"beta": 4.0}))
+    cfg = TrainConfig(model="beta_vae", params={"beta": 4.0})
+    opt = make_optimizers(model, cfg)
+    amp = _amp_context(dev, cfg)
     groups = {"loss": list(model.parameters())}
     t = None
     for i, x in enumerate(loader):
@@ -131,7 +134,7 @@ def dataloader_rate(data, steps: int, threads: int, warmup: int = 15, device="cp
                 torch.cuda.synchronize()
             t = time.perf_counter()
         x = x.to(dev).contiguous(memory_format=fmt)
-        train_step(model, model, opt, groups, x, model.sample_noise(BATCH, None, dev), i, contextlib.nullcontext())
+        train_step(model, model, opt, groups, x, model.sample_noise(BATCH, None, dev), i, amp)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     return steps * BATCH / (time.perf_counter() - t)
@@ -262,7 +265,9 @@ def gpu_section(data, steps: int) -> dict:
         except Exception as e:  # noqa: BLE001 - report, don't die, on a machine we could not test
             out[f"train_bf16_compile_{compile_}"] = f"failed: {type(e).__name__}: {str(e)[:200]}"
     out["train_fp32"] = engine_rate(data, steps * 10, warmup=50, device="cuda", amp="off")
-    out["dataloader"] = dataloader_rate(data, steps * 3, 1, device="cuda")
+    out["dataloader"] = dataloader_rate(data, steps * 3, 1, device="cuda")  # bf16 autocast, as the engine
+    if isinstance(out["train_bf16_compile_off"], float):
+        out["engine_bf16_vs_dataloader_x"] = out["train_bf16_compile_off"] / out["dataloader"]  # target >= 5
     try:
         ens = ensemble_rate(data, 4, steps * 10, None, device="cuda", warmup=20, amp="on")
         out["ensemble4_images_per_s"] = ens
@@ -278,6 +283,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=60, help="measured steps per CPU training measurement (default 60)")
     ap.add_argument("--rounds", type=int, default=3, help="runs per training rate; the best is reported (default 3)")
+    ap.add_argument("--gpu-only", action="store_true",
+                    help="measure only the GPU part (one model bf16/fp32, compile on/off, DataLoader, 4-model "
+                         "ensemble, paper-preset projection): the script to run in a short GPU window")
     ap.add_argument("--skip-slow", action="store_true", help="skip the AE first-steps and ensemble measurements")
     args = ap.parse_args(argv)
 
@@ -299,98 +307,103 @@ def main(argv=None) -> int:
     def row(what, value, unit, pct=None, note=""):
         rows.append({"measure": what, "value": value, "unit": unit, "% matmul": pct, "note": note})
 
-    mm = {t: matmul_rate(t) for t in (1, 2)}
-    res["matmul_gflops"] = {str(k): v for k, v in mm.items()}
-    for t in (1, 2):
-        row(f"float32 matmul 1024^3, {t} thread(s)", mm[t], "GFLOP/s")
-    row("FLOPs per training step (fwd+bwd, batch 64)", flops / 1e9, "GFLOP")
-
-    # this shared VM's rate moves by up to 30 % between runs of a few seconds: every training rate
-    # below is the best of --rounds runs (like the matmul yardstick), with all runs in the note, and
-    # variants compared side by side alternate with the engine round by round
-    def rounds(f):
-        runs = [f() for _ in range(args.rounds)]
-        return max(runs), runs
-
-    def fmt(runs):
-        return "runs " + " / ".join(f"{v:,.0f}" for v in runs)
-
-    train, train_runs = {}, {}
-    for t in (1, 2):
-        train[t], train_runs[t] = rounds(lambda: engine_rate(data, args.steps, threads=t))
-        row(f"engine training, {t} thread(s)", train[t], "images/s", 100 * train[t] * flops / BATCH / 1e9 / mm[t],
-            fmt(train_runs[t]))
-    res["train_images_per_s"] = {str(k): v for k, v in train.items()}
-    res["train_runs"] = {str(k): v for k, v in train_runs.items()}
-    best_t = max(train, key=train.get)
-    res["best_threads"] = best_t
-    cl_off, cl_runs = rounds(lambda: engine_rate(data, args.steps, threads=best_t, channels_last="off"))
-    res["train_channels_last_off"] = cl_off
-    row(f"engine, channels_last off, {best_t} thr", cl_off, "images/s", 100 * cl_off * flops / BATCH / 1e9 / mm[best_t],
-        fmt(cl_runs))
-    eng_runs, dl_runs = [], []
-    for _ in range(args.rounds):
-        eng_runs.append(engine_rate(data, args.steps, threads=best_t))
-        dl_runs.append(dataloader_rate(data, args.steps, best_t))
-    dl = max(dl_runs)
-    res["dataloader_images_per_s"] = dl
-    res["dataloader_side_by_side"] = {"engine": eng_runs, "dataloader": dl_runs}
-    row(f"per-image DataLoader loop, {best_t} thr", dl, "images/s", 100 * dl * flops / BATCH / 1e9 / mm[best_t],
-        f"{fmt(dl_runs)}; engine in alternate rounds {fmt(eng_runs)}: {max(eng_runs) / dl:.2f}x")
-
-    alloc_runs = {"before": [], "after": []}
-    for _ in range(args.rounds):
-        alloc_runs["before"].append(child({"DISENTANGLE_BENCH_NO_MALLOPT": "1"}, best_t, args.steps, "train,encode"))
-        alloc_runs["after"].append(child({}, best_t, args.steps, "train,encode"))
-    before, after = ({k: max(r[k] for r in runs) for k in runs[0]} for runs in (alloc_runs["before"], alloc_runs["after"]))
-    res["allocator"] = {"before": before, "after": after, "runs": alloc_runs}
-    row(f"engine WITHOUT allocator fix, {best_t} thr", before["train"], "images/s", None, "subprocess")
-    row(f"engine with allocator fix, {best_t} thr", after["train"], "images/s", None,
-        f"subprocess; {after['train'] / before['train']:.2f}x")
-    for b in (64, 1024):
-        row(f"encode batch {b} WITHOUT allocator fix", before[f"encode_{b}"], "images/s", None, "subprocess")
-        row(f"encode batch {b} with allocator fix", after[f"encode_{b}"], "images/s", None, "subprocess")
-
-    policies = {"ours (GOMP_SPINCOUNT=10000)": {"OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": "10000"},
-                "OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": None},
-                "OMP_WAIT_POLICY=ACTIVE": {"OMP_WAIT_POLICY": "ACTIVE", "GOMP_SPINCOUNT": None},
-                "libgomp default spin": {"OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": None}}
-    idle_runs = {k: [] for k in policies}
-    for _ in range(args.rounds):
-        for k, env in policies.items():
-            idle_runs[k].append(child(env, 2, args.steps, "train")["train"])
-    idle = {k: max(v) for k, v in idle_runs.items()}
-    res["wait_policy_idle_2_threads"] = idle
-    res["wait_policy_idle_2_threads_runs"] = idle_runs
-    for k, v in idle.items():
-        row(f"idle, 2 threads, {k}", v, "images/s", 100 * v * flops / BATCH / 1e9 / mm[2], fmt(idle_runs[k]))
-
-    cont = {}
-    with competitor():
+    if args.gpu_only and not torch.cuda.is_available():
+        print("error: --gpu-only needs a CUDA device (torch.cuda.is_available() is False); drop the flag on CPU",
+              file=sys.stderr)
+        return 2
+    if not args.gpu_only:  # the CPU measurements (~4.5 min); a GPU window skips them
+        mm = {t: matmul_rate(t) for t in (1, 2)}
+        res["matmul_gflops"] = {str(k): v for k, v in mm.items()}
         for t in (1, 2):
-            cont[f"{t}_threads"] = engine_rate(data, args.steps, threads=t)
-            row(f"with 1 busy competitor, {t} thread(s)", cont[f"{t}_threads"], "images/s", None, "our policy")
-        for k, env in list(policies.items())[1:]:
-            cont[f"2_threads {k}"] = child(env, 2, args.steps, "train")["train"]
-            row(f"with 1 busy competitor, 2 threads, {k}", cont[f"2_threads {k}"], "images/s", None, "subprocess")
-        cont["auto_threads"] = runtime.set_threads(None)
-    res["contention"] = cont
+            row(f"float32 matmul 1024^3, {t} thread(s)", mm[t], "GFLOP/s")
+        row("FLOPs per training step (fwd+bwd, batch 64)", flops / 1e9, "GFLOP")
 
-    for b in (64, 1024):
-        r = encode_rate(data, b, best_t)
-        res[f"encode_{b}"] = r
-        row(f"encode (mean), batch {b}, {best_t} thr", r, "images/s", None, "target >= 10,000 at 64")
+        # this shared VM's rate moves by up to 30 % between runs of a few seconds: every training rate
+        # below is the best of --rounds runs (like the matmul yardstick), with all runs in the note, and
+        # variants compared side by side alternate with the engine round by round
+        def rounds(f):
+            runs = [f() for _ in range(args.rounds)]
+            return max(runs), runs
 
-    if not args.skip_slow:
-        for flush in (False, True):
-            fs = first_steps(flush, best_t)
-            res[f"ae_first_steps_flush_{flush}"] = fs
-            row(f"fresh AE steps 1-100 vs later, flush_denormal={flush}", fs["ratio"], "x slower",
-                None, f"{fs['first_100_ms']:.1f} vs {fs['later_ms']:.1f} ms/step")
-        ens = ensemble_rate(data, 4, max(10, args.steps // 3), best_t)
-        res["ensemble4_images_per_s"] = ens
-        row(f"ensemble of 4 (vmap), {best_t} thr, all members", ens, "images/s", None,
-            f"solo engine {train[best_t]:.0f}: {ens / train[best_t]:.2f}x")
+        def fmt(runs):
+            return "runs " + " / ".join(f"{v:,.0f}" for v in runs)
+
+        train, train_runs = {}, {}
+        for t in (1, 2):
+            train[t], train_runs[t] = rounds(lambda: engine_rate(data, args.steps, threads=t))
+            row(f"engine training, {t} thread(s)", train[t], "images/s", 100 * train[t] * flops / BATCH / 1e9 / mm[t],
+                fmt(train_runs[t]))
+        res["train_images_per_s"] = {str(k): v for k, v in train.items()}
+        res["train_runs"] = {str(k): v for k, v in train_runs.items()}
+        best_t = max(train, key=train.get)
+        res["best_threads"] = best_t
+        cl_off, cl_runs = rounds(lambda: engine_rate(data, args.steps, threads=best_t, channels_last="off"))
+        res["train_channels_last_off"] = cl_off
+        row(f"engine, channels_last off, {best_t} thr", cl_off, "images/s", 100 * cl_off * flops / BATCH / 1e9 / mm[best_t],
+            fmt(cl_runs))
+        eng_runs, dl_runs = [], []
+        for _ in range(args.rounds):
+            eng_runs.append(engine_rate(data, args.steps, threads=best_t))
+            dl_runs.append(dataloader_rate(data, args.steps, best_t))
+        dl = max(dl_runs)
+        res["dataloader_images_per_s"] = dl
+        res["dataloader_side_by_side"] = {"engine": eng_runs, "dataloader": dl_runs}
+        row(f"per-image DataLoader loop, {best_t} thr", dl, "images/s", 100 * dl * flops / BATCH / 1e9 / mm[best_t],
+            f"{fmt(dl_runs)}; engine in alternate rounds {fmt(eng_runs)}: {max(eng_runs) / dl:.2f}x")
+
+        alloc_runs = {"before": [], "after": []}
+        for _ in range(args.rounds):
+            alloc_runs["before"].append(child({"DISENTANGLE_BENCH_NO_MALLOPT": "1"}, best_t, args.steps, "train,encode"))
+            alloc_runs["after"].append(child({}, best_t, args.steps, "train,encode"))
+        before, after = ({k: max(r[k] for r in runs) for k in runs[0]} for runs in (alloc_runs["before"], alloc_runs["after"]))
+        res["allocator"] = {"before": before, "after": after, "runs": alloc_runs}
+        row(f"engine WITHOUT allocator fix, {best_t} thr", before["train"], "images/s", None, "subprocess")
+        row(f"engine with allocator fix, {best_t} thr", after["train"], "images/s", None,
+            f"subprocess; {after['train'] / before['train']:.2f}x")
+        for b in (64, 1024):
+            row(f"encode batch {b} WITHOUT allocator fix", before[f"encode_{b}"], "images/s", None, "subprocess")
+            row(f"encode batch {b} with allocator fix", after[f"encode_{b}"], "images/s", None, "subprocess")
+
+        policies = {"ours (GOMP_SPINCOUNT=10000)": {"OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": "10000"},
+                    "OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": None},
+                    "OMP_WAIT_POLICY=ACTIVE": {"OMP_WAIT_POLICY": "ACTIVE", "GOMP_SPINCOUNT": None},
+                    "libgomp default spin": {"OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": None}}
+        idle_runs = {k: [] for k in policies}
+        for _ in range(args.rounds):
+            for k, env in policies.items():
+                idle_runs[k].append(child(env, 2, args.steps, "train")["train"])
+        idle = {k: max(v) for k, v in idle_runs.items()}
+        res["wait_policy_idle_2_threads"] = idle
+        res["wait_policy_idle_2_threads_runs"] = idle_runs
+        for k, v in idle.items():
+            row(f"idle, 2 threads, {k}", v, "images/s", 100 * v * flops / BATCH / 1e9 / mm[2], fmt(idle_runs[k]))
+
+        cont = {}
+        with competitor():
+            for t in (1, 2):
+                cont[f"{t}_threads"] = engine_rate(data, args.steps, threads=t)
+                row(f"with 1 busy competitor, {t} thread(s)", cont[f"{t}_threads"], "images/s", None, "our policy")
+            for k, env in list(policies.items())[1:]:
+                cont[f"2_threads {k}"] = child(env, 2, args.steps, "train")["train"]
+                row(f"with 1 busy competitor, 2 threads, {k}", cont[f"2_threads {k}"], "images/s", None, "subprocess")
+            cont["auto_threads"] = runtime.set_threads(None)
+        res["contention"] = cont
+
+        for b in (64, 1024):
+            r = encode_rate(data, b, best_t)
+            res[f"encode_{b}"] = r
+            row(f"encode (mean), batch {b}, {best_t} thr", r, "images/s", None, "target >= 10,000 at 64")
+
+        if not args.skip_slow:
+            for flush in (False, True):
+                fs = first_steps(flush, best_t)
+                res[f"ae_first_steps_flush_{flush}"] = fs
+                row(f"fresh AE steps 1-100 vs later, flush_denormal={flush}", fs["ratio"], "x slower",
+                    None, f"{fs['first_100_ms']:.1f} vs {fs['later_ms']:.1f} ms/step")
+            ens = ensemble_rate(data, 4, max(10, args.steps // 3), best_t)
+            res["ensemble4_images_per_s"] = ens
+            row(f"ensemble of 4 (vmap), {best_t} thr, all members", ens, "images/s", None,
+                f"solo engine {train[best_t]:.0f}: {ens / train[best_t]:.2f}x")
 
     if torch.cuda.is_available():
         res["gpu"] = gpu_section(data, args.steps)
