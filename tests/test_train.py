@@ -172,8 +172,8 @@ def test_device_selection(tmp_path):
 
 
 def test_fused_adam_with_mismatched_gradient_layout_equals_plain_adam():
-    """PyTorch's fused CPU Adam silently mixes up elements when a gradient's strides differ from its
-    parameter's (measured: 0.2 off after one lr-0.1 step); make_optimizers aligns them first."""
+    """PyTorch's fused CPU Adam (2.13) silently mixes up elements when a gradient's strides differ
+    from its parameter's; make_optimizers aligns them first (without that step this test fails)."""
     from benchmark.train.engine import make_optimizers
 
     torch.manual_seed(0)
