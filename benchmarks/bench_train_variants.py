@@ -3,8 +3,8 @@
     flock /tmp/heavy.lock python benchmarks/bench_train_variants.py [--repeats 4]
 
 1. Whole training steps (conv beta-VAE, beta 4, batch 64, channels_last), alternating rounds of 30
-   steps: stock PyTorch layers and Adam vs ``architectures.FastConvTranspose2d`` (decoder) vs that
-   plus fused Adam (what the engine runs).
+   steps: stock PyTorch layers, Adam and out-of-place ReLUs; + ``architectures.FastConvTranspose2d``
+   (decoder); + fused Adam; + in-place ReLUs (what the engine runs).
 2. ``torch.compile`` (inductor) of the loss vs eager (compile time reported separately).
 3. Kernels: each decoder transposed conv's backward as ATen's one combined call vs input + weight
    gradients and the bias as a sum; the output layer's forward (1 and 3 channels) oneDNN vs overlap-add;
@@ -31,8 +31,9 @@ from benchmarks.common import machine, print_table, write_json  # noqa: E402
 def rate(variant: str = "engine", compiled: bool = False, steps: int = 30) -> tuple[float, float]:
     """(warm-up seconds, images/s) of one fresh model.
 
-    ``variant``: "stock" (nn.ConvTranspose2d's forward and backward, per-tensor Adam), "fast_deconv"
-    (our decoder layers, per-tensor Adam) or "engine" (our layers and the engine's fused Adam).
+    ``variant``: "stock" (nn.ConvTranspose2d's forward and backward, per-tensor Adam, out-of-place
+    ReLUs), "fast_deconv" (our decoder layers, per-tensor Adam, out-of-place ReLUs), "engine_relu_copy"
+    (what the engine runs, but out-of-place ReLUs) or "engine" (our layers, fused Adam, in-place ReLUs).
     """
     import torch
     from torch import nn
@@ -47,7 +48,11 @@ def rate(variant: str = "engine", compiled: bool = False, steps: int = 30) -> tu
     try:
         torch.manual_seed(0)
         m = build_model(make_config("beta_vae", beta=4.0)).to(memory_format=torch.channels_last)
-        if variant == "engine":
+        if variant != "engine":
+            for mod in m.modules():
+                if isinstance(mod, nn.ReLU):
+                    mod.inplace = False
+        if variant.startswith("engine"):
             opt = make_optimizers(m, TrainConfig(model="beta_vae"))["loss"]
         else:
             opt = torch.optim.Adam(m.parameters(), lr=1e-4)
@@ -239,7 +244,7 @@ def main() -> None:
     torch.set_flush_denormal(True)
     rows = []
     for r in range(args.repeats):
-        for variant in ("stock", "fast_deconv", "engine"):
+        for variant in ("stock", "fast_deconv", "engine_relu_copy", "engine"):
             rows.append({"comparison": "training step", "variant": variant, "round": r,
                          "images_per_s": rate(variant)[1]})
     for r in range(2):

@@ -52,11 +52,13 @@ class ConvEncoder(nn.Module):
 
     def __init__(self, channels: int = 1, latent_dim: int = 10, logvar_head: bool = True):
         super().__init__()
+        # in-place ReLUs: nothing else reads a conv's output, and writing the 8 MB activations where
+        # they are saves a pass through memory (~5 % of a CPU step, bench_train_variants.py)
         self.features = nn.Sequential(
-            nn.Conv2d(channels, 32, 4, 2, 1), nn.ReLU(),  # 32x32
-            nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(),  # 16x16
-            nn.Conv2d(32, 64, 2, 2, 0), nn.ReLU(),  # 8x8  (2x2 kernels: TF "same" with k=2,s=2 pads nothing)
-            nn.Conv2d(64, 64, 2, 2, 0), nn.ReLU(),  # 4x4
+            nn.Conv2d(channels, 32, 4, 2, 1), nn.ReLU(inplace=True),  # 32x32
+            nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(inplace=True),  # 16x16
+            nn.Conv2d(32, 64, 2, 2, 0), nn.ReLU(inplace=True),  # 8x8  (2x2 kernels: TF "same" with k=2,s=2 pads nothing)
+            nn.Conv2d(64, 64, 2, 2, 0), nn.ReLU(inplace=True),  # 4x4
         )
         self.fc = nn.Linear(64 * 4 * 4, 256)
         self.mean = nn.Linear(256, latent_dim)
@@ -74,11 +76,12 @@ class ConvDecoder(nn.Module):
 
     def __init__(self, channels: int = 1, latent_dim: int = 10):
         super().__init__()
-        self.fc = nn.Sequential(nn.Linear(latent_dim, 256), nn.ReLU(), nn.Linear(256, 1024), nn.ReLU())
+        self.fc = nn.Sequential(nn.Linear(latent_dim, 256), nn.ReLU(inplace=True),
+                                nn.Linear(256, 1024), nn.ReLU(inplace=True))
         self.deconv = nn.Sequential(
-            FastConvTranspose2d(64, 64, 4, 2, 1), nn.ReLU(),  # 8x8
-            FastConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(),  # 16x16
-            FastConvTranspose2d(32, 32, 4, 2, 1), nn.ReLU(),  # 32x32
+            FastConvTranspose2d(64, 64, 4, 2, 1), nn.ReLU(inplace=True),  # 8x8
+            FastConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(inplace=True),  # 16x16
+            FastConvTranspose2d(32, 32, 4, 2, 1), nn.ReLU(inplace=True),  # 32x32
             FastConvTranspose2d(32, channels, 4, 2, 1),  # 64x64 logits, no activation
         )
         xavier_init_(self)
