@@ -91,11 +91,11 @@ def configure_openmp() -> None:
 
     Measured on the 2-core machine (conv beta-VAE, batch 64, 2 threads, best of 3 runs;
     ``benchmarks/bench_train.py``, docs/performance.md): idle, passive waiting (sleep at once) ran
-    1,329 images/s, active waiting 1,788, libgomp's default 300,000-iteration spin 1,710 and a
-    10,000-iteration spin (~10 us, ``GOMP_SPINCOUNT``) 1,674; beside one busy process passive ran
-    776, ours 562, active 574 and the default 545.
-    The short spin keeps 94 % of the best idle rate; beside a busy process it is no better than
-    active waiting, which is why :func:`set_threads` picks one thread there (942 images/s).
+    1,344 images/s, active waiting 1,772, libgomp's default 300,000-iteration spin 1,713 and a
+    10,000-iteration spin (~10 us, ``GOMP_SPINCOUNT``) 1,735; beside one busy process passive ran
+    784, ours 584, active 596 and the default 517.
+    The short spin keeps 98 % of the best idle rate; beside a busy process it is no better than
+    active waiting, which is why :func:`set_threads` picks one thread there (924 images/s).
     ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` in the environment wins.
     """
     if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:

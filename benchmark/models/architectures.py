@@ -53,7 +53,7 @@ class ConvEncoder(nn.Module):
     def __init__(self, channels: int = 1, latent_dim: int = 10, logvar_head: bool = True):
         super().__init__()
         # in-place ReLUs: nothing else reads a conv's output, and writing the 8 MB activations where
-        # they are saves a pass through memory (~5 % of a CPU step, bench_train_variants.py)
+        # they are saves a pass through memory (~4 % of a CPU step, benchmarks/bench_train_variants.py)
         self.features = nn.Sequential(
             nn.Conv2d(channels, 32, 4, 2, 1), nn.ReLU(inplace=True),  # 32x32
             nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(inplace=True),  # 16x16
