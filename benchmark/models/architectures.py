@@ -57,7 +57,8 @@ class ConvEncoder(nn.Module):
         self.features = nn.Sequential(
             nn.Conv2d(channels, 32, 4, 2, 1), nn.ReLU(inplace=True),  # 32x32
             nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(inplace=True),  # 16x16
-            nn.Conv2d(32, 64, 2, 2, 0), nn.ReLU(inplace=True),  # 8x8  (2x2 kernels: TF "same" with k=2,s=2 pads nothing)
+            # 2x2 kernels below: TF "same" padding with k=2, s=2 pads nothing
+            nn.Conv2d(32, 64, 2, 2, 0), nn.ReLU(inplace=True),  # 8x8
             nn.Conv2d(64, 64, 2, 2, 0), nn.ReLU(inplace=True),  # 4x4
         )
         self.fc = nn.Linear(64 * 4 * 4, 256)
@@ -117,8 +118,8 @@ class _Deconv4x4S2(torch.autograd.Function):
     Forward: oneDNN's kernel, or :func:`_overlap_add_deconv` when ``overlap_add`` (1-3 output
     channels, where oneDNN is slow). Backward: ATen's transposed-convolution backward for the input
     and weight gradients only, and the bias gradient as a plain sum. Asking ATen for all three in
-    one call runs a slow bias reduction on CPU: 17.2 ms instead of 7.6 + 0.3 ms for the 32 -> 32
-    layer at batch 64 (``benchmarks/bench_train_variants.py``, part 3).
+    one call runs a slow bias reduction on CPU: 16.9 ms against 7.8 ms for input + weight and the sum,
+    32 -> 32 layer at batch 64 (``benchmarks/bench_train_variants.py``, part 3).
     """
 
     generate_vmap_rule = True  # the vmapped ensemble trainer calls it too
@@ -150,7 +151,7 @@ class FastConvTranspose2d(nn.ConvTranspose2d):
     kernels differ (:class:`_Deconv4x4S2`): the backward skips ATen's slow combined bias gradient,
     and with 1-3 output channels (the decoder's output layer) the forward is a matmul to per-pixel
     4x4 patches plus an overlap-add instead of oneDNN's kernel, which is slow there (32 -> 1 channel,
-    32x32 -> 64x64, batch 64: 1.9 ms against 9.4; 3 channels 4.9 against 9.3). Other shapes and
+    32x32 -> 64x64, batch 64: 2.2 ms against 9.6; 3 channels 5.4 against 9.4). Other shapes and
     devices, autocast, ``torch.compile`` and ``output_size`` use ``nn.ConvTranspose2d`` unchanged.
     """
 
@@ -160,7 +161,7 @@ class FastConvTranspose2d(nn.ConvTranspose2d):
                 and self.output_padding == (0, 0) and self.dilation == (1, 1) and self.groups == 1
                 and self.padding_mode == "zeros"
                 and x.dtype in (torch.float32, torch.float64) and not torch.is_autocast_enabled("cpu")
-                and not torch.compiler.is_compiling()):  # inductor ran the custom path ~4x slower
+                and not torch.compiler.is_compiling()):  # inductor ran the custom path several times slower
             return _Deconv4x4S2.apply(x, self.weight, self.bias, self.out_channels <= 3)
         return super().forward(x, output_size)
 

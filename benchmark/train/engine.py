@@ -113,7 +113,7 @@ def make_optimizers(model, config: TrainConfig, params_of: Optional[Callable] = 
     for key, named in model.param_groups().items():
         params = params_of(key, named) if params_of else [p for _, p in named]
         # the fused kernel is the same update (float rounding aside) and on CPU 3x faster than the
-        # per-tensor loop (2.07 vs 0.70 ms for the conv VAE, benchmarks/bench_train_variants.py)
+        # per-tensor loop (0.83 vs 2.01 ms for the conv VAE, benchmarks/bench_train_variants.py)
         fused = all(p.device.type in ("cpu", "cuda", "mps") and p.dtype.is_floating_point for p in params)
         if key == "disc_loss":
             out[key] = torch.optim.Adam(params, lr=config.disc_lr, betas=(config.disc_beta1, config.disc_beta2),
@@ -132,9 +132,9 @@ def _state_in_param_layout(optimizer, args, kwargs) -> None:
     """Give every gradient and Adam moment its parameter's strides before a fused step.
 
     PyTorch's fused CPU Adam assumes they match and silently mixes up elements when they do not
-    (a channels_last weight with a contiguous gradient, or the ensemble's stacked parameters; CUDA
-    raises instead). Autograd and checkpoints can hand over either layout, so align them here: a
-    stride check per tensor, a copy only where they differ.
+    (e.g. a channels_last weight with a contiguous gradient; CUDA raises instead). Autograd and
+    checkpoints can hand over either layout, so align them here: a stride check per tensor, a copy
+    only where they differ.
     """
     for group in optimizer.param_groups:
         for p in group["params"]:
