@@ -288,6 +288,8 @@ def main(argv=None) -> int:
                          "ensemble, paper-preset projection): the script to run in a short GPU window")
     ap.add_argument("--skip-slow", action="store_true", help="skip the AE first-steps and ensemble measurements")
     args = ap.parse_args(argv)
+    if args.steps < 1 or args.rounds < 1:
+        ap.error(f"--steps and --rounds must be at least 1 (got {args.steps}, {args.rounds})")
 
     import benchmark  # noqa: F401  (allocator fix, OpenMP policy)
     import torch

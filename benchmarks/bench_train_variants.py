@@ -235,6 +235,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeats", type=int, default=4, help="alternating rounds per comparison (default 4)")
     args = p.parse_args()
+    if args.repeats < 1:
+        p.error(f"--repeats must be at least 1 (got {args.repeats})")
 
     import torch
 
