@@ -59,7 +59,7 @@ class ConvEncoder(nn.Module):
             nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(inplace=True),  # 16x16
             # 2x2 kernels below: TF "same" padding with k=2, s=2 pads nothing
             nn.Conv2d(32, 64, 2, 2, 0), nn.ReLU(inplace=True),  # 8x8
-            nn.Conv2d(64, 64, 2, 2, 0), nn.ReLU(inplace=True),  # 4x4
+            nn.Conv2d(64, 64, 2, 2, 0),  # 4x4; its ReLU runs after the flatten (forward)
         )
         self.fc = nn.Linear(64 * 4 * 4, 256)
         self.mean = nn.Linear(256, latent_dim)
@@ -67,7 +67,10 @@ class ConvEncoder(nn.Module):
         xavier_init_(self)
 
     def forward(self, x: torch.Tensor):
-        h = self.features(x).flatten(1)
+        # ReLU after the flatten, not before: same values, but with channels_last activations the
+        # flatten's copy hands the ReLU's backward a gradient in another memory layout, where
+        # ATen's threshold_backward is ~14x slower (0.40 ms of a CPU step; matched layouts: 0.03 ms)
+        h = torch.relu(self.features(x).flatten(1))
         h = torch.relu(self.fc(h))
         return self.mean(h), (self.logvar(h) if self.logvar is not None else None)
 
