@@ -269,3 +269,80 @@ def test_mini_dataset():
     full = d.grid.classes([i])[0]
     official = [int(np.abs(render.VALUES[f] - d.grid.values[f][full[f]]).argmin()) for f in range(6)]
     np.testing.assert_array_equal(d.images[i, 0].numpy(), render.render_classes(np.array([official])).numpy()[0])
+
+
+# ------------------------------------------------------------------------------------------------
+# scream_dsprites: the painting is a real JPEG written here (a gradient stands in for Munch)
+# ------------------------------------------------------------------------------------------------
+def write_painting(root, size=(400, 500)):
+    from PIL import Image
+
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    rgb = np.stack([xx * 255 // (w - 1), yy * 255 // (h - 1), (xx + yy) * 255 // (w + h - 2)], -1).astype(np.uint8)
+    (root / "scream").mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(root / ds.SCREAM_FILE, quality=95)
+    return rgb
+
+
+def test_scream_painting_is_shrunk_like_the_reference(tmp_path):
+    write_painting(tmp_path, size=(400, 500))  # portrait, like the painting: height limits the thumbnail
+    scream, path = ds.load_scream(tmp_path)
+    assert path == tmp_path / ds.SCREAM_FILE
+    assert scream.shape == (3, 274, 219) and scream.dtype == torch.float32  # 400 x 500 fitted into 350 x 274
+    assert 0 <= scream.min() and scream.max() <= 1
+    # the red channel is the column gradient: left edge dark, right edge bright
+    assert scream[0, :, :5].mean() < 0.05 and scream[0, :, -5:].mean() > 0.95
+
+
+def test_scream_transform_crops_tints_and_inverts(tmp_path):
+    write_painting(tmp_path)
+    scream, _ = ds.load_scream(tmp_path)
+    t = ds.scream_transform(scream)
+    x = torch.from_numpy(sub_images()[:6]).unsqueeze(1).float()
+    out = t(x, np.random.default_rng(0))
+    assert out.shape == (6, 3, 64, 64) and 0 <= out.min() and out.max() <= 1
+    # redo the reference's recipe with the same draws: crop at (row, col), (crop + tint) / 2, invert on the sprite
+    rng = np.random.default_rng(0)
+    rows, cols = rng.integers(0, 274 - 64, 6), rng.integers(0, 219 - 64, 6)
+    tint = rng.uniform(0, 1, (6, 3)).astype(np.float32)
+    for i in range(6):
+        bg = (scream[:, rows[i]:rows[i] + 64, cols[i]:cols[i] + 64] + torch.from_numpy(tint[i])[:, None, None]) / 2
+        want = torch.where(x[i].expand(3, -1, -1) == 1, 1 - bg, bg)
+        torch.testing.assert_close(out[i], want, rtol=0, atol=1e-7)
+    # crops start anywhere in [0, H - 64) x [0, W - 64): over many draws both ends are reached
+    r = np.random.default_rng(1)
+    many = t(torch.zeros(2000, 1, 64, 64), r)
+    r = np.random.default_rng(1)
+    rows = r.integers(0, 274 - 64, 2000)
+    assert rows.min() == 0 and rows.max() == 274 - 65 and many.shape == (2000, 3, 64, 64)
+
+
+def test_scream_dsprites_dataset_records_the_painting(tmp_path, monkeypatch):
+    monkeypatch.setattr(ds, "GRID", SUB)
+    monkeypatch.setattr(ds, "NUM_IMAGES", SUB.num_images)
+    monkeypatch.setattr(ds, "_LOADED", {})
+    (tmp_path / ds.SUBDIR).mkdir()
+    write_official_npz(tmp_path / ds.SUBDIR / ds.NPZ_NAME, sub_images())
+    write_painting(tmp_path)
+    d = load_dataset("scream_dsprites", data_dir=tmp_path)
+    assert d.name == "scream_dsprites" and d.channels == 3
+    sha = hashlib.sha256((tmp_path / ds.SCREAM_FILE).read_bytes()).hexdigest()
+    assert d.info()["data_auxiliary"] == f"{ds.SCREAM_FILE} sha256 {sha}"
+    _, x = d.sample(8, np.random.default_rng(0))
+    assert x.shape == (8, 3, 64, 64) and x.std() > 0.05
+
+
+@pytest.mark.parametrize("content, match", [
+    (None, "needs the painting at .*scream.jpg: save https://"),
+    (b"not a jpeg at all", "not a readable image"),
+    ("tiny", "too small for 64x64 crops"),
+])
+def test_scream_painting_missing_or_bad_gives_one_clear_error(tmp_path, content, match):
+    if content == "tiny":
+        write_painting(tmp_path, size=(60, 60))
+    elif content is not None:
+        (tmp_path / "scream").mkdir()
+        (tmp_path / ds.SCREAM_FILE).write_bytes(content)
+    with pytest.raises(DatasetError, match=match):
+        load_dataset("scream_dsprites", data_dir=tmp_path)

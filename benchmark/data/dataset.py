@@ -30,6 +30,8 @@ class Provenance:
 
     ``source`` is ``"official"`` (a published file; ``file`` and ``sha256`` identify it) or
     ``"procedural"`` (rendered by ``generator`` at ``version``; ``file`` is the cache, if any).
+    ``auxiliary`` names any other file the observations depend on, with its checksum
+    (``scream_dsprites``: the painting).
     """
 
     source: str
@@ -37,15 +39,17 @@ class Provenance:
     sha256: Optional[str] = None
     generator: Optional[str] = None
     version: Optional[str] = None
+    auxiliary: Optional[str] = None
 
     def as_dict(self) -> dict:
         return asdict(self)
 
     def describe(self) -> str:
+        aux = f"; with {self.auxiliary}" if self.auxiliary else ""
         if self.source == "official":
-            return f"official file {self.file} (sha256 {self.sha256})"
+            return f"official file {self.file} (sha256 {self.sha256}){aux}"
         where = f", cached at {self.file}" if self.file else ""
-        return f"procedural ({self.generator} v{self.version}){where}"
+        return f"procedural ({self.generator} v{self.version}){where}{aux}"
 
 
 # A nuisance transform maps float images (n, C_stored, H, W) in [0, 1] and a numpy Generator to the

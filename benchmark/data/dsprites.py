@@ -11,6 +11,11 @@ Registered names
     The reference implementation's variants (3 channels): each image tinted by one RGB colour with
     channels ~ U(0.5, 1), or the background replaced by per-pixel, per-channel U(0, 1) noise (sprite
     pixels stay 1). The noise is drawn per image from the caller's ``numpy.random.Generator``.
+``scream_dsprites``
+    The reference's third variant (3 channels): the background is a random 64x64 patch of Munch's
+    *The Scream* averaged with one random RGB colour, and the sprite pixels show that background
+    inverted. Needs the painting as ``<data root>/scream/scream.jpg`` (the reference's path; not
+    downloaded by the code); the sprites come from the official file or the procedural grid.
 ``dsprites_mini``
     A procedural sub-grid for tests and tiny runs: shape 3 x scale 3 x orientation 10 x posX 16 x
     posY 16 = 23,040 images, every class taken from the official grid.
@@ -20,6 +25,7 @@ from __future__ import annotations
 import sys
 import zipfile
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -255,9 +261,76 @@ def noise_transform(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     return torch.clamp(x.expand(-1, 3, -1, -1) + noise, max=1.0)
 
 
+SCREAM_FILE = "scream/scream.jpg"
+SCREAM_URL = "https://upload.wikimedia.org/wikipedia/commons/f/f4/The_Scream.jpg"
+SCREAM_BOX = (350, 274)  # (width, height) the reference's thumbnail must fit into
+
+
+def load_scream(root: Path) -> tuple[torch.Tensor, Path]:
+    """The Scream as float32 ``(3, H, W)`` in [0, 1], shrunk to fit 350 x 274 as the reference does.
+
+    The reference (``ScreamDSprites``) opens ``scream/scream.jpg`` under its data root, applies
+    ``PIL.Image.thumbnail`` (aspect kept, fits inside 350 wide x 274 high; Pillow's default filter)
+    and divides by 255.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(root) / SCREAM_FILE
+    if not path.exists():
+        raise DatasetError(f"scream_dsprites needs the painting at {path}: save {SCREAM_URL} there "
+                           "(the reference's file, Munch's The Scream from Wikimedia Commons)")
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            im.thumbnail(SCREAM_BOX)
+            arr = np.asarray(im, dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError, ValueError) as e:
+        raise DatasetError(f"{path} is not a readable image ({e}); save {SCREAM_URL} there again") from None
+    if arr.shape[0] <= 64 or arr.shape[1] <= 64:
+        raise DatasetError(f"{path} shrinks to {arr.shape[1]}x{arr.shape[0]} pixels, too small for 64x64 crops; "
+                           f"save the full painting ({SCREAM_URL}) there")
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1))), path
+
+
+def scream_transform(scream: torch.Tensor):
+    """The nuisance transform of ``scream_dsprites`` for a given painting ``(3, H, W)``.
+
+    Per image (reference_spec.md 2.2): a crop with top-left row ~ U{0, ..., H - 65} and column
+    ~ U{0, ..., W - 65} (the reference's ``randint(0, H - 64)``, upper bound exclusive), background =
+    (crop + one U(0, 1) value per channel) / 2, and at sprite pixels the background inverted. The
+    draws are vectorised over the batch (rows, then columns, then colours), not interleaved per image
+    as in the reference's loop: the same distribution, another order.
+    """
+    on_device: dict = {}
+    _, h, w = scream.shape
+    offsets = torch.arange(64)
+
+    def transform(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        n = x.shape[0]
+        rows = torch.from_numpy(rng.integers(0, h - 64, size=n))
+        cols = torch.from_numpy(rng.integers(0, w - 64, size=n))
+        tint = torch.from_numpy(rng.uniform(0.0, 1.0, size=(n, 3, 1, 1)).astype(np.float32)).to(x.device)
+        key = str(x.device)
+        if key not in on_device:
+            on_device[key] = scream.to(x.device)
+        img = on_device[key]
+        r = (rows[:, None] + offsets).to(x.device)  # (n, 64)
+        c = (cols[:, None] + offsets).to(x.device)
+        crops = img[:, r[:, :, None], c[:, None, :]].permute(1, 0, 2, 3)  # (n, 3, 64, 64)
+        background = (crops + tint) * 0.5
+        return torch.where(x.expand(-1, 3, -1, -1) == 1, 1.0 - background, background)
+
+    return transform
+
+
 def load_dsprites(root: Path, source: str = "auto", variant: str | None = None) -> GroundTruthDataset:
+    if variant == "scream":  # check the painting first: it is the file most likely missing
+        scream, scream_path = load_scream(root)
     images, prov = load_images(root, source)
     transforms = {None: (None, 1), "color": (color_transform, 3), "noisy": (noise_transform, 3)}
+    if variant == "scream":
+        transforms["scream"] = (scream_transform(scream), 3)
+        prov = replace(prov, auxiliary=f"{SCREAM_FILE} sha256 {sha256_file(scream_path)}")
     transform, channels = transforms[variant]
     name = "dsprites" if variant is None else f"{variant}_dsprites"
     return GroundTruthDataset(name, GRID, prov, images=images, max_value=1, channels=channels, transform=transform)
@@ -293,6 +366,8 @@ for _name, _variant, _ch, _desc in (
     ("dsprites", None, 1, "dSprites (Matthey et al. 2017): 2D sprites, binary 64x64"),
     ("color_dsprites", "color", 3, "dSprites with a random RGB tint per image (reference variant)"),
     ("noisy_dsprites", "noisy", 3, "dSprites on a uniform-noise background per image (reference variant)"),
+    ("scream_dsprites", "scream", 3, "dSprites on a random patch of The Scream, sprite inverted (reference variant; "
+                                     f"needs {SCREAM_FILE})"),
 ):
     register(DatasetSpec(
         name=_name, description=_desc, factor_names=render.NAMES, factor_sizes=render.SIZES,

@@ -24,7 +24,8 @@ RESULTS_CSV = "results.csv"
 # Identity columns first, in this order; then scores; then generative numbers; then provenance.
 ID_COLUMNS = [
     "run_id", "kind", "model", "label", "hyperparameters", "beta", "normalised_beta", "seed",
-    "dataset", "data_source", "data_sha256", "data_generator", "data_version", "num_latents", "num_pixels",
+    "dataset", "data_source", "data_sha256", "data_generator", "data_version", "data_auxiliary", "num_latents",
+    "num_pixels",
     "preset", "metrics_preset", "architecture", "optimizer", "lr", "batch_size", "steps",
 ]
 # Disentanglement scores, in display order (unknown score columns follow, sorted).
@@ -96,6 +97,7 @@ def row_from_metrics(m: dict) -> dict:
         "data_sha256": ds.get("data_sha256"),
         "data_generator": ds.get("data_generator"),
         "data_version": ds.get("data_version"),
+        **({"data_auxiliary": ds["data_auxiliary"]} if ds.get("data_auxiliary") else {}),
         "num_latents": num_latents,
         "num_pixels": num_pixels,
         "preset": spec.get("preset"),
