@@ -66,3 +66,24 @@ def test_same_seed_same_score():
     a = beta_vae.beta_vae_score(codes, g, np.random.default_rng(7), **SIZES)
     b = beta_vae.beta_vae_score(codes, g, np.random.default_rng(7), **SIZES)
     assert a == b
+
+
+def test_logistic_regression_is_fitted_on_float64_features_as_the_reference():
+    # The reference copies the features into np.zeros (float64) before sklearn's fit; sklearn keeps
+    # float32 input in float32. Redo the fit by hand in float64 on our samples: same accuracies.
+    from sklearn.linear_model import LogisticRegression
+
+    grid = medium_grid()
+    # a signal in one code among noise, where lbfgs stops at max_iter=100 and float32 / float64
+    # fits disagree on this seed (eval accuracy 0.475 in float32, 0.48 in float64)
+    codes = np.random.default_rng(0).normal(size=(grid.num_images, 6)).astype(np.float32)
+    codes[:, 0] += ground_truth(grid)[:, 1] * 2
+    samples = beta_vae.sample(grid, np.random.default_rng(0), num_train=300, num_eval=200)
+    got = beta_vae.beta_vae_score(codes, grid, np.random.default_rng(1), samples=samples)
+    (ta, tb, ty), (ea, eb, ey) = samples
+    c = beta_vae.as_codes(codes, grid.num_images)
+    xt = beta_vae.features(c, ta, tb).astype(np.float64)
+    xe = beta_vae.features(c, ea, eb).astype(np.float64)
+    model = LogisticRegression().fit(xt, ty)
+    assert got["train_accuracy"] == pytest.approx(np.mean(model.predict(xt) == ty), abs=0)
+    assert got["eval_accuracy"] == pytest.approx(np.mean(model.predict(xe) == ey), abs=0)

@@ -22,6 +22,16 @@ def test_constant_dimensions_are_left_out_and_singular_is_infinite():
     assert u.gaussian_total_correlation(np.ones((2, 2))) == float("inf")
 
 
+def test_total_correlation_uses_the_log_magnitude_of_a_negative_determinant_as_the_reference():
+    # an almost-duplicated code whose covariance determinant rounds below zero: the reference takes
+    # slogdet's log|det| whatever the sign, giving a large finite TC (not inf)
+    c = np.array([[1.0, 1.0 + 1e-9], [1.0 + 1e-9, 1.0]])
+    sign, logabs = np.linalg.slogdet(c)
+    assert sign < 0
+    tc = u.gaussian_total_correlation(c)
+    assert np.isfinite(tc) and tc == pytest.approx(-0.5 * logabs) and tc > 9
+
+
 def test_mutual_info_score_is_mean_off_diagonal():
     x = np.repeat(np.arange(4.0), 5)
     codes = np.column_stack([x, x, np.zeros(20)])  # MI(0,1) = ln 4; everything with the constant is 0

@@ -212,6 +212,9 @@ def beta_vae_score(codes, grid, rng: np.random.Generator, batch_size: int = 64, 
     x_train, x_eval = features(codes, ta, tb), features(codes, ea, eb)
     extra = {}
     if classifier == "sklearn_logreg":
+        # float64 like the reference's feature matrix (np.zeros): sklearn fits float32 input in
+        # float32, and where lbfgs stops at max_iter the two precisions give different accuracies
+        x_train, x_eval = x_train.astype(np.float64), x_eval.astype(np.float64)
         predict = _fit_logreg(x_train, ty, rng)
     else:
         num_classes = len(_factor_positions(grid, factors))
