@@ -174,7 +174,7 @@ def test_device_selection(tmp_path):
 def test_fused_adam_with_mismatched_gradient_layout_equals_plain_adam():
     """PyTorch's fused CPU Adam (2.13) silently mixes up elements when a gradient's strides differ
     from its parameter's; make_optimizers aligns them first (without that step this test fails)."""
-    from benchmark.train.engine import make_optimizers
+    from benchmark.train.engine import _tf1_adam_epsilon, make_optimizers
 
     torch.manual_seed(0)
     model = build_model(make_config("beta_vae", beta=4.0)).to(memory_format=torch.channels_last)
@@ -182,6 +182,8 @@ def test_fused_adam_with_mismatched_gradient_layout_equals_plain_adam():
     opt = make_optimizers(model, TrainConfig(model="beta_vae", lr=0.1))["loss"]
     assert opt.defaults["fused"]
     plain = torch.optim.Adam(ref.parameters(), lr=0.1)
+    plain.param_groups[0]["tf_eps"] = 1e-8  # the same epsilon convention as the engine's
+    plain.register_step_pre_hook(_tf1_adam_epsilon)
     for _ in range(3):
         for p, q in zip(model.parameters(), ref.parameters()):
             g = torch.randn(p.shape)  # contiguous, while the conv weights are channels_last
@@ -190,3 +192,50 @@ def test_fused_adam_with_mismatched_gradient_layout_equals_plain_adam():
         plain.step()
     for p, q in zip(model.parameters(), ref.parameters()):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("model_name, key, betas", [("beta_vae", "loss", (0.9, 0.999)),
+                                                    ("factor_vae", "disc_loss", (0.5, 0.9))])
+def test_adam_update_is_tensorflow1s(model_name, key, betas):
+    """The reference trains with tf.train.AdamOptimizer: theta -= lr_t m / (sqrt(v) + eps) with
+    lr_t = lr sqrt(1 - b2^t) / (1 - b1^t). Written out here in float64 with gradients of the order of
+    epsilon, where PyTorch's own convention (eps added to sqrt(v_hat)) moves the weights very differently."""
+    from benchmark.train.engine import make_optimizers
+
+    torch.manual_seed(0)
+    model = build_model(make_config(model_name))
+    opt = make_optimizers(model, TrainConfig(model=model_name, lr=1e-3))[key]
+    params = opt.param_groups[0]["params"]
+    theta = [p.detach().double().clone() for p in params]
+    m = [torch.zeros_like(t) for t in theta]
+    v = [torch.zeros_like(t) for t in theta]
+    b1, b2, lr, eps = betas[0], betas[1], opt.param_groups[0]["lr"], 1e-8
+    assert opt.param_groups[0]["betas"] == betas
+    gen = torch.Generator().manual_seed(1)
+    for t in range(1, 6):
+        lr_t = lr * (1 - b2 ** t) ** 0.5 / (1 - b1 ** t)
+        for i, p in enumerate(params):
+            g = (torch.randn(p.shape, generator=gen) * 3e-8).float()
+            p.grad = g
+            g = g.double()
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            theta[i] -= lr_t * m[i] / (v[i].sqrt() + eps)
+        opt.step()
+    for p, want in zip(params, theta):  # (off by up to 3e-3 with PyTorch's own convention)
+        torch.testing.assert_close(p.detach().double(), want, rtol=0, atol=1e-7)
+    # an optimiser state saved before the epsilon hook existed (no tf_eps / tf_step in its groups)
+    # resumes on the same trajectory
+    st = copy.deepcopy(opt.state_dict())
+    for g in st["param_groups"]:
+        g["eps"] = 1e-8
+        del g["tf_eps"], g["tf_step"]
+    model2 = copy.deepcopy(model)
+    opt2 = make_optimizers(model2, TrainConfig(model=model_name, lr=1e-3))[key]
+    opt2.load_state_dict(st)
+    for p, q in zip(params, opt2.param_groups[0]["params"]):
+        q.grad = p.grad.clone()
+    opt.step()
+    opt2.step()
+    for p, q in zip(params, opt2.param_groups[0]["params"]):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -123,9 +124,33 @@ def make_optimizers(model, config: TrainConfig, params_of: Optional[Callable] = 
                                         eps=config.adam_eps, fused=fused)
         else:
             out[key] = torch.optim.Adagrad(params, lr=config.lr)
-        if fused and isinstance(out[key], torch.optim.Adam):
-            out[key].register_step_pre_hook(_state_in_param_layout)
+        if isinstance(out[key], torch.optim.Adam):
+            for group in out[key].param_groups:
+                group["tf_eps"] = group["eps"]
+            out[key].register_step_pre_hook(_tf1_adam_epsilon)
+            if fused:
+                out[key].register_step_pre_hook(_state_in_param_layout)
     return out
+
+
+def _tf1_adam_epsilon(optimizer, args, kwargs) -> None:
+    """Give Adam's epsilon TensorFlow 1's meaning, as the reference trains with ``tf.train.AdamOptimizer``.
+
+    TF1 (Kingma & Ba 2015, Algorithm 1 in its "efficient" form) updates
+    ``theta -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``: epsilon is added to sqrt(v).
+    PyTorch adds it to the bias-corrected sqrt(v_hat) = sqrt(v) / sqrt(1 - b2^t). The two are the
+    same update when PyTorch's epsilon at step t is ``eps / sqrt(1 - b2^t)`` (3.2e-7 at t = 1 for
+    eps 1e-8, b2 0.999; 1e-8 after a few thousand steps), which this hook sets before every step.
+    It matters only for gradients of the order of epsilon (early steps, small-gradient weights).
+    The step count lives in the param group, so checkpoints carry it.
+    """
+    for group in optimizer.param_groups:
+        group.setdefault("tf_eps", group["eps"])  # a checkpoint of older code restores groups without it
+        if "tf_step" not in group:  # counted from the optimiser state (a checkpoint of older code)
+            state = optimizer.state.get(group["params"][0], {})
+            group["tf_step"] = int(state["step"]) if "step" in state else 0
+        group["tf_step"] += 1
+        group["eps"] = group["tf_eps"] / math.sqrt(1.0 - group["betas"][1] ** group["tf_step"])
 
 
 def _state_in_param_layout(optimizer, args, kwargs) -> None:
