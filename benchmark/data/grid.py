@@ -9,6 +9,10 @@ FactorVAE scores. ``FactorGrid`` reproduces that sampling order exactly:
 
 1. ``sample_latents``: one ``rng.integers(size, size=n)`` call per latent factor, in index order;
 2. ``complete``: one call per nuisance factor, in index order, to fill in the rest.
+
+The order is the reference's; the random stream is not: a ``numpy.random.Generator`` (PCG64) where
+the reference uses ``numpy.random.RandomState`` (Mersenne Twister), so the same seed draws other
+(equally distributed) samples and scores agree with the reference's to sampling noise, not bitwise.
 """
 from __future__ import annotations
 
