@@ -17,7 +17,7 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser(
         "evaluate",
-        help="disentanglement scores (beta-VAE, FactorVAE, MIG, DCI, SAP, modularity, unsupervised) and generative scores",
+        help="disentanglement scores (beta-VAE, FactorVAE, MIG, DCI, SAP, modularity, unsupervised, IRS) and generative scores",
         description="Encode the dataset once with the representation, then compute the requested scores "
                     "with the reference's definitions. Give exactly one of --checkpoint, --codes, --baseline.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

@@ -31,7 +31,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from benchmark.errors import BenchmarkError
-from benchmark.metrics import beta_vae, dci, factor_vae, generative, mig, modularity, sap, unsupervised
+from benchmark.metrics import beta_vae, dci, factor_vae, generative, irs, mig, modularity, sap, unsupervised
 from benchmark.metrics.utils import as_codes
 
 
@@ -67,6 +67,8 @@ METRICS: dict[str, MetricSpec] = {m.name: m for m in [
                modularity.DEFAULTS, {}, "Ridgeway & Mozer 2018"),
     MetricSpec("unsupervised", "unsupervised", unsupervised, unsupervised.unsupervised, unsupervised.DEFAULTS, {},
                "Gaussian total correlation, Wasserstein correlation, mean pairwise MI of codes"),
+    MetricSpec("irs", "irs", irs, irs.irs, irs.DEFAULTS, {},
+               "Interventional Robustness Score (Suter et al. 2019), the reference's 0.99-quantile estimator"),
 ]}
 GENERATIVE = "generative"
 # The reference study's suite (reference_spec.md section 7, minus the downstream tasks).
@@ -85,6 +87,7 @@ PRESETS: dict[str, dict[str, dict]] = {
         "sap": dict(num_train=2_000, num_test=1_000, batch_size=16, continuous_factors=False),
         "modularity_explicitness": dict(num_train=2_000, num_test=1_000, batch_size=16, num_bins=20),
         "unsupervised": dict(num_train=2_000, batch_size=16, num_bins=20),
+        "irs": dict(num_train=2_000, batch_size=16, diff_quantile=0.99, num_bins=20),
         GENERATIVE: dict(num_points=500, batch_size=64, iwae_k=20, iwae_points=200, active_threshold=0.01),
     },
     "tiny": {
@@ -98,6 +101,7 @@ PRESETS: dict[str, dict[str, dict]] = {
         "sap": dict(num_train=300, num_test=150, batch_size=16, continuous_factors=False),
         "modularity_explicitness": dict(num_train=300, num_test=150, batch_size=16, num_bins=20),
         "unsupervised": dict(num_train=300, batch_size=16, num_bins=20),
+        "irs": dict(num_train=300, batch_size=16, diff_quantile=0.99, num_bins=20),
         GENERATIVE: dict(num_points=64, batch_size=32, iwae_k=4, iwae_points=16, active_threshold=0.01),
     },
 }

@@ -32,7 +32,7 @@ ID_COLUMNS = [
 SCORE_COLUMNS = [
     "beta_vae_reference", "beta_vae_paper", "factor_vae", "mig", "dci_disentanglement", "dci_completeness",
     "dci_informativeness", "sap", "modularity", "explicitness", "gaussian_total_correlation",
-    "wasserstein_correlation", "mutual_info_score",
+    "wasserstein_correlation", "mutual_info_score", "irs",
 ]
 GENERATIVE_COLUMNS = ["recon_bce", "recon_bce_sampled", "recon_mse", "elbo", "kl", "active_units",
                       "active_units_variance", "iwae"]
@@ -52,6 +52,7 @@ SCORE_LABELS = {
     "sap": "SAP score",
     "modularity": "modularity",
     "explicitness": "explicitness",
+    "irs": "IRS (interventional robustness)",
     "recon_bce": "reconstruction error (Bernoulli NLL, nats/image)",
     "recon_mse": "reconstruction MSE (per image)",
     "elbo": "ELBO (nats/image)",

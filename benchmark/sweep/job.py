@@ -204,6 +204,7 @@ SCORE_KEYS = {
     "unsupervised.gaussian_total_correlation": "gaussian_total_correlation",
     "unsupervised.gaussian_wasserstein_correlation_norm": "wasserstein_correlation",
     "unsupervised.mutual_info_score": "mutual_info_score",
+    "irs.IRS": "irs",
 }
 GENERATIVE_KEYS = {
     "reconstruction_nll_mean": "recon_bce",  # decode the mean: defined for the AE too
