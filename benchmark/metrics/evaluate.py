@@ -31,7 +31,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from benchmark.errors import BenchmarkError
-from benchmark.metrics import beta_vae, dci, factor_vae, generative, irs, mig, modularity, sap, unsupervised
+from benchmark.metrics import beta_vae, dci, downstream, factor_vae, generative, irs, mig, modularity, sap, unsupervised
 from benchmark.metrics.utils import as_codes
 
 
@@ -69,9 +69,16 @@ METRICS: dict[str, MetricSpec] = {m.name: m for m in [
                "Gaussian total correlation, Wasserstein correlation, mean pairwise MI of codes"),
     MetricSpec("irs", "irs", irs, irs.irs, irs.DEFAULTS, {},
                "Interventional Robustness Score (Suter et al. 2019), the reference's 0.99-quantile estimator"),
+    MetricSpec("downstream_gbt", "downstream_task_boosted_trees", downstream, downstream.downstream_task,
+               downstream.DEFAULTS, {"predictor": "gbt"},
+               "Per-factor accuracy of GradientBoostingClassifier() trained on 10 / 100 / 1,000 / 10,000 points"),
+    MetricSpec("downstream_logreg", "downstream_task_logistic_regression", downstream, downstream.downstream_task,
+               downstream.DEFAULTS, {"predictor": "logistic_regression_cv"},
+               "Per-factor accuracy of LogisticRegressionCV(Cs=10, 5 folds) trained on 10 / 100 / 1,000 / 10,000 points"),
 ]}
 GENERATIVE = "generative"
-# The reference study's suite (reference_spec.md section 7, minus the downstream tasks).
+# The reference study's suite (reference_spec.md section 7), minus the downstream tasks
+# (downstream_gbt / downstream_logreg: by name, as they cost another DCI-sized fit).
 SUITE = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness", "unsupervised")
 
 PRESETS: dict[str, dict[str, dict]] = {
@@ -88,6 +95,8 @@ PRESETS: dict[str, dict[str, dict]] = {
         "modularity_explicitness": dict(num_train=2_000, num_test=1_000, batch_size=16, num_bins=20),
         "unsupervised": dict(num_train=2_000, batch_size=16, num_bins=20),
         "irs": dict(num_train=2_000, batch_size=16, diff_quantile=0.99, num_bins=20),
+        "downstream_gbt": dict(num_train=(10, 100, 1_000), num_test=1_000, batch_size=16),
+        "downstream_logreg": dict(num_train=(10, 100, 1_000), num_test=1_000, batch_size=16),
         GENERATIVE: dict(num_points=500, batch_size=64, iwae_k=20, iwae_points=200, active_threshold=0.01),
     },
     "tiny": {
@@ -102,6 +111,8 @@ PRESETS: dict[str, dict[str, dict]] = {
         "modularity_explicitness": dict(num_train=300, num_test=150, batch_size=16, num_bins=20),
         "unsupervised": dict(num_train=300, batch_size=16, num_bins=20),
         "irs": dict(num_train=300, batch_size=16, diff_quantile=0.99, num_bins=20),
+        "downstream_gbt": dict(num_train=(10, 100), num_test=100, batch_size=16),
+        "downstream_logreg": dict(num_train=(10, 100), num_test=100, batch_size=16),
         GENERATIVE: dict(num_points=64, batch_size=32, iwae_k=4, iwae_points=16, active_threshold=0.01),
     },
 }
