@@ -239,6 +239,8 @@ def test_locatello2019_grid_matches_the_reference_sweep():
     # the reference's FactorVAE advances its global step twice per update: 300k steps = 150k updates
     assert {r["train"]["steps"] for r in runs if r["model"] == "factor_vae"} == {150_000}
     assert {r["train"]["batch_size"] for r in runs} == {64}
+    # nine metric configs as the reference: the paper suite plus both downstream tasks
+    assert {"downstream_gbt", "downstream_logreg", "beta_vae", "dci", "mig"} <= set(runs[0]["eval"]["metrics"])
     spec = RunSpec.from_dict(runs[123])  # round-trips through the planner's spec
     assert spec.run_id == runs[123]["run_id"]
 
@@ -353,5 +355,6 @@ def test_dry_run_default_throughput_is_a_recorded_measurement():
     tp = default_throughput()
     assert tp is THROUGHPUTS[0] and tp.source and tp.steps_per_s > 0
     text = dry_run_report(study_runs("locatello2019", datasets=["dsprites"], seeds=[0]))
-    hours = (30 * 300_000 + 6 * 150_000) / tp.steps_per_s / 3600 + 36 * tp.eval_s / 3600
+    extra = tp.extra_eval_s["downstream_gbt"] + tp.extra_eval_s["downstream_logreg"]  # the study's 2 downstream tasks
+    hours = (30 * 300_000 + 6 * 150_000) / tp.steps_per_s / 3600 + 36 * (tp.eval_s + extra) / 3600
     assert f"{hours:,.0f}" in text and tp.source in text

@@ -32,7 +32,8 @@ ID_COLUMNS = [
 SCORE_COLUMNS = [
     "beta_vae_reference", "beta_vae_paper", "factor_vae", "mig", "dci_disentanglement", "dci_completeness",
     "dci_informativeness", "sap", "modularity", "explicitness", "gaussian_total_correlation",
-    "wasserstein_correlation", "mutual_info_score", "irs",
+    "wasserstein_correlation", "mutual_info_score", "irs", "downstream_gbt_100", "downstream_gbt_10000",
+    "downstream_logreg_100", "downstream_logreg_10000",
 ]
 GENERATIVE_COLUMNS = ["recon_bce", "recon_bce_sampled", "recon_mse", "elbo", "kl", "active_units",
                       "active_units_variance", "iwae"]
@@ -53,6 +54,10 @@ SCORE_LABELS = {
     "modularity": "modularity",
     "explicitness": "explicitness",
     "irs": "IRS (interventional robustness)",
+    "downstream_gbt_100": "downstream task, GBT, 100 training points (test accuracy)",
+    "downstream_gbt_10000": "downstream task, GBT, 10,000 training points (test accuracy)",
+    "downstream_logreg_100": "downstream task, logistic regression CV, 100 training points (test accuracy)",
+    "downstream_logreg_10000": "downstream task, logistic regression CV, 10,000 training points (test accuracy)",
     "recon_bce": "reconstruction error (Bernoulli NLL, nats/image)",
     "recon_mse": "reconstruction MSE (per image)",
     "elbo": "ELBO (nats/image)",

@@ -205,6 +205,11 @@ SCORE_KEYS = {
     "unsupervised.gaussian_wasserstein_correlation_norm": "wasserstein_correlation",
     "unsupervised.mutual_info_score": "mutual_info_score",
     "irs.IRS": "irs",
+    # downstream tasks: test accuracy with 100 and 10,000 training points (sample efficiency)
+    "downstream_gbt.100:mean_test_accuracy": "downstream_gbt_100",
+    "downstream_gbt.10000:mean_test_accuracy": "downstream_gbt_10000",
+    "downstream_logreg.100:mean_test_accuracy": "downstream_logreg_100",
+    "downstream_logreg.10000:mean_test_accuracy": "downstream_logreg_10000",
 }
 GENERATIVE_KEYS = {
     "reconstruction_nll_mean": "recon_bce",  # decode the mean: defined for the AE too

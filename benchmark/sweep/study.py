@@ -18,7 +18,7 @@ throughput (:data:`THROUGHPUTS`, each with the command and machine that measured
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from benchmark.errors import BenchmarkError
@@ -60,6 +60,9 @@ STUDIES: dict[str, dict[str, Any]] = {
         # each network. Our step is one simultaneous update of both, so these models get
         # steps // 2 to make the same number of updates as the reference's.
         "global_steps_per_update": {"factor_vae": 2},
+        # the study scores every model with nine metric configs (reference_spec.md section 7): the
+        # paper preset's suite plus both downstream tasks
+        "extra_metrics": ("downstream_gbt", "downstream_logreg"),
     },
 }
 
@@ -111,7 +114,7 @@ def study_runs(name: str, *, datasets: Sequence[str] | None = None, seeds: Itera
         all_seeds = seeds
     train = asdict(preset.train)
     ev = asdict(preset.eval)
-    ev["metrics"] = list(ev["metrics"])
+    ev["metrics"] = list(ev["metrics"]) + [m for m in study.get("extra_metrics", ()) if m not in ev["metrics"]]
     out = []
     for dataset in chosen:
         for model, param, values in study["models"]:
@@ -148,6 +151,8 @@ class Throughput:
     eval_s: seconds to score one run with the paper preset's metric suite (0 if not measured).
     source: the command and document section where the number was measured.
     gpu: whether the number is a GPU's (the report says "GPU hours" only then).
+    extra_eval_s: seconds of metrics outside that suite, by name, added for the runs that request
+        them (the study's downstream tasks).
     """
 
     device: str
@@ -155,6 +160,7 @@ class Throughput:
     eval_s: float
     source: str
     gpu: bool
+    extra_eval_s: dict = field(default_factory=dict)
 
 
 # Measured numbers only; the first GPU entry is used by default, else the first entry.
@@ -169,8 +175,10 @@ THROUGHPUTS: list[Throughput] = [
         eval_s=324.0,
         source=("`python -m benchmark train --model beta_vae --beta 4 --dataset dsprites --steps 600 --threads 2` "
                 "(626.6 images/s, load 1.9, 2026-11-28) and `python benchmarks/bench_metrics.py --threads 2` "
-                "(324 s per model); docs/performance.md, Slurm section"),
+                "(324 s per model); downstream tasks from `python -m benchmark evaluate --baseline pca --dataset "
+                "dsprites --metrics irs downstream_gbt downstream_logreg` (59 s and 103 s); docs/performance.md, Metrics"),
         gpu=False,
+        extra_eval_s={"downstream_gbt": 59.0, "downstream_logreg": 103.0},
     ),
 ]
 
@@ -193,8 +201,8 @@ def dry_run_report(specs: Sequence[Any], throughput: Throughput | None = None, *
 
     Returns
     -------
-    A multi-line report; hours = training steps / steps_per_s + runs * eval_s, for the runs that
-    are not finished, one model per device (a GPU trains one small model at a time unless the
+    A multi-line report; hours = training steps / steps_per_s + runs * eval_s (+ the measured cost of
+    metrics outside the paper suite that a run requests), for the runs that are not finished, one model per device (a GPU trains one small model at a time unless the
     ensemble trainer packs several).
     """
     dicts = [s if isinstance(s, dict) else s.to_dict() for s in specs]
@@ -220,10 +228,12 @@ def dry_run_report(specs: Sequence[Any], throughput: Throughput | None = None, *
     if tp is None:
         lines.append("  estimated hours: unknown (no measured throughput recorded; pass one to dry_run_report)")
         return "\n".join(lines)
-    hours = steps / tp.steps_per_s / 3600 + todo * tp.eval_s / 3600
+    extra = sum(sum(tp.extra_eval_s.get(m, 0.0) for m in d.get("eval", {}).get("metrics", ())) for d in dicts)
+    hours = steps / tp.steps_per_s / 3600 + todo * tp.eval_s / 3600 + extra * (todo / n) / 3600
     unit = "GPU hours" if tp.gpu else f"device hours ({tp.device})"
     lines.append(f"  estimated {unit}: {hours:,.0f} ({hours / max(todo, 1):.2f} per run)"
-                 f" at {tp.steps_per_s:,.1f} steps/s + {tp.eval_s:,.0f} s scoring per run on {tp.device}")
+                 f" at {tp.steps_per_s:,.1f} steps/s + {tp.eval_s:,.0f} s scoring per run"
+                 + (f" (+ {extra / n:,.0f} s of metrics outside the paper suite)" if extra else "") + f" on {tp.device}")
     lines.append(f"  throughput source: {tp.source}")
     if not tp.gpu:
         lines.append("  no GPU throughput has been measured yet: these are hours on the device above, not GPU hours")
