@@ -2,9 +2,12 @@
 
 Two traps measured on a 2-core machine:
 
-* glibc's allocator returns freed activation buffers (> 128 KiB) to the OS after every step and
-  page-faults them back in on the next one. Raising the mmap and trim thresholds keeps them in the
-  heap: +40-50 % training speed and ~2x encoding speed. We apply it with ``mallopt`` at import
+* glibc's allocator returns freed activation buffers above its mmap threshold to the OS and
+  page-faults them back in on the next use. Raising the mmap and trim thresholds keeps them in the
+  heap. Measured here (docs/performance.md, Training): encoding at batch 1,024 (128 MB activations,
+  above glibc's largest dynamic threshold) 1.5-1.9x faster; training at batch 64 unchanged within
+  noise (glibc's dynamic threshold already keeps 8 MB blocks in the heap after the first free; the
+  +40-50 % reported on another setup). We apply it with ``mallopt`` at import
   time, so it holds without a shell wrapper (the ``MALLOC_*_`` environment variables only work if
   set before the interpreter starts).
 * Denormal floats slow freshly initialised networks several-fold on x86; flushing them to zero
@@ -90,7 +93,8 @@ def configure_openmp() -> None:
     """Bound OpenMP's spin-wait unless the user chose a policy (call before torch starts).
 
     Measured on the 2-core machine (conv beta-VAE, batch 64, 2 threads, best of 3 runs;
-    ``benchmarks/bench_train.py``, docs/performance.md): idle, passive waiting (sleep at once) ran
+    ``benchmarks/bench_train.py``, 2026-11-28 08:25 UTC; docs/performance.md has later runs): idle,
+    passive waiting (sleep at once) ran
     1,344 images/s, active waiting 1,772, libgomp's default 300,000-iteration spin 1,713 and a
     10,000-iteration spin (~10 us, ``GOMP_SPINCOUNT``) 1,735; beside one busy process passive ran
     784, ours 584, active 596 and the default 517.
