@@ -241,6 +241,7 @@ def test_locatello2019_grid_matches_the_reference_sweep():
     assert {r["train"]["batch_size"] for r in runs} == {64}
     # nine metric configs as the reference: the paper suite plus both downstream tasks
     assert {"downstream_gbt", "downstream_logreg", "beta_vae", "dci", "mig"} <= set(runs[0]["eval"]["metrics"])
+    assert runs[0]["eval"]["representations"] == ["mean", "sampled"]
     spec = RunSpec.from_dict(runs[123])  # round-trips through the planner's spec
     assert spec.run_id == runs[123]["run_id"]
 
@@ -265,9 +266,10 @@ def test_dry_run_report_counts_and_hours():
     tp = Throughput(device="test device", steps_per_s=100.0, eval_s=360.0, source="unit test", gpu=True)
     text = dry_run_report(runs, tp, finished=6)
     assert "runs planned: 36 (6 already finished, 30 to run)" in text
-    # 9.9M steps x 30/36 = 8.25M steps / 100 steps/s = 22.9 h, + 30 x 360 s = 3 h
+    # 9.9M steps x 30/36 = 8.25M steps / 100 steps/s = 22.9 h, + 30 x 360 s = 3 h, + a second
+    # scoring pass for the sampled representation 3 h
     assert "training steps to run: 8,250,000" in text
-    assert "estimated GPU hours: 26 (0.86 per run)" in text
+    assert "estimated GPU hours: 29 (0.96 per run)" in text
     assert "throughput source: unit test" in text
     cpu = Throughput(device="2-core CPU", steps_per_s=10.0, eval_s=0.0, source="s", gpu=False)
     assert "device hours (2-core CPU)" in dry_run_report(runs, cpu) and "not GPU hours" in dry_run_report(runs, cpu)
@@ -356,5 +358,6 @@ def test_dry_run_default_throughput_is_a_recorded_measurement():
     assert tp is THROUGHPUTS[0] and tp.source and tp.steps_per_s > 0
     text = dry_run_report(study_runs("locatello2019", datasets=["dsprites"], seeds=[0]))
     extra = tp.extra_eval_s["downstream_gbt"] + tp.extra_eval_s["downstream_logreg"]  # the study's 2 downstream tasks
-    hours = (30 * 300_000 + 6 * 150_000) / tp.steps_per_s / 3600 + 36 * (tp.eval_s + extra) / 3600
+    # every run is scored on the mean and the sampled representation: twice
+    hours = (30 * 300_000 + 6 * 150_000) / tp.steps_per_s / 3600 + 36 * 2 * (tp.eval_s + extra) / 3600
     assert f"{hours:,.0f}" in text and tp.source in text

@@ -236,7 +236,7 @@ def load_run_dataset(spec):
 
 
 def score_representation(rep, dataset, eval_recipe, seed: int, device: str, metrics=None, generative: bool | None = None,
-                         cache_dir=None, key: str | None = None) -> dict:
+                         cache_dir=None, key: str | None = None, representation: str = "mean") -> dict:
     """Scores of a representation under a preset's evaluation recipe, as ``{results.csv column: value}``.
 
     Parameters
@@ -249,6 +249,7 @@ def score_representation(rep, dataset, eval_recipe, seed: int, device: str, metr
     metrics: override the recipe's metric list.
     generative: add the generative scores (default: the recipe's, for models with ``decode``).
     cache_dir, key: cache encoder codes there (see ``benchmark.metrics.encode.encode_dataset``).
+    representation: ``mean`` (the encoder mean) or ``sampled`` (mu + sigma * eps, fresh eps per read).
 
     Returns
     -------
@@ -264,7 +265,8 @@ def score_representation(rep, dataset, eval_recipe, seed: int, device: str, metr
     if gen and hasattr(rep, "encode") and hasattr(rep, "decode"):
         names.append("generative")
     res = evaluate(rep, dataset, metrics=names, seed=seed, preset=ev["metrics_preset"], device=device,
-                   params=ev.get("metric_params") or None, cache_dir=cache_dir, key=key, progress=False)
+                   params=ev.get("metric_params") or None, cache_dir=cache_dir, key=key, progress=False,
+                   representation=representation)
     out = {}
     for k, v in (res.get("scores") or {}).items():
         if k in SCORE_KEYS:
@@ -314,13 +316,22 @@ def execute(spec, folder: Path, device: str) -> dict:
                                   generative=spec.eval.get("generative", True) and model is not None,
                                   cache_dir=folder / "codes" if hasattr(rep, "encode") and spec.model != "pixels" else None,
                                   key=spec.run_id)
-    out["eval_seconds"] = round(time.time() - t0, 3)
     details = scored.pop("_details")
     kl_dim = scored.pop("_kl_per_dim")
     out["generative"] = {k: v for k, v in scored.items() if k in GENERATIVE_KEYS.values()}
     out["scores"] = {k: v for k, v in scored.items() if k not in GENERATIVE_KEYS.values()}
     out["kl_per_dim"] = kl_dim
     out["metric_details"] = details
+    # The reference study also scores the sampled code mu + sigma * eps (postprocess "sampled");
+    # a recipe asks for it with representations = [..., "sampled"] (the locatello2019 study does).
+    # Columns get a "_sampled" suffix; models without a variance (the AE, baselines) have none.
+    if "sampled" in spec.eval.get("representations", ("mean",)) and getattr(rep, "STOCHASTIC", False):
+        sampled = score_representation(rep, dataset, spec.eval, spec.seed, device, metrics=metrics, generative=False,
+                                       cache_dir=folder / "codes", key=spec.run_id, representation="sampled")
+        out["metric_details_sampled"] = sampled.pop("_details")
+        sampled.pop("_kl_per_dim")
+        out["scores"].update({f"{k}_sampled": v for k, v in sampled.items()})
+    out["eval_seconds"] = round(time.time() - t0, 3)
     if model is not None and spec.kind == "model" and spec.eval.get("figures", True):
         t1 = time.time()
         try:

@@ -63,6 +63,8 @@ STUDIES: dict[str, dict[str, Any]] = {
         # the study scores every model with nine metric configs (reference_spec.md section 7): the
         # paper preset's suite plus both downstream tasks
         "extra_metrics": ("downstream_gbt", "downstream_logreg"),
+        # ... on the encoder mean and on the sampled code (postprocess "mean" and "sampled")
+        "representations": ("mean", "sampled"),
     },
 }
 
@@ -115,6 +117,8 @@ def study_runs(name: str, *, datasets: Sequence[str] | None = None, seeds: Itera
     train = asdict(preset.train)
     ev = asdict(preset.eval)
     ev["metrics"] = list(ev["metrics"]) + [m for m in study.get("extra_metrics", ()) if m not in ev["metrics"]]
+    if study.get("representations"):  # only studies carry the key, so other run ids are unchanged
+        ev["representations"] = list(study["representations"])
     out = []
     for dataset in chosen:
         for model, param, values in study["models"]:
@@ -202,7 +206,8 @@ def dry_run_report(specs: Sequence[Any], throughput: Throughput | None = None, *
     Returns
     -------
     A multi-line report; hours = training steps / steps_per_s + runs * eval_s (+ the measured cost of
-    metrics outside the paper suite that a run requests), for the runs that are not finished, one model per device (a GPU trains one small model at a time unless the
+    metrics outside the paper suite that a run requests, and a second scoring pass for runs scored on
+    the sampled representation too), for the runs that are not finished, one model per device (a GPU trains one small model at a time unless the
     ensemble trainer packs several).
     """
     dicts = [s if isinstance(s, dict) else s.to_dict() for s in specs]
@@ -228,12 +233,17 @@ def dry_run_report(specs: Sequence[Any], throughput: Throughput | None = None, *
     if tp is None:
         lines.append("  estimated hours: unknown (no measured throughput recorded; pass one to dry_run_report)")
         return "\n".join(lines)
-    extra = sum(sum(tp.extra_eval_s.get(m, 0.0) for m in d.get("eval", {}).get("metrics", ())) for d in dicts)
+    # a run scored on several representations (mean and sampled) pays its scoring once per representation
+    # (an upper bound: the codes are encoded once and reused)
+    reps = [len(d.get("eval", {}).get("representations", ("mean",))) for d in dicts]
+    extra = sum(r * sum(tp.extra_eval_s.get(m, 0.0) for m in d.get("eval", {}).get("metrics", ()))
+                for r, d in zip(reps, dicts)) + tp.eval_s * sum(r - 1 for r in reps)
     hours = steps / tp.steps_per_s / 3600 + todo * tp.eval_s / 3600 + extra * (todo / n) / 3600
     unit = "GPU hours" if tp.gpu else f"device hours ({tp.device})"
     lines.append(f"  estimated {unit}: {hours:,.0f} ({hours / max(todo, 1):.2f} per run)"
                  f" at {tp.steps_per_s:,.1f} steps/s + {tp.eval_s:,.0f} s scoring per run"
-                 + (f" (+ {extra / n:,.0f} s of metrics outside the paper suite)" if extra else "") + f" on {tp.device}")
+                 + (f" (+ {extra / n:,.0f} s for the sampled representation and metrics outside the paper suite)"
+                    if extra else "") + f" on {tp.device}")
     lines.append(f"  throughput source: {tp.source}")
     if not tp.gpu:
         lines.append("  no GPU throughput has been measured yet: these are hours on the device above, not GPU hours")
