@@ -87,3 +87,24 @@ def test_logistic_regression_is_fitted_on_float64_features_as_the_reference():
     model = LogisticRegression().fit(xt, ty)
     assert got["train_accuracy"] == pytest.approx(np.mean(model.predict(xt) == ty), abs=0)
     assert got["eval_accuracy"] == pytest.approx(np.mean(model.predict(xe) == ey), abs=0)
+
+
+def test_liblinear_solver_reproduces_the_2018_19_scikit_learn_default():
+    # scikit-learn <= 0.21 (the reference study's) defaulted to liblinear one-vs-rest
+    from sklearn.linear_model import LogisticRegression
+
+    grid = medium_grid()
+    codes = np.random.default_rng(0).normal(size=(grid.num_images, 6)).astype(np.float32)
+    codes[:, 0] += ground_truth(grid)[:, 1] * 2
+    samples = beta_vae.sample(grid, np.random.default_rng(0), num_train=300, num_eval=200)
+    got = beta_vae.beta_vae_score(codes, grid, np.random.default_rng(1), samples=samples, logreg_solver="liblinear")
+    (ta, tb, ty), (ea, eb, ey) = samples
+    c = beta_vae.as_codes(codes, grid.num_images)
+    xt = beta_vae.features(c, ta, tb).astype(np.float64)
+    xe = beta_vae.features(c, ea, eb).astype(np.float64)
+    from sklearn.multiclass import OneVsRestClassifier
+
+    model = OneVsRestClassifier(LogisticRegression(solver="liblinear")).fit(xt, ty)
+    assert got["eval_accuracy"] == np.mean(model.predict(xe) == ey)
+    with pytest.raises(BenchmarkError, match="logreg_solver"):
+        beta_vae.beta_vae_score(codes, grid, np.random.default_rng(1), samples=samples, logreg_solver="saga")

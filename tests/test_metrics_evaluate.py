@@ -102,7 +102,7 @@ def test_generative_metric_with_a_model_and_size_overrides():
 
 def test_suite_is_the_reference_set():
     assert SUITE == ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness", "unsupervised")
-    assert PRESETS["reference"]["beta_vae"] == dict(batch_size=64, num_train=10_000, num_eval=5_000)
+    assert PRESETS["reference"]["beta_vae"] == dict(batch_size=64, num_train=10_000, num_eval=5_000, logreg_solver="lbfgs")
     assert PRESETS["reference"]["factor_vae"]["prune_threshold"] == 0.05
 
 

@@ -38,7 +38,7 @@ import numpy as np
 from benchmark.errors import BenchmarkError
 from benchmark.metrics.utils import as_codes, gather, rng_int
 
-DEFAULTS = dict(batch_size=64, num_train=10_000, num_eval=5_000)
+DEFAULTS = dict(batch_size=64, num_train=10_000, num_eval=5_000, logreg_solver="lbfgs")
 VARIANTS = ("sklearn_logreg", "adagrad_linear")
 # The factor subset of the paper's dSprites experiment (shape left out).
 PAPER_DSPRITES_FACTORS = ("scale", "orientation", "posX", "posY")
@@ -106,10 +106,32 @@ def features(codes, idx_a: np.ndarray, idx_b: np.ndarray, chunk: int = 256) -> n
     return np.concatenate(out)
 
 
-def _fit_logreg(x, y, rng):
-    from sklearn.linear_model import LogisticRegression
+LOGREG_SOLVERS = ("lbfgs", "liblinear")
 
-    model = LogisticRegression(random_state=rng_int(rng))
+
+def check_logreg_solver(solver: str) -> str:
+    """``lbfgs``: scikit-learn's default since 0.22 (one multinomial model); ``liblinear``: the default of
+    the scikit-learn the 2018-19 reference study ran (<= 0.21: one-vs-rest, penalised intercept)."""
+    if solver not in LOGREG_SOLVERS:
+        raise BenchmarkError(f"logreg_solver must be one of {', '.join(LOGREG_SOLVERS)}, got {solver!r}")
+    return solver
+
+
+def make_logreg(solver: str = "lbfgs", seed=None):
+    """scikit-learn's ``LogisticRegression()`` of today (``lbfgs``) or of scikit-learn <= 0.21
+    (``liblinear``: one binary liblinear model per class, probabilities normalised over classes;
+    scikit-learn >= 1.8 asks for the explicit ``OneVsRestClassifier`` wrapper that gives it)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+
+    check_logreg_solver(solver)
+    if solver == "liblinear":
+        return OneVsRestClassifier(LogisticRegression(solver="liblinear", random_state=seed))
+    return LogisticRegression(random_state=seed)
+
+
+def _fit_logreg(x, y, rng, solver: str = "lbfgs"):
+    model = make_logreg(solver, rng_int(rng))
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -179,7 +201,7 @@ def _optimum_train_accuracy(x, y) -> float:
 
 def beta_vae_score(codes, grid, rng: np.random.Generator, batch_size: int = 64, num_train: int = 10_000,
                    num_eval: int = 5_000, classifier: str = "sklearn_logreg", factors: Sequence | None = None,
-                   samples=None) -> dict:
+                   samples=None, logreg_solver: str = "lbfgs") -> dict:
     """BetaVAE score.
 
     Parameters
@@ -192,6 +214,9 @@ def beta_vae_score(codes, grid, rng: np.random.Generator, batch_size: int = 64, 
     num_train, num_eval : int
         Labelled points for fitting (10,000) and scoring (5,000), drawn fresh.
     classifier : "sklearn_logreg" | "adagrad_linear"
+    logreg_solver : "lbfgs" | "liblinear"
+        Solver of the sklearn logistic regression: today's default (lbfgs, multinomial) or the
+        2018-19 study's (liblinear, one-vs-rest), to reproduce numbers computed with scikit-learn <= 0.21.
     factors : sequence of names or latent positions, optional
         Factor subset whose indices are the labels (default all latent factors).
     samples : output of :func:`sample` for the same rng, optional (internal: lets ``evaluate``
@@ -205,6 +230,7 @@ def beta_vae_score(codes, grid, rng: np.random.Generator, batch_size: int = 64, 
     """
     if classifier not in VARIANTS:
         raise BenchmarkError(f"unknown beta_vae classifier {classifier!r}; choose one of {', '.join(VARIANTS)}")
+    check_logreg_solver(logreg_solver)
     codes = as_codes(codes, grid.num_images)
     if samples is None:
         samples = sample(grid, rng, batch_size=batch_size, num_train=num_train, num_eval=num_eval, factors=factors)
@@ -215,7 +241,7 @@ def beta_vae_score(codes, grid, rng: np.random.Generator, batch_size: int = 64, 
         # float64 like the reference's feature matrix (np.zeros): sklearn fits float32 input in
         # float32, and where lbfgs stops at max_iter the two precisions give different accuracies
         x_train, x_eval = x_train.astype(np.float64), x_eval.astype(np.float64)
-        predict = _fit_logreg(x_train, ty, rng)
+        predict = _fit_logreg(x_train, ty, rng, logreg_solver)
     else:
         num_classes = len(_factor_positions(grid, factors))
         predict = _fit_adagrad(x_train, ty, num_classes, rng)

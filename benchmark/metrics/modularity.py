@@ -27,7 +27,7 @@ import numpy as np
 from benchmark.metrics.utils import (as_codes, discrete_mutual_info, histogram_discretize, normalize_data, rng_int,
                                      sample_points)
 
-DEFAULTS = dict(num_train=10_000, num_test=5_000, batch_size=16, num_bins=20)
+DEFAULTS = dict(num_train=10_000, num_test=5_000, batch_size=16, num_bins=20, logreg_solver="lbfgs")
 
 
 def sample(grid, rng, num_train=10_000, num_test=5_000, batch_size=16, **_):
@@ -61,22 +61,24 @@ def _macro_auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
     return float(np.mean(aucs)) if aucs else 1.0
 
 
-def explicitness_per_factor(x_train, y_train, x_test, y_test, seed=None):
+def explicitness_per_factor(x_train, y_train, x_test, y_test, seed=None, solver: str = "lbfgs"):
     """(train ROC-AUC, test ROC-AUC) of a default logistic regression predicting one factor."""
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
+
+    from benchmark.metrics.beta_vae import make_logreg
 
     if len(np.unique(y_train)) < 2:
         return 1.0, 1.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = LogisticRegression(random_state=seed).fit(x_train, y_train)
+        clf = make_logreg(solver, seed).fit(x_train, y_train)
     return (_macro_auc(y_train, clf.predict_proba(x_train), clf.classes_),
             _macro_auc(y_test, clf.predict_proba(x_test), clf.classes_))
 
 
 def modularity_explicitness(codes, grid, rng: np.random.Generator, num_train: int = 10_000, num_test: int = 5_000,
-                            batch_size: int = 16, num_bins: int = 20, samples=None) -> dict:
+                            batch_size: int = 16, num_bins: int = 20, samples=None,
+                            logreg_solver: str = "lbfgs") -> dict:
     """Modularity and explicitness scores.
 
     Parameters
@@ -90,11 +92,17 @@ def modularity_explicitness(codes, grid, rng: np.random.Generator, num_train: in
         Sampling chunk (16).
     num_bins : int
         Histogram bins for the MI of the modularity score (20).
+    logreg_solver : "lbfgs" | "liblinear"
+        Explicitness classifier's solver: today's scikit-learn default or the 2018-19 study's
+        (see :func:`benchmark.metrics.beta_vae.check_logreg_solver`).
 
     Returns
     -------
     dict with ``modularity_score``, ``explicitness_score_train``, ``explicitness_score_test``.
     """
+    from benchmark.metrics.beta_vae import check_logreg_solver
+
+    check_logreg_solver(logreg_solver)
     codes = as_codes(codes, grid.num_images)
     if samples is None:
         samples = sample(grid, rng, num_train, num_test, batch_size)
@@ -104,7 +112,7 @@ def modularity_explicitness(codes, grid, rng: np.random.Generator, num_train: in
     xn_train, mean, std = normalize_data(x_train)
     xn_test, _, _ = normalize_data(x_test, mean, std)
     seed = rng_int(rng)
-    scores = np.array([explicitness_per_factor(xn_train, y_train[:, j], xn_test, y_test[:, j], seed)
+    scores = np.array([explicitness_per_factor(xn_train, y_train[:, j], xn_test, y_test[:, j], seed, logreg_solver)
                        for j in range(y_train.shape[1])])
     return {
         "modularity_score": modularity(mi),
