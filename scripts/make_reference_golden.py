@@ -38,7 +38,7 @@ def _compat(*a, blacklist=None, whitelist=None, **k):  # gin-config >= 0.5 renam
     return _configurable(*a, **k)
 gin.configurable = _compat
 from disentanglement_lib.evaluation.metrics import (  # noqa: E402
-    beta_vae, downstream_task, factor_vae, irs, mig, modularity_explicitness, sap_score, unsupervised_metrics)
+    beta_vae, dci, downstream_task, factor_vae, irs, mig, modularity_explicitness, sap_score, unsupervised_metrics)
 gin.parse_config("discretizer.discretizer_fn = @histogram_discretizer\ndiscretizer.num_bins = 20\n"
                  "predictor.predictor_fn = @logistic_regression_cv")
 
@@ -105,6 +105,11 @@ for name, fn in (("sap", lambda *a, **k: sap_score.compute_sap(*a, continuous_fa
     arrays[name + "_train_factors"], arrays[name + "_train_idx"] = cat(log[:n_tr])
     arrays[name + "_test_factors"], arrays[name + "_test_idx"] = cat(log[n_tr:])
     assert len(arrays[name + "_test_idx"]) == 400
+np.random.seed(0)  # the reference's GradientBoostingClassifier() takes its tie-breaks from numpy's global state
+log = run("dci", dci.compute_dci, num_train=800, num_test=400, batch_size=16)
+arrays["dci_train_factors"], arrays["dci_train_idx"] = cat(log[:50])
+arrays["dci_test_factors"], arrays["dci_test_idx"] = cat(log[50:])
+assert len(arrays["dci_test_idx"]) == 400
 log = run("beta_vae", beta_vae.compute_beta_vae_sklearn, batch_size=64, num_train=300, num_eval=200)
 assert len(log) == 2 * 500
 for part, sl in (("train", slice(0, 600)), ("eval", slice(600, 1000))):
