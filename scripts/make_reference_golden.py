@@ -16,7 +16,6 @@ tests/test_metrics_reference_golden.py feeds those samples to our metrics.
 import argparse
 import json
 import sys
-import types
 
 import numpy as np
 
@@ -28,15 +27,9 @@ ARGS = _ap.parse_args()
 sys.path.insert(0, ARGS.deps)
 sys.path.insert(0, ARGS.dlib)
 import gin  # noqa: E402
-gin.tf = types.ModuleType("gin.tf"); sys.modules["gin.tf"] = gin.tf
-_configurable = gin.configurable
-def _compat(*a, blacklist=None, whitelist=None, **k):  # gin-config >= 0.5 renamed the keywords
-    if blacklist is not None:
-        k["denylist"] = blacklist
-    if whitelist is not None:
-        k["allowlist"] = whitelist
-    return _configurable(*a, **k)
-gin.configurable = _compat
+import reference_shims  # noqa: E402  (beside this script)
+
+reference_shims.install()
 from disentanglement_lib.evaluation.metrics import (  # noqa: E402
     beta_vae, dci, downstream_task, factor_vae, irs, mig, modularity_explicitness, sap_score, unsupervised_metrics)
 gin.parse_config("discretizer.discretizer_fn = @histogram_discretizer\ndiscretizer.num_bins = 20\n"
