@@ -68,6 +68,7 @@ def test_same_seed_same_score():
     assert a == b
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # the hand fit below stops at max_iter too
 def test_logistic_regression_is_fitted_on_float64_features_as_the_reference():
     # The reference copies the features into np.zeros (float64) before sklearn's fit; sklearn keeps
     # float32 input in float32. Redo the fit by hand in float64 on our samples: same accuracies.
@@ -89,6 +90,7 @@ def test_logistic_regression_is_fitted_on_float64_features_as_the_reference():
     assert got["eval_accuracy"] == pytest.approx(np.mean(model.predict(xe) == ey), abs=0)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_liblinear_solver_reproduces_the_2018_19_scikit_learn_default():
     # scikit-learn <= 0.21 (the reference study's) defaulted to liblinear one-vs-rest
     from sklearn.linear_model import LogisticRegression
