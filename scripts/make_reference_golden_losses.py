@@ -12,6 +12,7 @@ disentanglement_lib (nothing here copies reference code; it calls it)::
 The reference modules import ``gin.tf``, ``tensorflow.contrib`` (TF1 only) and ``tensorflow_hub``,
 which the loss code does not use: stub modules stand in, and gin-config >= 0.5's renamed keywords are translated. The
 terms are evaluated in a TF1-style graph (the annealed capacity reads the global step).
+It also runs five steps of TF1's ``AdamOptimizer`` (the reference's optimiser) on given gradients.
 tests/test_models_reference_golden.py compares ours with them.
 """
 import argparse
@@ -79,7 +80,24 @@ with tf.Graph().as_default():
             sess.run(step_var.assign(s))
             out[f"annealed_vae_c25_step{s}"] = float(sess.run(annealed))
 
-np.savez_compressed(args.out, x_binary=x_binary, x_cont=x_cont, logits=logits, mu=mu, logvar=logvar, z=z,
+# TF1's AdamOptimizer (the reference's optimiser, optimizers.py / shared.gin: lr 1e-4, betas 0.9 /
+# 0.999, eps 1e-8; the FactorVAE discriminator's betas 0.5 / 0.9) on one 256-vector, five steps of given
+# gradients of mixed sizes (many of them epsilon-sized, where TF1's and PyTorch's Adam differ)
+adam_w0 = rs.normal(size=256).astype(np.float32)
+adam_grads = (rs.normal(size=(5, 256)) * np.repeat([1e-8, 1e-6, 1e-3, 1.0], 64)).astype(np.float32)
+adam_final = {}
+for name, (b1, b2) in {"adam_vae": (0.9, 0.999), "adam_discriminator": (0.5, 0.9)}.items():
+    with tf.Graph().as_default():
+        w = tf.Variable(adam_w0)
+        g = tf.placeholder(tf.float32, shape=[256])
+        step = tf.train.AdamOptimizer(learning_rate=1e-4, beta1=b1, beta2=b2, epsilon=1e-8).apply_gradients([(g, w)])
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for grad in adam_grads:
+                sess.run(step, feed_dict={g: grad})
+            adam_final[name] = sess.run(w)
+
+np.savez_compressed(args.out, adam_w0=adam_w0, adam_grads=adam_grads, **adam_final, x_binary=x_binary, x_cont=x_cont, logits=logits, mu=mu, logvar=logvar, z=z,
                     steps=np.array(steps), reference_json=np.array(json.dumps(out, sort_keys=True)),
                     provenance=np.array(json.dumps({
                         "reference": "google-research/disentanglement_lib @ 86a644d4, methods/shared/losses.py and "
