@@ -124,3 +124,72 @@ def test_downstream_task_logistic_regression(golden):
                                      predictor="logistic_regression_cv", samples=samples, n_jobs=1)
     assert set(got) == set(ref["downstream_logreg"])
     _check(got, ref["downstream_logreg"], sorted(got), tol=0)
+
+
+# ------------------------------------------------------------------------------------------------
+# random_stream="reference": our samplers with numpy RandomState draw the reference's samples
+# ------------------------------------------------------------------------------------------------
+SIZES = {  # the sizes the golden file was made with (scripts/make_reference_golden.py)
+    "mig": dict(num_train=1000, batch_size=16),
+    "unsupervised": dict(num_train=1000, batch_size=16),
+    "irs": dict(num_train=1000, batch_size=16),
+    "sap": dict(num_train=800, num_test=400, batch_size=16),
+    "modularity_explicitness": dict(num_train=800, num_test=400, batch_size=16),
+    "dci": dict(num_train=800, num_test=400, batch_size=16),
+    "beta_vae": dict(batch_size=64, num_train=300, num_eval=200),
+    "factor_vae": dict(batch_size=64, num_train=300, num_eval=200, num_variance_estimate=1000),
+    "downstream_logreg": dict(num_train=(10, 100, 500), num_test=200, batch_size=16),
+}
+
+
+def test_reference_random_stream_replays_the_references_samples(golden):
+    from benchmark.metrics.evaluate import METRICS
+    from benchmark.metrics.utils import ReferenceRandomState
+
+    a, _, grid = golden
+    for m, params in SIZES.items():
+        got = METRICS[m].module.sample(grid, ReferenceRandomState(7), **params)
+        if m in ("mig", "unsupervised", "irs"):
+            want = (a[f"{m}_factors"], a[f"{m}_idx"])
+        elif m in ("sap", "modularity_explicitness", "dci"):
+            want = _train_test(a, m)
+        elif m == "beta_vae":
+            want = tuple((a[f"beta_vae_{p}_a"], a[f"beta_vae_{p}_b"], a[f"beta_vae_{p}_labels"]) for p in ("train", "eval"))
+        elif m == "factor_vae":
+            want = (a["factor_vae_var_idx"], (a["factor_vae_train_idx"], a["factor_vae_train_labels"]),
+                    (a["factor_vae_eval_idx"], a["factor_vae_eval_labels"]))
+        else:
+            want = [((a[f"downstream_{n}_train_factors"], a[f"downstream_{n}_train_idx"]),
+                     (a[f"downstream_{n}_test_factors"], a[f"downstream_{n}_test_idx"])) for n in (10, 100, 500)]
+        for g, w in zip(_flat(got), _flat(want)):
+            np.testing.assert_array_equal(g, w, err_msg=m)
+
+
+def _flat(x):
+    if isinstance(x, np.ndarray):
+        return [x]
+    return [y for item in x for y in _flat(item)]
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_evaluate_with_the_reference_stream_gives_the_references_scores(golden):
+    """End to end through ``evaluate``: same seed, same samples, the reference's numbers."""
+    import torch
+
+    from benchmark.data.dataset import GroundTruthDataset, Provenance
+    from benchmark.metrics.evaluate import evaluate
+
+    a, ref, grid = golden
+    data = GroundTruthDataset("golden", grid, Provenance("procedural", generator="tests", version="1"),
+                              images=torch.zeros(grid.num_images, 1, 64, 64, dtype=torch.uint8))
+    metrics = ["mig", "unsupervised", "irs", "sap", "modularity_explicitness", "beta_vae", "factor_vae",
+               "downstream_logreg"]
+    out = evaluate(a["codes"], data, metrics=metrics, seed=7, random_stream="reference",
+                   params={m: SIZES[m] for m in metrics} | {"downstream_logreg": SIZES["downstream_logreg"] | {"n_jobs": 1}})
+    assert out["random_stream"] == "reference"
+    for m in metrics:
+        key = "downstream_logreg" if m == "downstream_logreg" else m
+        for k, v in ref[key].items():
+            if k == "num_active_dims":  # deliberately the real count here (see factor_vae.py / irs.py)
+                continue
+            assert out["scores"][f"{m}.{k}"] == pytest.approx(v, rel=1e-8, abs=1e-8), (m, k)

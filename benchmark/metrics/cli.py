@@ -48,6 +48,10 @@ def add_parsers(sub) -> None:
                    help="seed of the one nuisance draw per image for stochastic datasets (color/noisy dSprites)")
     p.add_argument("--representation", choices=["mean", "sampled"], default="mean",
                    help="score the encoder mean (published numbers) or the reference's sampled code mu + sigma * eps")
+    p.add_argument("--random-stream", choices=["independent", "reference"], default="independent",
+                   help="independent: each metric draws from its own stream derived from --seed; reference: each "
+                        "draws from numpy.random.RandomState(--seed), the samples disentanglement_lib draws for that "
+                        "seed (exact on datasets without per-image nuisance noise)")
     p.add_argument("--bf16", action="store_true",
                    help="encode under bfloat16 autocast (declared option, off by default; check scores against float32)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -144,7 +148,8 @@ def cmd_evaluate(args) -> int:
     result = evaluate(rep, dataset, metrics=args.metrics, seed=args.seed, preset=args.preset, params=params,
                       device=args.device, batch_size=args.batch_size, cache_dir=cache_dir, key=key,
                       noise_seed=args.noise_seed, bf16=args.bf16,
-                      representation=args.representation, progress=not args.quiet)
+                      representation=args.representation, progress=not args.quiet,
+                      random_stream=args.random_stream)
     result["source"] = source
     width = max(len(k) for k in result["scores"]) if result["scores"] else 0
     for k, v in result["scores"].items():

@@ -185,7 +185,8 @@ def _versions() -> dict:
 def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None, seed: int = 0,
              preset: str = "reference", params: Optional[dict] = None, device=None, batch_size: Optional[int] = None,
              cache_dir=None, key: Optional[str] = None, noise_seed: int = 0, subset_fraction: float = 0.9,
-             bf16: bool = False, representation: str = "mean", progress: bool = False, **sizes) -> dict:
+             bf16: bool = False, representation: str = "mean", progress: bool = False,
+             random_stream: str = "independent", **sizes) -> dict:
     """Score a representation on a ground-truth dataset.
 
     Parameters
@@ -210,6 +211,12 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
         Encode only the touched indices when they are fewer than this fraction of the grid.
     progress : bool
         Progress bars while encoding.
+    random_stream : "independent" | "reference"
+        ``independent`` (default): metric ``m`` draws from :func:`metric_rng` ``(seed, m)``, a numpy
+        Generator of its own. ``reference``: every metric draws from ``numpy.random.RandomState(seed)``
+        as disentanglement_lib's ``compute_*`` functions do when given that seed, so the samples are
+        the reference's own (exact on datasets without per-image nuisance noise; see
+        :class:`~benchmark.metrics.utils.ReferenceRandomState`).
     **sizes
         Overrides applied to every metric that has the parameter (e.g. ``num_train=2000``).
 
@@ -238,7 +245,17 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
     t_total = time.perf_counter()
 
     resolved = {m: resolve_params(m, grid, preset, sizes, params) for m in metrics}
-    rngs = {m: metric_rng(seed, m) for m in metrics}
+    if random_stream not in ("independent", "reference"):
+        raise BenchmarkError(f"random_stream must be 'independent' or 'reference', got {random_stream!r}")
+    if random_stream == "reference":
+        from benchmark.metrics.utils import ReferenceRandomState
+
+        rngs = {m: ReferenceRandomState(seed) for m in metrics}
+        if dataset.stochastic:
+            warns.append(f"random_stream='reference' replays the reference's samples exactly only without per-image "
+                         f"nuisance noise; {dataset.name} draws some, so its samples differ after the first chunk")
+    else:
+        rngs = {m: metric_rng(seed, m) for m in metrics}
     samples, t_sample = {}, {}
     for m in code_metrics:
         t0 = time.perf_counter()
@@ -288,12 +305,13 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
         results[m] = {
             "variant": variant, "description": description, "params": copy.deepcopy(p),
             "scores": scores, "seconds": time.perf_counter() - t0 + t_sample.get(m, 0.0),
-            "random_stream": {"seed": seed, "spawn_key": zlib.crc32(m.encode())},
+            "random_stream": ({"seed": seed, "spawn_key": zlib.crc32(m.encode())} if random_stream == "independent"
+                              else {"seed": seed, "kind": "numpy RandomState, as the reference"}),
         }
     flat = {f"{m}.{k}": v for m, r in results.items() for k, v in r["scores"].items()
             if not isinstance(v, (list, dict))}
     out = {
-        "seed": seed, "preset": preset, "metrics_requested": metrics, **_versions(),
+        "seed": seed, "random_stream": random_stream, "preset": preset, "metrics_requested": metrics, **_versions(),
         "dataset": dataset.info(), "representation": rep_info, "metrics": results, "scores": flat,
         "seconds_total": time.perf_counter() - t_total,
         "notes": {

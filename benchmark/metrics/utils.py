@@ -222,3 +222,31 @@ def normalize_data(x: np.ndarray, mean=None, std=None):
 def rng_int(rng: np.random.Generator) -> int:
     """A 31-bit seed drawn from ``rng`` for libraries that want an int (sklearn, torch)."""
     return int(rng.integers(2**31 - 1))
+
+
+class ReferenceRandomState:
+    """numpy's ``RandomState(seed)`` -- the reference's generator -- behind the ``Generator`` methods
+    our samplers call (``integers``, ``random``, ``uniform``, ``standard_normal``).
+
+    Our samplers draw in the reference's order with the same calls (``randint(size, size=n)`` is
+    ``integers(size, size=n)``), so with this stream they draw the reference's samples exactly, for
+    the same seed: what ``evaluate(..., random_stream="reference")`` uses. It is exact on datasets
+    without per-image nuisance noise; on color / noisy / scream dSprites the reference also draws that
+    noise from the same stream between sample chunks, which encode-once codes cannot replay.
+    """
+
+    def __init__(self, seed: int):
+        self.seed = int(seed)
+        self.random_state = np.random.RandomState(self.seed)
+
+    def integers(self, low, high=None, size=None):
+        return self.random_state.randint(low, high, size=size)
+
+    def random(self, size=None):
+        return self.random_state.random_sample(size)
+
+    def uniform(self, low=0.0, high=1.0, size=None):
+        return self.random_state.uniform(low, high, size)
+
+    def standard_normal(self, size=None):
+        return self.random_state.standard_normal(size)
