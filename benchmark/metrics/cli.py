@@ -48,10 +48,11 @@ def add_parsers(sub) -> None:
                    help="seed of the one nuisance draw per image for stochastic datasets (color/noisy dSprites)")
     p.add_argument("--representation", choices=["mean", "sampled"], default="mean",
                    help="score the encoder mean (published numbers) or the reference's sampled code mu + sigma * eps")
-    p.add_argument("--random-stream", choices=["independent", "reference"], default="independent",
-                   help="independent: each metric draws from its own stream derived from --seed; reference: each "
-                        "draws from numpy.random.RandomState(--seed), the samples disentanglement_lib draws for that "
-                        "seed (exact on datasets without per-image nuisance noise)")
+    p.add_argument("--random-stream", choices=["reference", "independent"], default="reference",
+                   help="reference: each metric draws from numpy.random.RandomState(--seed), the samples "
+                        "disentanglement_lib draws for that seed (exact on datasets without per-image nuisance "
+                        "noise), so the same seed gives the reference's numbers; independent: each metric draws "
+                        "from its own numpy Generator derived from --seed and its name")
     p.add_argument("--bf16", action="store_true",
                    help="encode under bfloat16 autocast (declared option, off by default; check scores against float32)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -8,10 +8,15 @@ Flow (this is where the speed comes from):
 3. each metric is then a pure function of the codes, the factor grid, its stream and its
    parameters.
 
-Random streams: metric ``name`` uses ``numpy.random.default_rng(SeedSequence(seed,
-spawn_key=(crc32(name),)))``, so a metric's score depends only on (seed, its name, its parameters,
-the codes), never on which other metrics ran or in which order (as in the reference, where each
-metric gets its own seed).
+Random streams (``random_stream``): by default (``"reference"``) every metric draws from its own
+``numpy.random.RandomState(seed)``, exactly as disentanglement_lib's ``compute_*`` functions do when
+handed ``RandomState(seed)``; our samplers make the same calls in the same order, so they draw the
+reference's samples and, for the same seed, give the reference's numbers (tested against samples and
+scores recorded from the reference itself, ``tests/test_metrics_reference_golden.py``; exact on
+datasets without per-image nuisance noise). ``"independent"`` gives metric ``name`` the numpy
+Generator ``default_rng(SeedSequence(seed, spawn_key=(crc32(name),)))`` instead, so that metrics of
+one run do not share their first draws. Either way a metric's score depends only on (seed, its
+parameters, the codes), never on which other metrics ran or in which order.
 
 Presets (sample sizes): ``reference`` = disentanglement_lib's study configs (reference_spec.md
 section 4); ``quick`` = about 10x smaller for a laptop; ``tiny`` = for tests. Every parameter used is
@@ -186,7 +191,7 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
              preset: str = "reference", params: Optional[dict] = None, device=None, batch_size: Optional[int] = None,
              cache_dir=None, key: Optional[str] = None, noise_seed: int = 0, subset_fraction: float = 0.9,
              bf16: bool = False, representation: str = "mean", progress: bool = False,
-             random_stream: str = "independent", **sizes) -> dict:
+             random_stream: str = "reference", **sizes) -> dict:
     """Score a representation on a ground-truth dataset.
 
     Parameters
@@ -211,12 +216,12 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
         Encode only the touched indices when they are fewer than this fraction of the grid.
     progress : bool
         Progress bars while encoding.
-    random_stream : "independent" | "reference"
-        ``independent`` (default): metric ``m`` draws from :func:`metric_rng` ``(seed, m)``, a numpy
-        Generator of its own. ``reference``: every metric draws from ``numpy.random.RandomState(seed)``
+    random_stream : "reference" | "independent"
+        ``reference`` (default): every metric draws from its own ``numpy.random.RandomState(seed)``
         as disentanglement_lib's ``compute_*`` functions do when given that seed, so the samples are
         the reference's own (exact on datasets without per-image nuisance noise; see
-        :class:`~benchmark.metrics.utils.ReferenceRandomState`).
+        :class:`~benchmark.metrics.utils.ReferenceRandomState`). ``independent``: metric ``m`` draws
+        from :func:`metric_rng` ``(seed, m)``, a numpy Generator of its own.
     **sizes
         Overrides applied to every metric that has the parameter (e.g. ``num_train=2000``).
 
@@ -251,9 +256,6 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
         from benchmark.metrics.utils import ReferenceRandomState
 
         rngs = {m: ReferenceRandomState(seed) for m in metrics}
-        if dataset.stochastic:
-            warns.append(f"random_stream='reference' replays the reference's samples exactly only without per-image "
-                         f"nuisance noise; {dataset.name} draws some, so its samples differ after the first chunk")
     else:
         rngs = {m: metric_rng(seed, m) for m in metrics}
     samples, t_sample = {}, {}
@@ -306,7 +308,9 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
             "variant": variant, "description": description, "params": copy.deepcopy(p),
             "scores": scores, "seconds": time.perf_counter() - t0 + t_sample.get(m, 0.0),
             "random_stream": ({"seed": seed, "spawn_key": zlib.crc32(m.encode())} if random_stream == "independent"
-                              else {"seed": seed, "kind": "numpy RandomState, as the reference"}),
+                              else {"seed": seed, "kind": "numpy RandomState(seed), as the reference",
+                                    # the reference also draws per-image nuisance noise from it, between chunks
+                                    "replays_reference_samples": not dataset.stochastic}),
         }
     flat = {f"{m}.{k}": v for m, r in results.items() for k, v in r["scores"].items()
             if not isinstance(v, (list, dict))}
