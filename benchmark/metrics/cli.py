@@ -34,7 +34,7 @@ def add_parsers(sub) -> None:
                    help=f"metrics to compute, from: {', '.join(available_metrics())}")
     p.add_argument("--preset", choices=list(PRESETS), default="reference",
                    help="sample sizes: reference = disentanglement_lib's study, quick = ~10x smaller, tiny = tests")
-    p.add_argument("--seed", type=int, default=0, help="master seed; each metric gets its own stream derived from it")
+    p.add_argument("--seed", type=int, default=0, help="metric seed: each metric draws from its own numpy RandomState(seed), as the reference (see --random-stream)")
     p.add_argument("--param", action="append", default=[], metavar="METRIC.NAME=VALUE",
                    help="override one metric parameter, e.g. dci.n_jobs=1 or mig.num_train=20000 (repeatable; JSON values)")
     p.add_argument("--json", dest="json_out", default=None, help="write the full result (every parameter, versions) here")

@@ -203,7 +203,8 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
         From :func:`available_metrics`; default the reference suite ``SUITE`` (plus "generative"
         is never implied).
     seed : int
-        Master seed; metric ``m`` uses :func:`metric_rng` ``(seed, m)``.
+        Master seed; each metric draws from ``RandomState(seed)`` (or :func:`metric_rng` ``(seed, m)``
+        with ``random_stream="independent"``).
     preset : "reference" | "quick" | "tiny"
         Sample sizes.
     params : dict, optional
