@@ -207,7 +207,8 @@ def dry_run_report(specs: Sequence[Any], throughput: Throughput | None = None, *
     -------
     A multi-line report; hours = training steps / steps_per_s + runs * eval_s (+ the measured cost of
     metrics outside the paper suite that a run requests, and a second scoring pass for runs scored on
-    the sampled representation too), for the runs that are not finished, one model per device (a GPU trains one small model at a time unless the
+    the sampled representation too), for the runs that are not finished, one model per device (a GPU
+    trains one small model at a time unless the
     ensemble trainer packs several).
     """
     dicts = [s if isinstance(s, dict) else s.to_dict() for s in specs]
