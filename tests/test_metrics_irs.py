@@ -70,3 +70,26 @@ def test_evaluate_runs_irs_with_its_own_stream():
     out = evaluate(ground_truth(grid), ds, metrics=["irs"], seed=3, preset="tiny")
     assert out["scores"]["irs.IRS"] == pytest.approx(1.0)
     assert out["metrics"]["irs"]["params"]["diff_quantile"] == 0.99
+
+
+def _grid_and_noisy_codes():
+    from benchmark.data.grid import FactorGrid
+
+    grid = FactorGrid.build(["a", "b", "c"], [3, 4, 5])
+    f = grid.latent_classes(np.arange(grid.num_images)).astype(float)
+    return grid, f + np.random.RandomState(0).normal(size=(grid.num_images, 3))
+
+
+def test_float32_codes_are_scored_in_float32_as_the_reference():
+    from benchmark.metrics.utils import ReferenceRandomState
+
+    grid, codes = _grid_and_noisy_codes()
+    # Known answers: disentanglement_lib's compute_irs(num_train=300, batch_size=16) with RandomState(7)
+    # on these codes (computed with the reference, not stored here). Offset codes: float32 rounding
+    # moves the score by 3e-6 relative, so float64 arithmetic would miss it.
+    r = irs.irs((codes - 100).astype(np.float32), grid, ReferenceRandomState(7), num_train=300)
+    assert r["IRS"] == pytest.approx(0.4347832935498357, rel=1e-12)
+    # All-constant 0.1 codes: the float32 mean rounds off 0.1, the float32 variance is a rounding
+    # residue > 0, so the reference keeps every dimension and scores rounding noise
+    r = irs.irs(np.full((grid.num_images, 4), 0.1, np.float32), grid, ReferenceRandomState(7), num_train=300)
+    assert r == {"IRS": pytest.approx(-0.16666666666666674, rel=1e-12), "num_active_dims": 4}

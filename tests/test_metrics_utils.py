@@ -47,6 +47,15 @@ def test_normalize_population_std_and_constant_column():
     assert z2.tolist() == [[3.0, 0.0]]
 
 
+def test_normalize_float32_in_float32_as_the_reference():
+    # seven float32 0.1s: their float32 mean is 0.10000001, so the std is a rounding residue (7.45e-9)
+    # and disentanglement_lib's normalize_data makes the column a constant -1 (checked with it);
+    # float64 arithmetic would give std 0 and zeros
+    z, mean, std = utils.normalize_data(np.full((7, 1), 0.1, np.float32))
+    assert z.dtype == np.float32 and std[0] > 0
+    assert z[:, 0].tolist() == [-1.0] * 7
+
+
 def test_split_train_test_takes_ceil_first_rows():
     tr, te = utils.split_train_test(np.arange(10)[:, None], 0.66)
     assert len(tr) == 7 and te[:, 0].tolist() == [7, 8, 9]

@@ -16,7 +16,10 @@ The reference (``evaluation/metrics/irs.py``, reference_spec.md 4.7) uses the q 
 linear interpolation instead of the paper's maximum (q = 1), 10,000 fresh points, and groups by the
 *factors* after the 20-bin histogram discretiser, so factors with more than 20 classes (dSprites'
 orientation and positions) are grouped in merged bins. Code dimensions with zero variance are
-dropped; with none left the score is 0. Deliberate fix, as for the FactorVAE score: the reference's
+dropped; with none left the score is 0. As the reference, everything is computed in the codes' own
+dtype (float32 codes in float32): a constant float32 column whose float32 mean rounds off its value
+has a variance of rounding size, not 0, so it is kept (float64 arithmetic would drop it and, for
+codes that are all such columns, give 0 where the reference gives its rounding-noise score). Deliberate fix, as for the FactorVAE score: the reference's
 ``num_active_dims`` is the sum of all entries of the retained codes; here it is the number of
 retained dimensions.
 """
@@ -56,7 +59,9 @@ def irs_from_codes(codes_sample: np.ndarray, factors: np.ndarray, diff_quantile:
     """
     if not 0.0 < float(diff_quantile) <= 1.0:
         raise BenchmarkError(f"irs: diff_quantile must lie in (0, 1], got {diff_quantile}")
-    z = np.asarray(codes_sample, dtype=np.float64)
+    z = np.asarray(codes_sample)
+    if not np.issubdtype(z.dtype, np.floating):
+        z = z.astype(np.float64)
     if z.ndim != 2 or factors.ndim != 2 or z.shape[0] != factors.shape[0]:
         raise BenchmarkError(f"irs: codes (n, D) and factors (n, K) must have the same n, got {z.shape} and {factors.shape}")
     groups = histogram_discretize(factors, num_bins)

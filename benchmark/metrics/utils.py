@@ -205,17 +205,24 @@ def discrete_entropy(factors: np.ndarray) -> np.ndarray:
 def normalize_data(x: np.ndarray, mean=None, std=None):
     """Per-column z-score with the population std (ddof 0); test data reuse train ``mean``/``std``.
 
-    Deliberate fix: a constant column (std 0) is divided by 1 instead of 0, so it becomes all zeros
-    instead of NaN (the reference then crashes in the explicitness classifier).
+    Computed in the codes' own float dtype, as the reference: float32 codes are z-scored in float32.
+    That matters for a constant float32 column whose float32 mean rounds off its value (e.g. all
+    0.1): its std is then a rounding residue, not 0, and the column becomes a constant +-1, which
+    moves the explicitness classifier (float64 arithmetic would give zeros and another score).
+
+    Deliberate fix: a column whose std is exactly 0 is divided by 1 instead of 0, so it becomes all
+    zeros instead of NaN (the reference then crashes in the explicitness classifier).
 
     Returns ``(normalised, mean, std)``.
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
     if mean is None:
         mean = x.mean(axis=0)
     if std is None:
         std = x.std(axis=0)
-    safe = np.where(std > 0, std, 1.0)
+    safe = np.where(std > 0, std, np.ones_like(std))
     return (x - mean) / safe, mean, std
 
 
