@@ -42,3 +42,14 @@ def test_random_codes_are_not_disentangled():
     codes = np.random.default_rng(4).normal(size=(g.num_images, 4))
     s = dci.dci(codes, g, np.random.default_rng(0), num_train=300, num_test=150, variant="hist_gbt")
     assert s["disentanglement"] < 0.3
+
+
+def test_one_factor_or_one_code_gives_the_references_nan():
+    # disentanglement_lib's dci.disentanglement / completeness on these matrices (entropy of base 1 is
+    # 0/0 in scipy): nan where K = 1 (disentanglement) or D = 1 (completeness), the other as computed
+    one_factor = np.array([[0.7], [0.3]])
+    assert np.isnan(dci.disentanglement(one_factor))
+    assert dci.completeness(one_factor) == pytest.approx(0.11870910076441776, abs=1e-12)
+    one_code = np.array([[0.2, 0.8]])
+    assert dci.disentanglement(one_code) == pytest.approx(0.2780719051006376, abs=1e-12)
+    assert np.isnan(dci.completeness(one_code))

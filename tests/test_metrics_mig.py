@@ -27,9 +27,21 @@ def test_ground_truth_near_one_and_random_near_zero():
     assert mig.mig(codes, g, np.random.default_rng(0), num_train=2000)["discrete_mig"] < 0.05
 
 
-def test_errors_for_one_code_or_a_constant_factor():
+def test_error_for_one_code_and_nan_for_a_constant_factor():
     y = np.array([[0, 1], [1, 1], [0, 1]])
     with pytest.raises(BenchmarkError, match="at least 2 code dimensions"):
         mig.mig_from_codes(np.zeros((3, 1)), y)
-    with pytest.raises(BenchmarkError, match="single value"):
-        mig.mig_from_codes(np.random.default_rng(0).normal(size=(3, 2)), y)
+    # factor 1 takes one value: entropy 0, gap 0, 0/0; disentanglement_lib's compute_mig returns NaN
+    assert np.isnan(mig.mig_from_codes(np.random.default_rng(0).normal(size=(3, 2)), y)["discrete_mig"])
+
+
+def test_size_one_factor_gives_the_references_nan():
+    from benchmark.data.grid import FactorGrid
+    from benchmark.metrics.utils import ReferenceRandomState
+
+    # a 1 x 4 x 5 grid: disentanglement_lib's compute_mig(num_train=300, batch_size=16) with
+    # RandomState(7) on these codes returned nan (computed with the reference, not stored here)
+    grid = FactorGrid.build(["a", "b", "c"], [1, 4, 5])
+    f = grid.latent_classes(np.arange(grid.num_images)).astype(float)
+    codes = np.column_stack([f[:, 1], f[:, 2], f[:, 1] + f[:, 2]]).astype(np.float32)
+    assert np.isnan(mig.mig(codes, grid, ReferenceRandomState(7), num_train=300)["discrete_mig"])

@@ -50,3 +50,38 @@ def test_explicitness_with_the_2018_19_liblinear_default():
     assert r["explicitness_score_test"] == pytest.approx(np.mean(want), abs=1e-12)
     with pytest.raises(BenchmarkError, match="logreg_solver"):
         modularity.modularity_explicitness(codes, grid, np.random.default_rng(1), samples=samples, logreg_solver="x")
+
+
+def test_reference_values_on_edge_cases():
+    from benchmark.data.grid import FactorGrid
+    from benchmark.metrics.utils import ReferenceRandomState
+
+    # Known answers from disentanglement_lib's compute_modularity_explicitness(num_train=300,
+    # num_test=150, batch_size=16) with RandomState(7) on these codes (computed with the reference).
+    grid = FactorGrid.build(["a", "b", "c"], [3, 4, 5])
+    f = grid.latent_classes(np.arange(grid.num_images)).astype(float)
+    noisy = f + np.random.RandomState(0).normal(size=(grid.num_images, 3))
+    # a constant 0.1 float32 code: z-scored in float32 it is a constant -1 (its std is a rounding
+    # residue), not 0 as float64 arithmetic would make it, and that moves the classifier
+    codes = np.column_stack([noisy, np.full(grid.num_images, 0.1)]).astype(np.float32)
+    got = modularity.modularity_explicitness(codes, grid, ReferenceRandomState(7), num_train=300, num_test=150)
+    assert got["modularity_score"] == pytest.approx(0.36089654916607533, abs=1e-12)
+    assert got["explicitness_score_train"] == pytest.approx(0.8143091552164984, abs=1e-12)
+    assert got["explicitness_score_test"] == pytest.approx(0.8092991716740551, abs=1e-12)
+    # a single factor: delta = 0/0 for every live code, modularity NaN (explicitness 1 here)
+    g6 = FactorGrid.build(["a"], [6])
+    c6 = np.column_stack([np.arange(6.0) + np.random.RandomState(1).normal(size=6),
+                          np.random.RandomState(2).normal(size=6)]).astype(np.float32)
+    got = modularity.modularity_explicitness(c6, g6, ReferenceRandomState(7), num_train=300, num_test=150)
+    assert np.isnan(got["modularity_score"])
+    assert got["explicitness_score_train"] == 1.0 and got["explicitness_score_test"] == 1.0
+    assert np.isnan(modularity.modularity(np.array([[0.3], [0.0]])))  # reference: nan
+    assert modularity.modularity(np.zeros((2, 1))) == 0.0  # all codes dead: 0, as the reference
+
+
+def test_a_test_sample_with_one_class_has_no_auc():
+    x = np.random.RandomState(0).normal(size=(3, 30)).T
+    y = np.array([0, 1] * 15)
+    train, test = modularity.explicitness_per_factor(x, y, x[:3], np.array([1, 1, 1]))
+    # the reference's explicitness_per_factor: (0.7333333333333334, nan) for a binary factor
+    assert train == pytest.approx(0.7333333333333334, abs=1e-12) and np.isnan(test)

@@ -29,3 +29,18 @@ def test_discrete_variant_separates_ground_truth_from_noise():
     good = sap.sap_score(gt, g, np.random.default_rng(0), num_train=400, num_test=200)["SAP_score"]
     bad = sap.sap_score(rng_codes, g, np.random.default_rng(0), num_train=400, num_test=200)["SAP_score"]
     assert good > 0.15 and bad < 0.05
+
+
+def test_size_one_factor_as_the_reference_continuous_nan_discrete_constant_predictor():
+    from benchmark.data.grid import FactorGrid
+    from benchmark.metrics.utils import ReferenceRandomState
+
+    grid = FactorGrid.build(["a", "b", "c"], [1, 4, 5])
+    f = grid.latent_classes(np.arange(grid.num_images)).astype(float)
+    codes = np.column_stack([f[:, 1], f[:, 2], f[:, 1] + f[:, 2]]).astype(np.float32)
+    kw = dict(num_train=300, num_test=150)
+    # disentanglement_lib's compute_sap(continuous_factors=True) with RandomState(7) returned nan here
+    # (var y = 0 for the size-1 factor: 0/0); with continuous_factors=False its LinearSVC raises
+    assert np.isnan(sap.sap_score(codes, grid, ReferenceRandomState(7), continuous_factors=True, **kw)["SAP_score"])
+    s = sap.sap_score(codes, grid, ReferenceRandomState(7), continuous_factors=False, **kw)["SAP_score"]
+    assert np.isfinite(s)  # the constant predictor scores 1 on every code: gap 0 for that factor

@@ -14,6 +14,9 @@ importance matrix R (D x K) from its impurity-based ``feature_importances_``:
 * informativeness: mean classification *accuracy* over factors on the train sample and on a
   separate fresh test sample of 5,000 points (higher is better, despite the name).
 
+With a single factor (K = 1) the entropy of base 1 is 0/0, so disentanglement is NaN; with a single
+code (D = 1) completeness is NaN: the reference's values (scipy's ``entropy(..., base=1)``).
+
 Variants (the ``variant`` argument; both name themselves in results):
 
 ``"gbt"`` (default, the reference's classifier)
@@ -66,9 +69,8 @@ def _one_minus_entropy(p: np.ndarray, base: int) -> np.ndarray:
     """1 - H_base of each column of the non-negative matrix ``p`` after +1e-11 and renormalising."""
     p = p + 1e-11
     p = p / p.sum(axis=0, keepdims=True)
-    if base <= 1:  # a single code (or factor): the distribution has one entry, perfectly concentrated
-        return np.ones(p.shape[1])
-    return 1.0 - (-(p * np.log(p)).sum(axis=0) / np.log(base))
+    with np.errstate(divide="ignore", invalid="ignore"):  # base 1 (one code or factor): 0/0 = NaN, as the reference
+        return 1.0 - (-(p * np.log(p)).sum(axis=0) / np.log(base))
 
 
 def disentanglement(importance: np.ndarray) -> float:

@@ -7,16 +7,21 @@ Reference: ``disentanglement_lib/evaluation/metrics/modularity_explicitness.py``
 * Modularity (paper eq. 4-5): MI matrix m (D x K) between discretised train codes and factors;
   for code i with theta_i = max_j m_ij^2, delta_i = (sum_j m_ij^2 - theta_i) / (theta_i (K - 1)),
   score_i = 1 - delta_i, and score_i = 0 for a dead code (theta_i = 0). ``modularity_score`` is
-  the mean over all D codes.
+  the mean over all D codes. With a single factor (K = 1) delta_i = 0/0 for every live code, so the
+  score is NaN, as the reference returns (0 if every code is dead).
 * Explicitness: codes z-scored with the train mean/std (ddof 0; test reuses them); per factor a
   default ``LogisticRegression`` on all codes; ROC-AUC of its class probabilities against one-hot
   labels, macro-averaged over classes, on train and on test; mean over factors.
 
-Deliberate fixes (the reference crashes or returns NaN): a constant code is z-scored to 0 instead
-of divided by 0; the one-hot labels use the classifier's classes on both train and test (the
-reference refits the binariser on the test labels, which fails when a class is missing from the
-test sample); a class absent from (or the only class of) a sample has no ROC-AUC and is left out of
-the macro average; a factor with a single observed class scores 1.
+Deliberate fixes (where the reference crashes or mislabels): a code whose std is exactly 0 is
+z-scored to 0 instead of divided by 0 (NaN); the one-hot labels use the classifier's classes on
+both train and test (the reference refits the binariser on the test labels: with a class missing
+from the test sample it raises, with a test class unseen in training its columns no longer match
+the classifier's and its AUC pairs the wrong classes); a class absent from (or the only class of)
+a sample has no ROC-AUC and is left out of the macro average; a factor with a single class in the
+training sample scores 1 (the reference's classifier raises). A test sample holding a single class
+has no ROC-AUC at all: NaN, as the reference returns for a binary factor (it raises for more
+classes).
 """
 from __future__ import annotations
 
@@ -43,8 +48,8 @@ def modularity(mutual_information: np.ndarray) -> float:
     sq = np.square(np.asarray(mutual_information, dtype=np.float64))
     k = sq.shape[1]
     theta = sq.max(axis=1)
-    delta = np.divide(sq.sum(axis=1) - theta, theta * max(k - 1, 1), out=np.zeros_like(theta),
-                      where=theta > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # dead codes are set to 0 below; K = 1: NaN
+        delta = (sq.sum(axis=1) - theta) / (theta * (k - 1.0))
     score = np.where(theta > 0, 1.0 - delta, 0.0)
     return float(np.mean(score))
 
@@ -58,7 +63,7 @@ def _macro_auc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
         if truth.all() or not truth.any():
             continue
         aucs.append(roc_auc_score(truth, proba[:, c]))
-    return float(np.mean(aucs)) if aucs else 1.0
+    return float(np.mean(aucs)) if aucs else float("nan")  # one class only: undefined (reference: NaN)
 
 
 def explicitness_per_factor(x_train, y_train, x_test, y_test, seed=None, solver: str = "lbfgs"):

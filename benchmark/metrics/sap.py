@@ -12,6 +12,11 @@ the largest and second-largest S_ij over codes. Key ``SAP_score``.
   more samples than the one feature); both solve the same convex problem, so S moves only within
   the solver tolerance. We keep the current default and record the sklearn version.
 * continuous: S_ij = cov(z_i, y_j)^2 / (var z_i var y_j) (ddof 1), 0 where var z_i <= 1e-12.
+
+A factor with a single value in the training sample (a size-1 factor, or too few points):
+continuously its S_ij = 0/0 = NaN, so SAP is NaN, as the reference returns; discretely the
+reference's LinearSVC raises (one class), where we score the constant predictor of that value
+(test accuracy; deliberate, so that the other factors still get a score).
 """
 from __future__ import annotations
 
@@ -42,7 +47,8 @@ def score_matrix(x_train, y_train, x_test, y_test, continuous_factors: bool = Fa
             for j in range(k):
                 cov = np.cov(x_train[:, i], y_train[:, j], ddof=1)
                 var_z, var_y = cov[0, 0], cov[1, 1]
-                s[i, j] = cov[0, 1] ** 2 / (var_z * var_y) if var_z > 1e-12 and var_y > 0 else 0.0
+                with np.errstate(divide="ignore", invalid="ignore"):  # var_y = 0: NaN, as the reference
+                    s[i, j] = cov[0, 1] ** 2 / (var_z * var_y) if var_z > 1e-12 else 0.0
         return s
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
