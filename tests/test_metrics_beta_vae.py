@@ -58,6 +58,12 @@ def test_factor_subset_labels_and_errors():
         beta_vae.sample_beta_vae(g, np.random.default_rng(0), 2, 4, factors=["shape", "a"])
     with pytest.raises(BenchmarkError, match="classifier"):
         beta_vae.beta_vae_score(ground_truth(g), g, np.random.default_rng(0), classifier="svm", **SIZES)
+    # one latent factor: every label is 0; the reference's LogisticRegression raises a bare ValueError
+    from benchmark.data.grid import FactorGrid
+
+    g1 = FactorGrid.build(["a"], [6])
+    with pytest.raises(BenchmarkError, match="at least 2 latent factors"):
+        beta_vae.beta_vae_score(np.arange(6.0)[:, None], g1, np.random.default_rng(0), **SIZES)
 
 
 def test_same_seed_same_score():

@@ -45,3 +45,14 @@ def test_independent_factors_have_small_correlation():
     g = small_grid()
     s = u.unsupervised(ground_truth(g), g, np.random.default_rng(0), num_train=2000)
     assert s["gaussian_total_correlation"] < 0.01 and s["mutual_info_score"] < 0.02
+
+
+def test_one_code_scores_zero_and_one_point_is_refused():
+    from benchmark.errors import BenchmarkError
+
+    # the reference fails on both (np.cov of one code is 0-d; one point has no covariance)
+    x = np.random.default_rng(0).normal(size=(50, 1))
+    assert u.unsupervised_scores(x) == {"gaussian_total_correlation": 0.0, "gaussian_wasserstein_correlation": 0.0,
+                                        "gaussian_wasserstein_correlation_norm": 0.0, "mutual_info_score": 0.0}
+    with pytest.raises(BenchmarkError, match="at least 2 points"):
+        u.unsupervised_scores(np.ones((1, 3)))

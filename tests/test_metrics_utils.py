@@ -56,6 +56,13 @@ def test_normalize_float32_in_float32_as_the_reference():
     assert z[:, 0].tolist() == [-1.0] * 7
 
 
+def test_discretiser_refuses_a_range_too_narrow_for_its_bins():
+    one = np.float32(1)
+    x = np.array([[one], [np.nextafter(one, np.float32(2))]] * 3)  # one float32 ulp apart
+    with pytest.raises(BenchmarkError, match="too narrow"):
+        utils.histogram_discretize(x, 20)  # numpy (and so the reference) cannot make 20 bins of it
+
+
 def test_split_train_test_takes_ceil_first_rows():
     tr, te = utils.split_train_test(np.arange(10)[:, None], 0.66)
     assert len(tr) == 7 and te[:, 0].tolist() == [7, 8, 9]

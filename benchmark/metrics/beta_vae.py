@@ -238,6 +238,9 @@ def beta_vae_score(codes, grid, rng: np.random.Generator, batch_size: int = 64, 
     x_train, x_eval = features(codes, ta, tb), features(codes, ea, eb)
     extra = {}
     if classifier == "sklearn_logreg":
+        if len(np.unique(ty)) < 2:  # the reference's LogisticRegression raises a bare ValueError here
+            raise BenchmarkError(f"beta_vae: every training label is factor {int(ty[0])}; the classifier needs at least "
+                                 "2 latent factors and enough points (num_train) to see 2 of them")
         # float64 like the reference's feature matrix (np.zeros): sklearn fits float32 input in
         # float32, and where lbfgs stops at max_iter the two precisions give different accuracies
         x_train, x_eval = x_train.astype(np.float64), x_eval.astype(np.float64)

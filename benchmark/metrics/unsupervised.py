@@ -17,7 +17,9 @@ the others, and its term of the Gaussian total correlation tends to 0 as its var
 so this is the limit value rather than the reference's inf/NaN (log 0). If every dimension is
 constant all scores are 0. If the remaining covariance is singular (e.g. two identical
 dimensions) the total correlation is genuinely infinite and is returned as ``inf`` (``evaluate``
-stores non-finite values as null with a warning).
+stores non-finite values as null with a warning). A single code dimension (where the reference
+fails on its 0-d covariance) has no pairs: all four scores are 0. Fewer than 2 points have no
+sample covariance: an error (the reference fails in ``sqrtm``).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import warnings
 import numpy as np
 import scipy.linalg
 
+from benchmark.errors import BenchmarkError
 from benchmark.metrics.utils import as_codes, discrete_mutual_info, histogram_discretize, sample_points
 
 DEFAULTS = dict(num_train=10_000, batch_size=16, num_bins=20)
@@ -68,7 +71,9 @@ def gaussian_wasserstein_correlation(cov: np.ndarray) -> float:
 
 def unsupervised_scores(codes_sample: np.ndarray, num_bins: int = 20) -> dict:
     """The four scores of a fixed code sample ``(n, D)``."""
-    d = codes_sample.shape[1]
+    n, d = codes_sample.shape
+    if n < 2:
+        raise BenchmarkError(f"unsupervised scores need at least 2 points for a sample covariance, got {n} (num_train)")
     cov = np.atleast_2d(np.cov(codes_sample, rowvar=False, ddof=1))
     trace = float(np.trace(cov))
     w = gaussian_wasserstein_correlation(cov)

@@ -144,7 +144,9 @@ def histogram_discretize(codes: np.ndarray, num_bins: int = 20) -> np.ndarray:
     For each column: ``num_bins`` equal-width bins between the column's min and max (numpy's
     ``histogram`` edges); the right-most edge is dropped and each value gets the number of remaining
     edges <= value, so ids run 1..num_bins and the maximum lands in bin ``num_bins``. A constant
-    column (numpy widens its range to +-0.5) gets one id for every sample, hence zero MI.
+    column (numpy widens its range to +-0.5) gets one id for every sample, hence zero MI. A column
+    whose range is too narrow for its precision to hold ``num_bins`` distinct edges (e.g. two float32
+    values one ulp apart) raises, as numpy's histogram does in the reference.
 
     Parameters
     ----------
@@ -160,7 +162,12 @@ def histogram_discretize(codes: np.ndarray, num_bins: int = 20) -> np.ndarray:
         raise BenchmarkError(f"codes to discretise must be (n, D), got shape {codes.shape}")
     out = np.zeros(codes.shape, dtype=np.int64)
     for d in range(codes.shape[1]):
-        edges = np.histogram(codes[:, d], num_bins)[1][:-1]
+        try:
+            edges = np.histogram(codes[:, d], num_bins)[1][:-1]
+        except ValueError as e:  # numpy's "Too many bins for data range"; the reference fails the same way
+            raise BenchmarkError(f"cannot discretise code dimension {d} into {num_bins} equal-width bins: its range "
+                                 f"[{codes[:, d].min()!r}, {codes[:, d].max()!r}] is too narrow for its float precision "
+                                 f"({e})") from e
         out[:, d] = np.digitize(codes[:, d], edges)
     return out
 
