@@ -47,7 +47,8 @@ def test_refuses_code_in_pickles(tmp_path):
             return (print, ("pwned",))
 
     p = tmp_path / "evil.pt"
-    p.write_bytes(pickle.dumps({"format": "disentangle-bench/checkpoint", "x": Evil()}))
+    # protocol 2, as torch.save writes (another protocol only adds torch's "pickle protocol" warning)
+    p.write_bytes(pickle.dumps({"format": "disentangle-bench/checkpoint", "x": Evil()}, protocol=2))
     with pytest.raises(CheckpointError):
         load_checkpoint(p)
 
