@@ -3,13 +3,15 @@
 Two traps measured on a 2-core machine:
 
 * glibc's allocator returns freed activation buffers above its mmap threshold to the OS and
-  page-faults them back in on the next use. Raising the mmap and trim thresholds keeps them in the
-  heap. Measured here (docs/performance.md, Training): encoding at batch 1,024 (128 MB activations,
-  above glibc's largest dynamic threshold) 1.5-1.9x faster; training at batch 64 unchanged within
-  noise (glibc's dynamic threshold already keeps 8 MB blocks in the heap after the first free; the
-  +40-50 % reported on another setup). We apply it with ``mallopt`` at import
-  time, so it holds without a shell wrapper (the ``MALLOC_*_`` environment variables only work if
-  set before the interpreter starts).
+  page-faults them back in on the next use. glibc raises that threshold only to the size of a freed
+  mmapped chunk, so same-size 8 MB activations keep being mapped and unmapped unless something
+  larger was freed first (it depends on the process's history). Raising the mmap and trim
+  thresholds keeps them in the heap. Measured here (docs/performance.md, Training): training on
+  dSprites through ``python -m benchmark train`` 1.14x faster at 2 threads (2,000-7,300 page faults
+  per step without it), encoding at batch 1,024 (128 MB activations, above glibc's largest dynamic
+  threshold) 1.5-1.9x faster. We apply it with ``mallopt`` at import time, so it holds without a
+  shell wrapper (the ``MALLOC_*_`` environment variables only work if set before the interpreter
+  starts).
 * Denormal floats slow freshly initialised networks several-fold on x86; flushing them to zero
   costs nothing measurable in accuracy for these models.
 

@@ -10,7 +10,11 @@ CPU measurements (conv beta-VAE, batch 64, dsprites_mini images held as one uint
   same thread count; FLOPs of one fwd+bwd step counted with ``torch.utils.flop_counter``;
 * the same model and optimiser fed by a per-image ``torch.utils.data.DataLoader`` side by side;
 * the allocator fix (``benchmark.runtime`` mallopt) before/after: "before" is a subprocess with
-  ``DISENTANGLE_BENCH_NO_MALLOPT=1``; channels_last on/off;
+  ``DISENTANGLE_BENCH_NO_MALLOPT=1``. Training is measured through the real entry point
+  (``python -m benchmark train`` on ``dsprites``, the main job's dataset, in fresh processes,
+  alternating), because the effect depends on the process's allocation history: glibc raises its
+  mmap threshold only when a chunk larger than the activations has been freed, which building
+  ``dsprites_mini`` happens to do and loading the dSprites cache does not; channels_last on/off;
 * the first 100 steps of a freshly initialised AE vs later steps, denormal flushing off/on;
 * contention: training rate with one competing busy process at 1 and 2 threads, and OpenMP's
   wait policies (ours: a 10,000-iteration spin; PASSIVE; ACTIVE; libgomp's default) idle and beside
@@ -26,8 +30,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import json
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -242,6 +249,30 @@ def child(env_extra: dict, threads: int, steps: int, what: str) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def cli_train_rate(threads: int, steps: int, allocator_fix: bool, dataset: str = "dsprites") -> dict:
+    """``python -m benchmark train`` (conv beta-VAE) in a fresh process, with or without the allocator fix.
+
+    Returns the median images/s of the 50-step log windows after the first (start-up, data loading
+    and the first window excluded) and the process's minor page faults per step.
+    """
+    env = dict(os.environ)
+    env.pop("DISENTANGLE_BENCH_NO_MALLOPT", None)
+    if not allocator_fix:
+        env["DISENTANGLE_BENCH_NO_MALLOPT"] = "1"
+    with tempfile.TemporaryDirectory() as d:
+        faults0 = resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt
+        r = subprocess.run([sys.executable, "-m", "benchmark", "train", "--model", "beta_vae", "--beta", "4",
+                            "--dataset", dataset, "--steps", str(steps), "--log-every", "50",
+                            "--checkpoint-every", str(10 ** 9), "--threads", str(threads), "--no-progress",
+                            "--out", str(Path(d) / "run")], env=env, cwd=ROOT, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr[-2000:])
+        faults = resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt - faults0
+        with open(Path(d) / "run" / "train_log.csv", newline="") as f:
+            windows = [float(row["images_per_s"]) for row in csv.DictReader(f)][1:]
+    return {"train": statistics.median(windows), "minor_faults_per_step": faults / steps}
+
+
 @contextlib.contextmanager
 def competitor():
     """One other busy process (a pure Python spin loop) for the duration of the block."""
@@ -286,10 +317,13 @@ def main(argv=None) -> int:
     ap.add_argument("--gpu-only", action="store_true",
                     help="measure only the GPU part (one model bf16/fp32, compile on/off, DataLoader, 4-model "
                          "ensemble, paper-preset projection): the script to run in a short GPU window")
+    ap.add_argument("--cli-steps", type=int, default=350,
+                    help="steps of each `python -m benchmark train` run of the allocator before/after (default 350)")
     ap.add_argument("--skip-slow", action="store_true", help="skip the AE first-steps and ensemble measurements")
     args = ap.parse_args(argv)
-    if args.steps < 1 or args.rounds < 1:
-        ap.error(f"--steps and --rounds must be at least 1 (got {args.steps}, {args.rounds})")
+    if args.steps < 1 or args.rounds < 1 or args.cli_steps < 100:
+        ap.error(f"--steps and --rounds must be at least 1 and --cli-steps at least 100 "
+                 f"(got {args.steps}, {args.rounds}, {args.cli_steps})")
 
     import benchmark  # noqa: F401  (allocator fix, OpenMP policy)
     import torch
@@ -355,13 +389,26 @@ def main(argv=None) -> int:
 
         alloc_runs = {"before": [], "after": []}
         for _ in range(args.rounds):
-            alloc_runs["before"].append(child({"DISENTANGLE_BENCH_NO_MALLOPT": "1"}, best_t, args.steps, "train,encode"))
-            alloc_runs["after"].append(child({}, best_t, args.steps, "train,encode"))
+            alloc_runs["before"].append(child({"DISENTANGLE_BENCH_NO_MALLOPT": "1"}, best_t, args.steps, "encode"))
+            alloc_runs["after"].append(child({}, best_t, args.steps, "encode"))
         before, after = ({k: max(r[k] for r in runs) for k in runs[0]} for runs in (alloc_runs["before"], alloc_runs["after"]))
-        res["allocator"] = {"before": before, "after": after, "runs": alloc_runs}
-        row(f"engine WITHOUT allocator fix, {best_t} thr", before["train"], "images/s", None, "subprocess")
-        row(f"engine with allocator fix, {best_t} thr", after["train"], "images/s", None,
-            f"subprocess; {after['train'] / before['train']:.2f}x")
+        cli_runs = {"before": [], "after": []}
+        for t in (1, 2):  # the real entry point on the main job's dataset, alternating, fresh processes
+            for _ in range(args.rounds):
+                cli_runs["before"].append({"threads": t, **cli_train_rate(t, args.cli_steps, False)})
+                cli_runs["after"].append({"threads": t, **cli_train_rate(t, args.cli_steps, True)})
+        res["allocator"] = {"before": before, "after": after, "runs": alloc_runs, "cli_train_runs": cli_runs}
+        for t in (1, 2):
+            b_runs = [r for r in cli_runs["before"] if r["threads"] == t]
+            a_runs = [r for r in cli_runs["after"] if r["threads"] == t]
+            b_best, a_best = max(r["train"] for r in b_runs), max(r["train"] for r in a_runs)
+            def runs_with_faults(runs):  # faults of the whole process (loading the grid included) per step
+                return "runs " + " / ".join(f"{r['train']:,.0f} ({r['minor_faults_per_step']:,.0f} faults/step)" for r in runs)
+
+            row(f"`benchmark train` on dsprites WITHOUT allocator fix, {t} thr", b_best, "images/s",
+                100 * b_best * flops / BATCH / 1e9 / mm[t], runs_with_faults(b_runs))
+            row(f"`benchmark train` on dsprites with allocator fix, {t} thr", a_best, "images/s",
+                100 * a_best * flops / BATCH / 1e9 / mm[t], f"{runs_with_faults(a_runs)}; {a_best / b_best:.2f}x")
         for b in (64, 1024):
             row(f"encode batch {b} WITHOUT allocator fix", before[f"encode_{b}"], "images/s", None, "subprocess")
             row(f"encode batch {b} with allocator fix", after[f"encode_{b}"], "images/s", None, "subprocess")
