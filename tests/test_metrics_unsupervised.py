@@ -15,11 +15,19 @@ def test_gaussian_scores_on_known_covariances():
     assert u.gaussian_wasserstein_correlation(np.diag([2.0, 3.0])) == pytest.approx(0.0, abs=1e-12)
 
 
-def test_constant_dimensions_are_left_out_and_singular_is_infinite():
+def test_constant_dimensions_give_the_references_nan_and_singular_is_infinite():
+    # values of disentanglement_lib's gaussian_total_correlation / gaussian_wasserstein_correlation on
+    # these matrices (computed with the reference): nan, nan, inf; 0.20526680779794493, 0.0
     c = np.array([[1.0, 0.6, 0], [0.6, 1.0, 0], [0, 0, 0.0]])
-    assert u.gaussian_total_correlation(c) == pytest.approx(u.gaussian_total_correlation(c[:2, :2]))
-    assert u.gaussian_total_correlation(np.zeros((3, 3))) == 0.0
+    assert np.isnan(u.gaussian_total_correlation(c))
+    assert np.isnan(u.gaussian_total_correlation(np.zeros((3, 3))))
     assert u.gaussian_total_correlation(np.ones((2, 2))) == float("inf")
+    assert u.gaussian_wasserstein_correlation(c) == pytest.approx(0.20526680779794493, rel=1e-12)
+    assert u.gaussian_wasserstein_correlation(np.zeros((3, 3))) == 0.0
+    # all codes constant: the normalised Wasserstein score is 0/0 in the reference
+    s = u.unsupervised_scores(np.ones((30, 3)))
+    assert np.isnan(s["gaussian_total_correlation"]) and np.isnan(s["gaussian_wasserstein_correlation_norm"])
+    assert s["gaussian_wasserstein_correlation"] == 0.0 and s["mutual_info_score"] == 0.0
 
 
 def test_total_correlation_uses_the_log_magnitude_of_a_negative_determinant_as_the_reference():

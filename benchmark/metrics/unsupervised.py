@@ -11,15 +11,17 @@ covariance (ddof 1):
 * ``gaussian_wasserstein_correlation_norm`` = the previous / tr(C);
 * ``mutual_info_score`` = mean off-diagonal plug-in MI (nats) between the 20-bin discretised codes.
 
-Deliberate handling of collapsed codes (what a large-beta model produces): dimensions with zero
-sample variance are left out of the two Gaussian scores. A constant dimension is independent of
-the others, and its term of the Gaussian total correlation tends to 0 as its variance goes to 0,
-so this is the limit value rather than the reference's inf/NaN (log 0). If every dimension is
-constant all scores are 0. If the remaining covariance is singular (e.g. two identical
-dimensions) the total correlation is genuinely infinite and is returned as ``inf`` (``evaluate``
-stores non-finite values as null with a warning). A single code dimension (where the reference
-fails on its 0-d covariance) has no pairs: all four scores are 0. Fewer than 2 points have no
-sample covariance: an error (the reference fails in ``sqrtm``).
+Degenerate codes, as the reference: a dimension with zero sample variance makes the Gaussian total
+correlation NaN (log 0 - log 0; the Gaussian has no density, so its total correlation is
+undefined) and, if every dimension is constant, the normalised Wasserstein score NaN (0 / 0);
+``evaluate`` stores NaN as null with a warning. (Codes of a collapsed latent of a trained model vary
+a little and are scored normally; exact constants come from hand-made or raw-pixel codes.) The
+Wasserstein score is computed over the dimensions with positive variance: a constant dimension
+adds a zero row and column to diag(C) C, so the value is the reference's. If the covariance is
+singular otherwise (e.g. two identical dimensions) the total correlation is genuinely infinite and
+is returned as ``inf``. Deliberate, where the reference fails: a single code dimension (its 0-d
+covariance) has no pairs, so all four scores are 0; fewer than 2 points have no sample covariance:
+an error (the reference fails in ``sqrtm``).
 """
 from __future__ import annotations
 
@@ -43,18 +45,15 @@ def indices(samples) -> np.ndarray:
 
 
 def gaussian_total_correlation(cov: np.ndarray) -> float:
-    """1/2 (sum log C_ii - log det C) over the dimensions with positive variance.
+    """1/2 (sum log C_ii - log det C), exactly as the reference computes it.
 
-    As the reference, ``log det C`` is ``slogdet``'s log-magnitude whatever its sign: a nearly
-    singular C whose determinant rounds to a negative number still gives a (large) finite value,
-    an exactly singular one +inf.
+    ``log det C`` is ``slogdet``'s log-magnitude whatever its sign: a nearly singular C whose
+    determinant rounds to a negative number still gives a (large) finite value, an exactly singular
+    one +inf, and a zero variance NaN (-inf - -inf).
     """
-    keep = np.diag(cov) > 0
-    if not keep.any():
-        return 0.0
-    c = cov[np.ix_(keep, keep)]
-    _, logdet = np.linalg.slogdet(c)
-    return float(0.5 * (np.sum(np.log(np.diag(c))) - logdet))
+    with np.errstate(divide="ignore", invalid="ignore"):  # log 0: the reference's NaN, without numpy's warning
+        _, logdet = np.linalg.slogdet(cov)
+        return float(0.5 * (np.sum(np.log(np.diag(cov))) - logdet))
 
 
 def gaussian_wasserstein_correlation(cov: np.ndarray) -> float:
@@ -82,7 +81,7 @@ def unsupervised_scores(codes_sample: np.ndarray, num_bins: int = 20) -> dict:
     return {
         "gaussian_total_correlation": gaussian_total_correlation(cov),
         "gaussian_wasserstein_correlation": w,
-        "gaussian_wasserstein_correlation_norm": w / trace if trace > 0 else 0.0,
+        "gaussian_wasserstein_correlation_norm": w / trace if trace > 0 else float("nan"),  # 0/0, as the reference
         "mutual_info_score": float(m.sum() / (d * d - d)) if d > 1 else 0.0,
     }
 
