@@ -168,7 +168,7 @@ def _finite(obj, path, warns):
         return [_finite(v, f"{path}[{i}]", warns) for i, v in enumerate(obj)]
     if isinstance(obj, (float, np.floating)):
         if not math.isfinite(obj):
-            warns.append(f"{path} is {obj}; stored as null")
+            warns.append(f"{path} is {float(obj)}; stored as null (the metric's docstring says when it is not finite)")
             return None
         return float(obj)
     if isinstance(obj, np.integer):
@@ -326,6 +326,13 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
             "sklearn_linear_svc": "dual='auto' default since sklearn 1.3 (primal solver here); reference era dual=True",
         },
     }
-    out = _finite(out, "result", warns)
+    finite_warns: list[str] = []
+    out = _finite(out, "result", finite_warns)
+    # a flat score and its copy under metrics.<m>.scores are one value: name it once, by its flat name
+    flat_paths = {f"result.metrics.{k.split('.', 1)[0]}.scores.{k.split('.', 1)[1]}" for k in flat}
+    for w in finite_warns:
+        path = w.split(" ", 1)[0]
+        if path not in flat_paths:
+            warns.append(w[len("result.scores."):] if path.startswith("result.scores.") else w)
     out["warnings"] = warns
     return out
