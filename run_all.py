@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import benchmark  # noqa: F401  (process-wide CPU settings)
-from benchmark.errors import BenchmarkError
+from benchmark.errors import BenchmarkError, one_line
 
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter):
@@ -125,7 +125,7 @@ def main(argv=None) -> int:
     try:
         return _main(args)
     except BenchmarkError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted: finished runs are saved and unfinished ones keep their checkpoints; "
@@ -144,6 +144,10 @@ def _main(args) -> int:
 
     resolve_device(args.device)  # a bad --device is one clear error now, not a failed run later
     results_dir = Path(args.results_dir)
+    if not args.dry_run:
+        from benchmark.io import make_dir
+
+        make_dir(results_dir, "--results-dir folder")  # before any run: not one failed run per spec
     specs, preset = make_plan(args)
     finished = sum(is_finished(s.to_dict(), results_dir) for s in specs)
     print(f"plan: {len(specs)} runs ({finished} finished, {len(specs) - finished} to run), preset {preset.name}, "

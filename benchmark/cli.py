@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from benchmark.errors import BenchmarkError
+from benchmark.errors import BenchmarkError, one_line
 
 _LAYERS = (
     "benchmark.data.cli",
@@ -43,7 +43,7 @@ def run(func, args) -> int:
     try:
         return int(func(args) or 0)
     except BenchmarkError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished work is saved; rerun the same command to continue", file=sys.stderr)

@@ -17,3 +17,13 @@ class DatasetError(BenchmarkError):
 
 class CheckpointError(BenchmarkError):
     """A checkpoint cannot be read or does not match the model it is loaded into."""
+
+
+class OutputError(BenchmarkError, OSError):
+    """An output file or folder cannot be written (a file where a folder is needed, no permission,
+    disk full). Also an ``OSError``, so callers that skip an optional cache on ``OSError`` still do."""
+
+
+def one_line(e: BaseException) -> str:
+    """The message of ``e`` on one line: messages quoting a library's error can carry its newlines."""
+    return " ".join(str(e).split())

@@ -13,22 +13,47 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from benchmark.errors import OutputError
+
+
+def make_dir(path: str | os.PathLike, what: str = "output folder") -> Path:
+    """Create folder ``path`` (and its parents), or one clear error saying why it cannot be."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"cannot create {what} {path}: {_why(e, path)}; pass a folder you can write") from None
+    return path
+
+
+def _why(e: OSError, path: Path) -> str:
+    """The reason of a failed write, naming the file that stands where a folder should be."""
+    blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    return f"{blocker} is a file, not a folder" if blocker else (e.strerror or str(e))
+
 
 def _atomic(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "wb") -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder; pass a file path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {_why(e, path.parent)}; pass a path in a folder you can write") from None
     try:
         with os.fdopen(fd, mode) as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(e, OSError) and not isinstance(e, OutputError):  # disk full, quota: the old file is intact
+            raise OutputError(f"cannot write {path} ({e.strerror or e}); the old file is unchanged: free space or pass another path") from None
         raise
     return path
 

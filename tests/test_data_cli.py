@@ -26,3 +26,11 @@ def test_bad_values_give_one_error_line():
     r = subprocess.run([sys.executable, "-m", "benchmark", "data", "prepare", "dsprites_mini", "--source", "official"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "only one source" in r.stderr
+
+
+def test_show_refuses_a_negative_seed_and_a_folder_as_out(tmp_path, capsys):
+    # both were tracebacks: numpy's seed error, and IsADirectoryError after drawing the sheet
+    assert main(["data", "show", "dsprites_mini", "--seed", "-1", "--out", str(tmp_path / "s.png")]) == 2
+    assert capsys.readouterr().err.strip() == "error: --seed must be >= 0, got -1"
+    assert main(["data", "show", "dsprites_mini", "--out", str(tmp_path)]) == 2
+    assert "it is a folder; pass a file path" in capsys.readouterr().err

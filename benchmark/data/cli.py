@@ -90,6 +90,8 @@ def cmd_show(args) -> int:
         from benchmark.data.contact_sheet import write_contact_sheet
     except ModuleNotFoundError:
         raise BenchmarkError("contact sheets are not available in this build (benchmark.data.contact_sheet missing)") from None
+    if args.seed < 0:  # numpy's generators take no negative seeds
+        raise BenchmarkError(f"--seed must be >= 0, got {args.seed}")
     ds = _load(args)
     out = Path(args.out) if args.out else Path("docs/datasets") / f"{ds.name}.png"
     write_contact_sheet(ds, out, rng=np.random.default_rng(args.seed))

@@ -33,7 +33,7 @@ import torch
 
 from benchmark import runtime
 from benchmark.errors import BenchmarkError
-from benchmark.io import atomic_write_json, atomic_write_text
+from benchmark.io import atomic_write_json, atomic_write_text, make_dir
 from benchmark.models import build_model, make_config
 from benchmark.models.checkpoint import load_state, read_checkpoint, save_checkpoint
 from benchmark.train.config import TrainConfig
@@ -342,8 +342,7 @@ def train(config: TrainConfig, dataset, out_dir, *, resume: bool = True, progres
     -------
     TrainResult
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_dir(out_dir, "result folder")
     device, threads = prepare_device(config)
     model = init_model(config, dataset.channels)
     cfg_dict = run_config_dict(config, model, dataset)
