@@ -77,3 +77,35 @@ def test_unconverged_adagrad_scores_are_named_in_the_summaries():
     assert S.adagrad_note(df.drop(columns="beta_vae_paper_converged")) is None
     # read back from CSV the flag is a bool or its text; both count
     assert "1 of 2" in S.adagrad_note(df.assign(beta_vae_paper_converged=["True", "False", None]))
+
+
+@pytest.mark.parametrize("column,value,match", [
+    ("beta", "abc", "line 2: beta 'abc' is not a number"),
+    ("mig", "zz", "line 2: mig 'zz' is not a number"),
+    ("seed", "x", "line 2: seed 'x' is not a non-negative integer"),
+    ("model", "", "line 2: empty model"),
+])
+def test_read_results_names_the_bad_cell(tmp_path, column, value, match):
+    _write_runs(tmp_path)
+    df = R.write_results(tmp_path).astype(object)
+    df.loc[0, column] = value
+    df.to_csv(tmp_path / "results.csv", index=False)
+    with pytest.raises(BenchmarkError, match=match):  # was a pandas traceback inside the aggregation
+        R.read_results(tmp_path)
+
+
+def test_figures_on_a_damaged_table_is_one_line_and_writes_nothing(tmp_path, capsys):
+    from benchmark.cli import main
+
+    _write_runs(tmp_path)
+    df = R.write_results(tmp_path).drop(columns=["kind"])
+    df.to_csv(tmp_path / "results.csv", index=False)
+    assert main(["figures", "--results-dir", str(tmp_path), "--no-leaderboard"]) == 2
+    assert "missing columns kind" in capsys.readouterr().err
+    # a tokenizer error quotes pandas' message, which ends in a newline: still one line
+    with open(tmp_path / "results.csv", "a") as f:
+        f.write("a," * 200 + "\n")
+    assert main(["figures", "--results-dir", str(tmp_path), "--no-leaderboard"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot read") and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "summary.md").exists() and not (tmp_path / "figures").exists()

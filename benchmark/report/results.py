@@ -200,9 +200,34 @@ def read_results(path: str | os.PathLike) -> pd.DataFrame:
         df = pd.read_csv(p)
     except (ValueError, pd.errors.ParserError) as e:
         raise BenchmarkError(f"cannot read {p} as CSV ({e}); regenerate it with `python run_all.py` (it reruns nothing)") from None
-    missing = [c for c in ("run_id", "model", "dataset", "preset", "seed") if c not in df.columns]
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise BenchmarkError(f"{p} is not a results table (missing columns {', '.join(missing)}); regenerate it with `python run_all.py`")
+    return _check_values(df, p)
+
+
+# What the leaderboard and figures group by; a table without them cannot be aggregated.
+REQUIRED_COLUMNS = ("run_id", "kind", "model", "label", "dataset", "preset", "seed")
+NUMERIC_COLUMNS = ["beta", "normalised_beta", "num_latents", "num_pixels", "lr", "batch_size", "steps"] \
+    + SCORE_COLUMNS + GENERATIVE_COLUMNS
+
+
+def _check_values(df: pd.DataFrame, p: Path) -> pd.DataFrame:
+    """One clear error naming the first bad cell (an edited or damaged table), else ``df``."""
+    fix = "rebuild it from the run folders with `python -m benchmark figures --rebuild`, or fix that cell"
+    for c in ("run_id", "kind", "model", "dataset", "preset"):
+        bad = df.index[df[c].isna() | (df[c].astype(str).str.strip() == "")]
+        if len(bad):
+            raise BenchmarkError(f"{p} line {bad[0] + 2}: empty {c}; {fix}")
+    seeds = pd.to_numeric(df["seed"], errors="coerce")
+    bad = df.index[~(seeds >= 0) | (seeds != seeds.round())]
+    if len(bad):
+        raise BenchmarkError(f"{p} line {bad[0] + 2}: seed {df['seed'][bad[0]]!r} is not a non-negative integer; {fix}")
+    for c in [c for c in NUMERIC_COLUMNS if c in df.columns]:
+        bad = df.index[df[c].notna() & pd.to_numeric(df[c], errors="coerce").isna()]
+        if len(bad):
+            raise BenchmarkError(f"{p} line {bad[0] + 2}: {c} {df[c][bad[0]]!r} is not a number; {fix}")
+        df[c] = pd.to_numeric(df[c])
     return df
 
 
