@@ -170,3 +170,18 @@ def test_bad_configs_are_one_line_errors():
         make_config("vae", architecture="resnet")
     with pytest.raises(BenchmarkError, match="beta"):
         make_config("beta_vae", beta=-1)
+
+
+@pytest.mark.parametrize("model,param,value", [
+    ("annealed_vae", "c_max", -1.0), ("factor_vae", "gamma", float("inf")), ("dip_vae_i", "lambda_od", float("nan")),
+    ("beta_tcvae", "beta", float("nan")), ("dip_vae_ii", "lambda_d_factor", -2.0), ("annealed_vae", "gamma", "x"),
+])
+def test_non_finite_or_negative_hyperparameters_are_refused(model, param, value):
+    # they used to train silently (negative capacity) or stop at step 1 blaming the learning rate
+    with pytest.raises(BenchmarkError, match=f"{param} must be a finite number >= 0"):
+        make_config(model, **{param: value})
+
+
+def test_flag_for_a_model_without_hyperparameters_says_so():
+    with pytest.raises(BenchmarkError, match="vae has no parameter beta; it takes no hyperparameters"):
+        make_config("vae", beta=4.0)

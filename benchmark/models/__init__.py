@@ -33,7 +33,9 @@ def make_config(name: str, **params) -> ModelConfig:
     shared = {f.name for f in dataclasses.fields(ModelConfig)}
     bad = sorted(set(params) - known)
     if bad:
-        raise BenchmarkError(f"model {name} has no parameter {', '.join(bad)}; its parameters are: {', '.join(sorted(known - shared))}")
+        own = ", ".join(sorted(known - shared))
+        raise BenchmarkError(f"model {name} has no parameter {', '.join(bad)}; "
+                             + (f"its parameters are: {own}" if own else "it takes no hyperparameters: drop that flag"))
     try:
         return cls(**params)
     except (TypeError, ValueError) as e:

@@ -14,6 +14,7 @@ ensemble of them (``benchmark.train.ensemble``).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import ClassVar, Optional
 
@@ -66,6 +67,10 @@ class ModelConfig:
             raise BenchmarkError(f"latent_dim and channels must be >= 1, got {self.latent_dim} and {self.channels}")
         if self.recon_reduction != L.RECON_REDUCTION or self.kl_reduction != L.KL_REDUCTION:
             raise BenchmarkError(f"only the pinned reductions {L.RECON_REDUCTION} / {L.KL_REDUCTION} are implemented")
+        for k in self.HPARAMS:  # loss weights and capacities: NaN/inf/negative values train garbage silently
+            v = getattr(self, k)
+            if not _non_negative(v):
+                raise BenchmarkError(f"{k} must be a finite number >= 0, got {v!r}; pass such a --{k.replace('_', '-')}")
 
     def to_dict(self) -> dict:
         """Plain dict (primitives only) including the model name."""
@@ -80,6 +85,13 @@ class ModelConfig:
     def hparams(self) -> dict[str, float]:
         """The numeric hyperparameters used by the loss, as floats."""
         return {k: float(getattr(self, k)) for k in self.HPARAMS}
+
+
+def _non_negative(v) -> bool:
+    try:
+        return math.isfinite(float(v)) and float(v) >= 0
+    except (TypeError, ValueError):
+        return False
 
 
 class GaussianModel(nn.Module):
