@@ -23,6 +23,8 @@ import ctypes
 import ctypes.util
 import os
 
+from benchmark.errors import BenchmarkError
+
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 1 << 30  # 1 GiB
@@ -83,9 +85,19 @@ def set_threads(n: int | None = None) -> int:
         except OSError:
             load = 0.0
         n = max(1, min(cores, int(round(cores - load))))
-    n = max(1, int(n))
+    n = check_threads(n)
     torch.set_num_threads(n)
     return n
+
+
+def check_threads(n: int) -> int:
+    """``n`` as a thread count, or one clear error: 0 or fewer is meaningless, and far more threads
+    than cores only oversubscribe them (OpenMP crashes outright when it cannot create them all)."""
+    cores = os.cpu_count() or 1
+    if not 1 <= int(n) <= cores:
+        raise BenchmarkError(f"--threads must be between 1 and {cores} (the CPU cores of this machine), got {n}; "
+                             "pass a count in that range, or leave --threads out to use the idle cores")
+    return int(n)
 
 
 SPIN_COUNT = "10000"

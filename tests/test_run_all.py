@@ -104,6 +104,8 @@ def test_resume_after_interruption_gives_the_same_results(full_run, tmp_path):
     (["--steps", "-5"], "error: --steps must be >= 0"),
     (["--device", "tpu"], "error: unknown device"),
     (["--models", "none", "--baselines", "none"], "error: nothing to run"),
+    (["--threads", "0"], "error: --threads must be between 1 and"),
+    (["--threads", "100000", "--jobs", "2"], "error: --threads must be between 1 and"),
 ])
 def test_bad_flags_are_one_clear_line(tmp_path, argv, match):
     p = subprocess.run([sys.executable, str(ROOT / "run_all.py"), "--results-dir", str(tmp_path), "--preset", "tiny"] + argv,
@@ -126,3 +128,15 @@ def test_dry_run_lists_the_plan(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.count("todo") == 10 and "beta_vae-beta8-s1-" in out
     assert not (tmp_path / "runs").exists()
+
+
+def test_results_dir_that_is_a_file_is_one_line_before_any_run(tmp_path):
+    f = tmp_path / "results.txt"
+    f.write_text("keep")
+    # was one failed run per spec, then a FileExistsError traceback from writing results.csv
+    p = subprocess.run([sys.executable, str(ROOT / "run_all.py"), "--results-dir", str(f), "--preset", "tiny",
+                        "--dataset", "dsprites_mini", "--models", "none", "--baselines", "ground_truth"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "FAILED" not in p.stderr, p.stderr
+    assert p.stderr.strip().splitlines()[-1].startswith("error: cannot create --results-dir folder")
+    assert f.read_text() == "keep"

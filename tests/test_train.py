@@ -239,3 +239,43 @@ def test_adam_update_is_tensorflow1s(model_name, key, betas):
     opt2.step()
     for p, q in zip(params, opt2.param_groups[0]["params"]):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"seed": -1}, "seed must be between 0 and 4294967295"),
+    ({"seed": 10**20}, "seed must be between 0 and 4294967295"),
+    ({"lr": float("inf")}, "lr must be a finite number > 0"),
+])
+def test_bad_config_values_are_refused_before_training(kw, match):
+    # a negative or huge seed was a numpy/torch traceback; lr=inf a "non-finite loss" at step 1
+    with pytest.raises(BenchmarkError, match=match):
+        cfg(**kw)
+
+
+@pytest.mark.parametrize("n", [0, -3, 10**5])
+def test_thread_counts_outside_the_cores_are_refused(n):
+    from benchmark.runtime import check_threads
+
+    with pytest.raises(BenchmarkError, match="--threads must be between 1 and"):
+        check_threads(n)
+
+
+def test_train_cli_huge_threads_is_one_line_not_a_crash(tmp_path):
+    import subprocess
+    import sys
+
+    # torch.set_num_threads(100000) made OpenMP crash the process (segmentation fault)
+    p = subprocess.run([sys.executable, "-m", "benchmark", "train", "--model", "vae", "--dataset", "dsprites_mini",
+                        "--steps", "1", "--out", str(tmp_path / "r"), "--threads", "100000", "--no-progress"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and p.stderr.startswith("error: --threads must be between 1 and"), p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
+
+
+def test_out_folder_that_is_a_file_is_one_clear_error(tmp_path):
+    f = tmp_path / "notes.txt"
+    f.write_text("keep me")
+    for out in (f, f / "run"):
+        with pytest.raises(BenchmarkError, match="notes.txt is a file, not a folder"):
+            train(cfg(steps=2), tiny_dataset(), out, progress=False)
+    assert f.read_text() == "keep me"

@@ -177,6 +177,10 @@ class LocalExecutor:
         if int(jobs) < 1:
             raise BenchmarkError(f"--jobs must be at least 1, got {jobs}; pass --jobs 1 or more")
         self.jobs = int(jobs)
+        if threads is not None:
+            from benchmark.runtime import check_threads
+
+            threads = check_threads(threads)  # now, not once per run (or as a dead worker) later
         self.threads = threads
         self.verbose = verbose
         self.ensemble = bool(ensemble)

@@ -73,6 +73,10 @@ def _run_train(args) -> int:
     from benchmark.models import make_config
 
     make_config(args.model, **params)
+    if args.threads is not None:
+        from benchmark.runtime import check_threads
+
+        check_threads(args.threads)
     out = Path(args.out) if args.out else default_out(args.model, params, args.dataset, args.seed)
     dataset = load_dataset(args.dataset, data_dir=args.data_dir)
     result = train(config, dataset, out, progress=not args.no_progress)

@@ -1,6 +1,7 @@
 """``TrainConfig``: everything that defines how one model is trained (a plain, JSON-able dataclass)."""
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Optional
 
@@ -8,6 +9,7 @@ from benchmark.errors import BenchmarkError
 
 OPTIMIZERS = ("adam", "adagrad")
 SWITCHES = ("auto", "on", "off")
+SEED_MAX = 2**32 - 1
 
 # Fields that may change when a run is resumed (where/how fast it runs, how long, how often it
 # logs); every other field defines the run, and a checkpoint written with other values is refused.
@@ -91,13 +93,16 @@ class TrainConfig:
 
         need(int(self.steps) >= 0, f"steps must be >= 0, got {self.steps}; pass a non-negative --steps")
         need(int(self.batch_size) >= 2, f"batch_size must be >= 2, got {self.batch_size}")
-        need(float(self.lr) > 0, f"lr must be > 0, got {self.lr}")
+        need(math.isfinite(float(self.lr)) and float(self.lr) > 0, f"lr must be a finite number > 0, got {self.lr}")
         need(int(self.log_every) >= 1 and int(self.checkpoint_every) >= 1,
              f"log_every and checkpoint_every must be >= 1, got {self.log_every} and {self.checkpoint_every}")
         need(self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         for name in ("amp", "compile", "channels_last"):
             need(getattr(self, name) in SWITCHES, f"{name} must be one of {', '.join(SWITCHES)}, got {getattr(self, name)!r}")
         need(self.threads is None or int(self.threads) >= 1, f"threads must be >= 1, got {self.threads}")
+        # numpy's SeedSequence refuses negative seeds and torch's manual_seed ones past 64 bits; 32 bits
+        # also fit the metrics' RandomState, which run_all seeds with the model seed
+        need(0 <= int(self.seed) <= SEED_MAX, f"seed must be between 0 and {SEED_MAX}, got {self.seed}; pass such a --seed")
 
     def to_dict(self) -> dict:
         return asdict(self)
