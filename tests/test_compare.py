@@ -100,9 +100,12 @@ def test_our_checkpoint_and_a_user_callable(board, tmp_path, capsys, monkeypatch
     (["--checkpoint", "nope.pt", "--model", "x:y"], "checkpoint nope.pt not found"),
     (["--codes", "{codes}", "--checkpoint", "x.pt", "--dataset", "dsprites_mini"], "exactly one of"),
     (["--codes", "{codes}", "--dataset", "dsprites_mini", "--submit"], "--submit needs --name"),
+    (["--codes", "{words}", "--dataset", "dsprites_mini"], "are of dtype <U1; save the encoder's float outputs"),
 ])
-def test_mismatches_are_one_clear_error(board, gt_codes, capsys, args, match):
-    args = [a.replace("{codes}", str(gt_codes)) for a in args]
+def test_mismatches_are_one_clear_error(board, gt_codes, capsys, args, match, tmp_path):
+    words = tmp_path / "words.npy"  # strings where codes belong: was a TypeError from np.isfinite
+    np.save(words, np.full((23040, 2), "a"))
+    args = [a.replace("{codes}", str(gt_codes)).replace("{words}", str(words)) for a in args]
     assert _compare(board, *args) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and match in err and err.count("\n") == 1, err

@@ -53,3 +53,32 @@ def test_evaluate_a_real_checkpoint_with_generative_scores(tmp_path):
     assert r["representation"]["selection"] == "subset" and r["representation"]["dim"] == 10
     assert r["scores"]["generative.kl"] >= 0 and r["scores"]["generative.iwae_k"] == 4
     assert list((tmp_path / "run" / "codes_cache").glob("codes-*.npz"))  # cached next to the checkpoint
+
+
+def test_bad_seeds_params_codes_and_json_paths_are_one_line_before_scoring(tmp_path, capsys):
+    import pytest
+
+    codes = tmp_path / "codes.npy"
+    np.save(codes, ground_truth_codes(MINI_GRID))
+    base = ["evaluate", "--codes", str(codes), "--dataset", "dsprites_mini", "--preset", "tiny", "--metrics", "mig", "--quiet"]
+    for flag in ("--seed", "--noise-seed"):  # numpy's RandomState range; -1 was a traceback inside numpy
+        with pytest.raises(SystemExit) as e:
+            main(base + [flag, "-1"])
+        assert e.value.code == 2 and "2**32 - 1" in capsys.readouterr().err
+    # a parameter of the wrong type was a TypeError inside the metric
+    assert main(base + ["--param", "mig.num_train=abc"]) == 2
+    assert capsys.readouterr().err.strip() == "error: mig: num_train must be an integer (default 10000), got 'abc'"
+    # an output path that cannot be written is refused before scoring (it failed after the whole evaluation)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(base + ["--json", str(blocker / "r.json")]) == 2
+    captured = capsys.readouterr()
+    assert "is a file, not a folder" in captured.err and "discrete_mig" not in captured.out
+    assert main(base + ["--json", str(tmp_path)]) == 2
+    assert "it is a folder" in capsys.readouterr().err
+    # codes that are not numbers (strings) were a ValueError from the float conversion
+    words = tmp_path / "words.npy"
+    np.save(words, np.full((MINI_GRID.num_images, 2), "a"))
+    assert main(base[:2] + [str(words)] + base[3:]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: codes must be numbers, got an array of dtype <U1") and err.count("\n") == 1

@@ -34,7 +34,7 @@ def add_parsers(sub) -> None:
                    help=f"metrics to compute, from: {', '.join(available_metrics())}")
     p.add_argument("--preset", choices=list(PRESETS), default="reference",
                    help="sample sizes: reference = disentanglement_lib's study, quick = ~10x smaller, tiny = tests")
-    p.add_argument("--seed", type=int, default=0, help="metric seed: each metric draws from its own numpy RandomState(seed), as the reference (see --random-stream)")
+    p.add_argument("--seed", type=_seed, default=0, help="metric seed: each metric draws from its own numpy RandomState(seed), as the reference (see --random-stream)")
     p.add_argument("--param", action="append", default=[], metavar="METRIC.NAME=VALUE",
                    help="override one metric parameter, e.g. dci.n_jobs=1 or mig.num_train=20000 (repeatable; JSON values)")
     p.add_argument("--json", dest="json_out", default=None, help="write the full result (every parameter, versions) here")
@@ -44,7 +44,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--cache-dir", default=None,
                    help="codes cache folder (default for --checkpoint: <checkpoint folder>/codes_cache)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the codes cache")
-    p.add_argument("--noise-seed", type=int, default=0,
+    p.add_argument("--noise-seed", type=_seed, default=0,
                    help="seed of the one nuisance draw per image for stochastic datasets (color/noisy dSprites)")
     p.add_argument("--representation", choices=["mean", "sampled"], default="mean",
                    help="score the encoder mean (published numbers) or the reference's sampled code mu + sigma * eps")
@@ -57,6 +57,27 @@ def add_parsers(sub) -> None:
                    help="encode under bfloat16 autocast (declared option, off by default; check scores against float32)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_evaluate)
+
+
+def _seed(text: str) -> int:
+    """argparse type: an integer in numpy RandomState's range 0 .. 2**32 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if not 0 <= value <= 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 2**32 - 1 (numpy RandomState's range), got {value}")
+    return value
+
+
+def _check_output_file(path: str) -> None:
+    """Refuse an output file that cannot be written before the (long) evaluation, not after it."""
+    target = Path(path)
+    if target.is_dir():
+        raise BenchmarkError(f"cannot write {target}: it is a folder; pass a file path")
+    from benchmark.io import make_dir
+
+    make_dir(target.parent, "the folder of --json")
 
 
 def _parse_params(items) -> dict:
@@ -103,6 +124,8 @@ def cmd_evaluate(args) -> int:
     from benchmark.runtime import set_threads
 
     set_threads(args.threads)
+    if args.json_out:
+        _check_output_file(args.json_out)
     bad = [m for m in args.metrics if m not in available_metrics()]
     if bad:
         raise BenchmarkError(f"unknown metric(s) {bad}; choose from {', '.join(available_metrics())}")

@@ -154,10 +154,34 @@ def resolve_params(name: str, grid, preset: str = "reference", overrides: Option
     unknown = sorted(set(params) - accepted)
     if unknown:
         raise BenchmarkError(f"{name} has no parameter {', '.join(unknown)}; its parameters are: {', '.join(sorted(accepted))}")
+    signature = inspect.signature(fn).parameters
     for k, v in params.items():
+        _check_param_type(name, k, v, signature[k].default)
         if k.startswith("num_") and isinstance(v, int) and v < 1 and k != "num_bins":
             raise BenchmarkError(f"{name}: {k} must be >= 1, got {v}")
     return params
+
+
+def _check_param_type(name: str, key: str, value, default) -> None:
+    """Refuse a parameter whose type cannot be the default's (``--param mig.num_train=abc``)."""
+    if isinstance(default, bool):
+        ok, kind = isinstance(value, bool), "true or false"
+    elif isinstance(default, int):
+        ok, kind = isinstance(value, (int, np.integer)) and not isinstance(value, bool), "an integer"
+    elif isinstance(default, float):
+        ok, kind = isinstance(value, (int, float, np.number)) and not isinstance(value, bool), "a number"
+    elif isinstance(default, str):
+        ok, kind = isinstance(value, str), "a string"
+    else:  # None or a structured default: the metric validates it
+        return
+    if not ok:
+        raise BenchmarkError(f"{name}: {key} must be {kind} (default {default!r}), got {value!r}")
+
+
+def _check_seed(name: str, value) -> None:
+    """numpy's RandomState takes seeds in 0 .. 2**32 - 1; anything else is a traceback deep inside it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= int(value) <= 2**32 - 1:
+        raise BenchmarkError(f"{name} must be an integer from 0 to 2**32 - 1 (numpy RandomState's range), got {value!r}")
 
 
 def _finite(obj, path, warns):
@@ -250,6 +274,8 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
     warns: list[str] = []
     t_total = time.perf_counter()
 
+    _check_seed("seed", seed)
+    _check_seed("noise_seed", noise_seed)
     resolved = {m: resolve_params(m, grid, preset, sizes, params) for m in metrics}
     if random_stream not in ("independent", "reference"):
         raise BenchmarkError(f"random_stream must be 'independent' or 'reference', got {random_stream!r}")

@@ -51,6 +51,9 @@ class ArrayCodes:
                 "give one row per image in the dataset's flat index order"
             )
         if not np.issubdtype(array.dtype, np.floating):
+            if not (np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_):
+                raise BenchmarkError(f"codes must be numbers, got an array of dtype {array.dtype}; "
+                                     "give the encoder's float outputs")
             array = array.astype(np.float64)
         _check_finite(array)
         self.array = array

@@ -92,6 +92,8 @@ def load_codes(path: str, num_images: int, dataset: str):
         raise BenchmarkError(f"cannot read {p} as a .npy array ({e}); save codes with numpy.save") from None
     if codes.ndim != 2:
         raise BenchmarkError(f"codes in {p} have shape {codes.shape}; expected (num_images, code_dim) = ({num_images}, D)")
+    if not (np.issubdtype(codes.dtype, np.number) or codes.dtype == np.bool_) or np.iscomplexobj(codes):
+        raise BenchmarkError(f"codes in {p} are of dtype {codes.dtype}; save the encoder's float outputs with numpy.save")
     if codes.shape[0] != num_images:
         raise BenchmarkError(f"codes in {p} have {codes.shape[0]} rows but dataset {dataset} has {num_images} images; "
                              "these codes belong to another dataset: pass the matching --dataset, one row per image in flat index order")
