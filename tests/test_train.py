@@ -126,6 +126,15 @@ def test_non_finite_loss_stops_with_step_and_last_checkpoint(tmp_path):
     assert good.steps == 4
 
 
+def test_out_of_memory_is_one_clear_error(tmp_path):
+    # 2**59 images: the batch's indices alone (4 EiB) exceed any address space, so the allocation fails
+    # at once on every machine (it was the allocator's multi-line RuntimeError / MemoryError)
+    with pytest.raises(BenchmarkError, match=r"out of memory on cpu at batch size 576460752303423488 \(step 1\); "
+                                             r"lower --batch-size"):
+        train(cfg(steps=4, batch_size=2**59), tiny_dataset(), tmp_path, progress=False)
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
 def test_resume_refuses_a_different_run(tmp_path):
     train(cfg(steps=2), tiny_dataset(), tmp_path, progress=False)
     with pytest.raises(BenchmarkError, match="different run.*beta"):

@@ -394,9 +394,15 @@ def train(config: TrainConfig, dataset, out_dir, *, resume: bool = True, progres
     final: dict = log.last_row() if step >= config.steps else {}
     try:
         while step < config.steps:
-            x = stream.next()
-            noise = model.sample_noise(config.batch_size, gen, device)
-            window.append(train_step(forward, model, optimizers, groups, x, noise, step, amp_ctx))
+            try:
+                x = stream.next()
+                noise = model.sample_noise(config.batch_size, gen, device)
+                window.append(train_step(forward, model, optimizers, groups, x, noise, step, amp_ctx))
+            except (_OUT_OF_MEMORY, MemoryError, RuntimeError) as e:
+                if not _is_out_of_memory(e):
+                    raise
+                raise BenchmarkError(f"out of memory on {device} at batch size {config.batch_size} (step {step + 1}); "
+                                     f"lower --batch-size") from None
             step += 1
             bar.update(1)
             if on_step is not None:
@@ -432,6 +438,14 @@ def train(config: TrainConfig, dataset, out_dir, *, resume: bool = True, progres
                          device=str(device), threads=threads)
     atomic_write_json(out / RESULT_FILE, result.to_dict())
     return result
+
+
+_OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)  # torch.OutOfMemoryError: 2.5+
+
+
+def _is_out_of_memory(e: BaseException) -> bool:
+    """CUDA's OutOfMemoryError, Python's MemoryError, or torch's CPU allocator failing."""
+    return isinstance(e, (_OUT_OF_MEMORY, MemoryError)) or "can't allocate memory" in str(e)
 
 
 def fmt_params(params: dict) -> str:
