@@ -45,6 +45,7 @@ def test_each_metric_has_its_own_stream():
     assert metric_rng(5, "mig").integers(10**9) != metric_rng(5, "dci").integers(10**9)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # explicitness on constant codes, as the reference
 def test_constant_dimensions_score_finite_except_where_the_reference_is_undefined():
     g = medium_grid()
     ds = dataset(g)
