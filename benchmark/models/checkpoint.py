@@ -76,7 +76,10 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unpickling failure means the same thing to the user
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        reason = _load_failure(e)
+        if reason.startswith("Unsupported global"):
+            raise CheckpointError(f"{path} holds Python objects that a safe load refuses to run ({reason[:120]}); "
+                                  "it was not written by 'python -m benchmark train': retrain, or re-save only tensors") from None
         raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupt: {reason[:160]}); "
                               f"delete it and retrain, or point to an intact copy") from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
@@ -87,6 +90,15 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     if not isinstance(cfg, dict) or any(k not in cfg for k in REQUIRED_CONFIG):
         raise CheckpointError(f"{path} lacks a complete config ({', '.join(REQUIRED_CONFIG)}); it is damaged, retrain the model")
     return obj
+
+
+def _load_failure(e: Exception) -> str:
+    """The reason inside torch.load's error: weights-only failures wrap it in paragraphs of advice."""
+    text = str(e).strip()
+    if "WeightsUnpickler error:" in text:
+        detail = text.split("WeightsUnpickler error:", 1)[1].strip()
+        return detail.split(". Please use", 1)[0].splitlines()[0].strip() or "unpickling failed"
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def load_checkpoint(path, device="cpu"):
