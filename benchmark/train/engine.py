@@ -394,15 +394,10 @@ def train(config: TrainConfig, dataset, out_dir, *, resume: bool = True, progres
     final: dict = log.last_row() if step >= config.steps else {}
     try:
         while step < config.steps:
-            try:
+            with out_of_memory_as_error(device, f"batch size {config.batch_size}", step + 1):
                 x = stream.next()
                 noise = model.sample_noise(config.batch_size, gen, device)
                 window.append(train_step(forward, model, optimizers, groups, x, noise, step, amp_ctx))
-            except (_OUT_OF_MEMORY, MemoryError, RuntimeError) as e:
-                if not _is_out_of_memory(e):
-                    raise
-                raise BenchmarkError(f"out of memory on {device} at batch size {config.batch_size} (step {step + 1}); "
-                                     f"lower --batch-size") from None
             step += 1
             bar.update(1)
             if on_step is not None:
@@ -443,9 +438,16 @@ def train(config: TrainConfig, dataset, out_dir, *, resume: bool = True, progres
 _OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError)  # torch.OutOfMemoryError: 2.5+
 
 
-def _is_out_of_memory(e: BaseException) -> bool:
-    """CUDA's OutOfMemoryError, Python's MemoryError, or torch's CPU allocator failing."""
-    return isinstance(e, (_OUT_OF_MEMORY, MemoryError)) or "can't allocate memory" in str(e)
+@contextlib.contextmanager
+def out_of_memory_as_error(device, what: str, step: int):
+    """Turn running out of memory (CUDA's OutOfMemoryError, MemoryError, torch's CPU allocator failing)
+    into one error line naming the device, the batch and the fix, instead of the allocator's traceback."""
+    try:
+        yield
+    except (_OUT_OF_MEMORY, MemoryError, RuntimeError) as e:
+        if not (isinstance(e, (_OUT_OF_MEMORY, MemoryError)) or "can't allocate memory" in str(e)):
+            raise
+        raise BenchmarkError(f"out of memory on {device} at {what} (step {step}); lower --batch-size") from None
 
 
 def fmt_params(params: dict) -> str:

@@ -30,7 +30,8 @@ from benchmark.models.checkpoint import load_state, read_checkpoint, save_checkp
 from benchmark.train.config import TrainConfig
 from benchmark.train.engine import (CHECKPOINT_FILE, CONFIG_FILE, LOG_FILE, RESULT_FILE, BatchStream, CsvLog,
                                     TrainingDiverged, TrainResult, _amp_context, _progress, check_identity,
-                                    find_nonfinite, init_model, make_optimizers, make_streams, prepare_device,
+                                    find_nonfinite, init_model, make_optimizers, make_streams, out_of_memory_as_error,
+                                    prepare_device,
                                     rng_state, run_config_dict, set_rng_state, train)
 
 # fields that may differ between members
@@ -165,19 +166,20 @@ def train_ensemble(configs: list[TrainConfig], dataset, out_dirs: list, *, progr
     last_good = step if resumed_from is not None else None
     try:
         while step < c0.steps:
-            x = torch.stack([s.next() for s in streams])
-            noise = [mod.sample_noise(c0.batch_size, g, device) for mod, g in zip(models, gens)]
-            noise = {k: torch.stack([n[k] for n in noise]) for k in noise[0]}
-            for opt in optimizers.values():
-                opt.zero_grad(set_to_none=True)
-            current["step"] = step
-            with amp_ctx:
-                terms = batched(params, buffers, x, noise, hp)
-            keys = list(groups)
-            for j, k in enumerate(keys):  # members are independent: the gradient of the sum is each member's own
-                terms[k].sum().backward(inputs=groups[k], retain_graph=j < len(keys) - 1)
-            for opt in optimizers.values():
-                opt.step()
+            with out_of_memory_as_error(device, f"batch size {c0.batch_size} x {m} members", step + 1):
+                x = torch.stack([s.next() for s in streams])
+                noise = [mod.sample_noise(c0.batch_size, g, device) for mod, g in zip(models, gens)]
+                noise = {k: torch.stack([n[k] for n in noise]) for k in noise[0]}
+                for opt in optimizers.values():
+                    opt.zero_grad(set_to_none=True)
+                current["step"] = step
+                with amp_ctx:
+                    terms = batched(params, buffers, x, noise, hp)
+                keys = list(groups)
+                for j, k in enumerate(keys):  # members are independent: the gradient of the sum is each member's own
+                    terms[k].sum().backward(inputs=groups[k], retain_graph=j < len(keys) - 1)
+                for opt in optimizers.values():
+                    opt.step()
             window.append({k: v.detach() for k, v in terms.items()})
             step += 1
             bar.update(1)
