@@ -127,6 +127,7 @@ def test_hdf5_twin_layout(tmp_path):
     ("shuffled", "complete grid"),
     ("wrong_values", "latents_values"),
     ("wrong_sizes", "latents_sizes"),
+    ("no_metadata", r"missing keys \['metadata'\]"),
 ])
 def test_bad_npz_files_give_one_clear_error(tmp_path, case, match):
     imgs = sub_images()
@@ -141,6 +142,9 @@ def test_bad_npz_files_give_one_clear_error(tmp_path, case, match):
     elif case == "wrong_values":
         cl = SUB.classes(np.arange(SUB.num_images))
         write_official_npz(p, imgs, values=np.zeros((len(cl), 6)))
+    elif case == "no_metadata":  # was "truncated or corrupt (KeyError)"
+        cl = SUB.classes(np.arange(SUB.num_images))
+        np.savez(p, imgs=imgs, latents_classes=cl, latents_values=np.stack([SUB.values[i][cl[:, i]] for i in range(6)], 1))
     elif case == "wrong_sizes":
         meta = ds.official_metadata(SUB)
         meta["latents_sizes"] = np.array([1, 3, 6, 40, 32, 32])

@@ -111,12 +111,13 @@ def read_npz(path: Path, validate: bool = True, grid: FactorGrid | None = None):
     """
     path, grid = Path(path), grid or GRID
     try:
+        with np.load(path, allow_pickle=False) as z:  # the keys first: a missing one is named, not "corrupt"
+            missing = {"imgs", "latents_classes", "latents_values", "metadata"} - set(z.files)
+        if missing:
+            raise DatasetError(f"{path}: missing keys {sorted(missing)} — {FIX}")
         metadata = read_pickled_entry(path, "metadata")
         imgs = _stored_member(path, "imgs")
         with np.load(path, allow_pickle=False) as z:
-            missing = {"imgs", "latents_classes", "latents_values"} - set(z.files)
-            if missing:
-                raise DatasetError(f"{path}: missing keys {sorted(missing)} — {FIX}")
             imgs = np.array(imgs) if imgs is not None else z["imgs"]
             classes = z["latents_classes"]
             values = z["latents_values"]
