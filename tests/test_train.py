@@ -288,3 +288,17 @@ def test_out_folder_that_is_a_file_is_one_clear_error(tmp_path):
         with pytest.raises(BenchmarkError, match="notes.txt is a file, not a folder"):
             train(cfg(steps=2), tiny_dataset(), out, progress=False)
     assert f.read_text() == "keep me"
+
+
+def test_train_cli_prints_readable_lines_and_says_when_there_is_nothing_to_do(tmp_path, capsys):
+    from benchmark.cli import main
+
+    args = ["train", "--model", "beta_vae", "--beta", "8", "--dataset", "dsprites_mini", "--out", str(tmp_path),
+            "--no-progress", "--threads", "1"]
+    assert main(args + ["--steps", "4"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("trained beta_vae beta=8 for 4 steps on cpu (") and ": loss " in first and "{" not in first
+    # asking for fewer steps than the checkpoint holds trains nothing and says so (it printed '0 images/s')
+    assert main(args + ["--steps", "2"]) == 0
+    again = capsys.readouterr().out.splitlines()[0]
+    assert again.startswith("beta_vae beta=8 was already trained for 4 steps (asked for 2); nothing to do.")

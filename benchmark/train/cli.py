@@ -1,7 +1,6 @@
 """``python -m benchmark train``: train one zoo model resumably (see :func:`benchmark.train.train`)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from benchmark.models import MODELS
@@ -80,8 +79,12 @@ def _run_train(args) -> int:
     out = Path(args.out) if args.out else default_out(args.model, params, args.dataset, args.seed)
     dataset = load_dataset(args.dataset, data_dir=args.data_dir)
     result = train(config, dataset, out, progress=not args.no_progress)
-    summary = {k: round(v, 4) for k, v in result.final.items()}
-    print(f"trained {args.model} {params or ''} for {result.steps:,} steps on {result.device}"
-          f" ({result.images_per_s:,.0f} images/s): {json.dumps(summary)}")
+    name = " ".join([args.model] + [f"{k}={v:g}" for k, v in params.items()])
+    terms = ", ".join(f"{k} {v:.4g}" for k, v in result.final.items() if k not in ("step", "wall_s", "images_per_s"))
+    if result.resumed_from is not None and result.resumed_from >= args.steps:
+        print(f"{name} was already trained for {result.steps:,} steps (asked for {args.steps:,}); nothing to do. "
+              f"Last logged: {terms}")
+    else:
+        print(f"trained {name} for {result.steps:,} steps on {result.device} ({result.images_per_s:,.0f} images/s): {terms}")
     print(f"result folder: {out}")
     return 0
