@@ -392,9 +392,10 @@ def train(config: TrainConfig, dataset, out_dir, *, resume: bool = True, progres
     t0 = time.perf_counter()
     start_step = step
     final: dict = log.last_row() if step >= config.steps else {}
+    oom_what = f"batch size {config.batch_size}"  # named in the out-of-memory error
     try:
         while step < config.steps:
-            with out_of_memory_as_error(device, f"batch size {config.batch_size}", step + 1):
+            with out_of_memory_as_error(device, oom_what, step + 1):
                 x = stream.next()
                 noise = model.sample_noise(config.batch_size, gen, device)
                 window.append(train_step(forward, model, optimizers, groups, x, noise, step, amp_ctx))

@@ -164,9 +164,10 @@ def train_ensemble(configs: list[TrainConfig], dataset, out_dirs: list, *, progr
     window_start, row_t, t0, start_step = step, time.perf_counter(), time.perf_counter(), step
     finals: list[dict] = [log.last_row() for log in logs] if step >= c0.steps else [{} for _ in range(m)]
     last_good = step if resumed_from is not None else None
+    oom_what = f"batch size {c0.batch_size} x {m} members"  # named in the out-of-memory error
     try:
         while step < c0.steps:
-            with out_of_memory_as_error(device, f"batch size {c0.batch_size} x {m} members", step + 1):
+            with out_of_memory_as_error(device, oom_what, step + 1):
                 x = torch.stack([s.next() for s in streams])
                 noise = [mod.sample_noise(c0.batch_size, g, device) for mod, g in zip(models, gens)]
                 noise = {k: torch.stack([n[k] for n in noise]) for k in noise[0]}
