@@ -299,6 +299,30 @@ def test_scream_painting_is_shrunk_like_the_reference(tmp_path):
     assert scream[0, :, :5].mean() < 0.05 and scream[0, :, -5:].mean() > 0.95
 
 
+def test_scream_painting_is_shrunk_as_pillow_6_did_for_the_reference(tmp_path):
+    # The reference called thumbnail((350, 274, 3)) on the undecoded JPEG under Pillow < 7: size by
+    # truncation, JPEG draft (decode at 1/2^k scale), then a bicubic resize. A large noisy JPEG makes
+    # the draft step matter: decoding at full size first moves pixels by several grey levels.
+    from PIL import Image
+
+    h, w = 2000, 1600
+    rgb = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    (tmp_path / "scream").mkdir()
+    Image.fromarray(rgb).save(tmp_path / ds.SCREAM_FILE, quality=90)
+    with Image.open(tmp_path / ds.SCREAM_FILE) as im:  # Pillow 6's thumbnail, step by step
+        tw, th = 350, int(max(h * 350 / w, 1))
+        tw, th = int(max(tw * 274 / th, 1)), 274
+        im.draft(None, (tw, th))
+        assert im.size == (w // 4, h // 4)  # the decoder shrinks 4x (8x would undershoot 219 x 274)
+        want = np.asarray(im.resize((tw, th), Image.BICUBIC), dtype=np.float32) / 255
+    scream, _ = ds.load_scream(tmp_path)
+    assert scream.shape == (3, 274, 219)
+    np.testing.assert_array_equal(scream.numpy().transpose(1, 2, 0), want)
+    with Image.open(tmp_path / ds.SCREAM_FILE) as im:  # decoded first: not what the reference saw
+        full = im.convert("RGB").resize((tw, th), Image.BICUBIC)
+    assert np.abs(np.asarray(full, dtype=np.float32) / 255 - want).max() > 2 / 255
+
+
 def test_scream_transform_crops_tints_and_inverts(tmp_path):
     write_painting(tmp_path)
     scream, _ = ds.load_scream(tmp_path)

@@ -271,8 +271,12 @@ def load_scream(root: Path) -> tuple[torch.Tensor, Path]:
     """The Scream as float32 ``(3, H, W)`` in [0, 1], shrunk to fit 350 x 274 as the reference does.
 
     The reference (``ScreamDSprites``) opens ``scream/scream.jpg`` under its data root, applies
-    ``PIL.Image.thumbnail`` (aspect kept, fits inside 350 wide x 274 high; Pillow's default filter)
-    and divides by 255.
+    ``PIL.Image.thumbnail`` to the still-undecoded JPEG and divides by 255. It ran on Pillow < 7,
+    whose ``thumbnail`` computes the size that fits inside 350 wide x 274 high (aspect kept, each
+    side truncated to an int), lets the JPEG decoder shrink by a power of two first (``draft``) and
+    then resizes bicubically. Those steps are spelled out here, since today's ``thumbnail`` rounds
+    the size and reduces differently, and decoding the file before shrinking (as ``convert``
+    does) skips the draft step: either moves pixels by a few grey levels.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -282,9 +286,15 @@ def load_scream(root: Path) -> tuple[torch.Tensor, Path]:
                            "(the reference's file, Munch's The Scream from Wikimedia Commons)")
     try:
         with Image.open(path) as im:
-            im = im.convert("RGB")
-            im.thumbnail(SCREAM_BOX)
-            arr = np.asarray(im, dtype=np.float32) / 255.0
+            w, h = im.size
+            if w > SCREAM_BOX[0]:
+                w, h = SCREAM_BOX[0], int(max(h * SCREAM_BOX[0] / w, 1))
+            if h > SCREAM_BOX[1]:
+                w, h = int(max(w * SCREAM_BOX[1] / h, 1)), SCREAM_BOX[1]
+            if (w, h) != im.size:
+                im.draft(None, (w, h))  # JPEG only: decode at 1/2, 1/4 or 1/8 scale, no smaller than (w, h)
+                im = im.resize((w, h), Image.BICUBIC)
+            arr = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
     except (UnidentifiedImageError, OSError, ValueError) as e:
         raise DatasetError(f"{path} is not a readable image ({e}); save {SCREAM_URL} there again") from None
     if arr.shape[0] <= 64 or arr.shape[1] <= 64:
