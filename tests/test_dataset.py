@@ -24,6 +24,15 @@ def test_observe_returns_float_in_unit_range_in_index_order(lazy):
     assert ds.images.shape == (12, 1, 64, 64)
 
 
+def test_grey_levels_become_the_correctly_rounded_float32_quotient():
+    # the reference divides float32 images by 255; every one of the 256 levels must match it bitwise
+    g = FactorGrid.build(["level"], [256])
+    imgs = torch.arange(256, dtype=torch.uint8).view(256, 1, 1, 1).expand(256, 1, 64, 64).contiguous()
+    ds = GroundTruthDataset("t", g, Provenance("procedural", generator="test", version="0"), images=imgs, max_value=255)
+    got = ds.observe(np.arange(256))[:, 0, 0, 0].numpy()
+    np.testing.assert_array_equal(got, np.arange(256, dtype=np.float32) / np.float32(255))
+
+
 def test_bad_indices_and_images_refused():
     ds = make()
     with pytest.raises(BenchmarkError, match="indices"):

@@ -161,7 +161,10 @@ class GroundTruthDataset:
         """
         x = batch.to(torch.float32)
         if self.max_value != 1:
-            x = x.mul_(1.0 / self.max_value)
+            # True division, as the reference's float32(k) / 255 (multiplying by 1/255 is 1 ulp off for
+            # 126 of the 256 levels). The divisor is a tensor on the batch's device because CUDA turns
+            # division by a Python scalar into a multiplication by its reciprocal.
+            x = x.div_(torch.full((), float(self.max_value), device=x.device))
         if self.transform is not None:
             if rng is None:
                 raise BenchmarkError(f"{self.name} draws per-image nuisance noise: pass rng=numpy.random.Generator")
