@@ -361,6 +361,23 @@ def test_scream_dsprites_dataset_records_the_painting(tmp_path, monkeypatch):
     assert x.shape == (8, 3, 64, 64) and x.std() > 0.05
 
 
+def test_dsprites_noshape_draws_shape_per_image_and_dsprites_full_is_an_alias(tmp_path, monkeypatch):
+    # the reference's DSprites([2, 3, 4, 5]): shape leaves the latent factors and is resampled like colour
+    monkeypatch.setattr(ds, "GRID", SUB)
+    monkeypatch.setattr(ds, "GRID_NOSHAPE", FactorGrid.build(SUB.names, SUB.sizes, SUB.values, latent=(2, 3, 4, 5)))
+    monkeypatch.setattr(ds, "NUM_IMAGES", SUB.num_images)
+    monkeypatch.setattr(ds, "_LOADED", {})
+    (tmp_path / ds.SUBDIR).mkdir()
+    write_official_npz(tmp_path / ds.SUBDIR / ds.NPZ_NAME, sub_images())
+    d = load_dataset("dsprites_noshape", data_dir=tmp_path)
+    assert d.name == "dsprites_noshape" and d.grid.latent_names == ("scale", "orientation", "posX", "posY")
+    latents = np.tile([1, 2, 3, 3], (300, 1))  # one fixed cell of the four latent factors
+    idx = d.grid.latents_to_index(latents, np.random.default_rng(0))
+    cl = d.grid.classes(idx)
+    assert (cl[:, 2:] == latents).all() and set(cl[:, 1]) == {0, 1, 2}
+    assert load_dataset("dsprites_full", data_dir=tmp_path).name == "dsprites"
+
+
 @pytest.mark.parametrize("content, match", [
     (None, "needs the painting at .*scream.jpg: save https://"),
     (b"not a jpeg at all", "not a readable image"),

@@ -7,6 +7,9 @@ Registered names
     orientation 40, posX 32, posY 32 (latent). Read from the official npz or its HDF5 twin when
     present under the data root, else from the procedural renderer's cache (rendered on first use),
     with a printed notice. ``load_dataset("dsprites", source="official"|"procedural")`` forces one.
+``dsprites_noshape``
+    The same images with shape as a nuisance factor (the reference's ``dsprites_noshape``): four
+    latent factors (scale, orientation, posX, posY); shape is drawn afresh for every observation.
 ``color_dsprites`` / ``noisy_dsprites``
     The reference implementation's variants (3 channels): each image tinted by one RGB colour with
     channels ~ U(0.5, 1), or the background replaced by per-pixel, per-channel U(0, 1) noise (sprite
@@ -50,6 +53,7 @@ NUM_IMAGES = 737_280
 FIX = f"download it from {OFFICIAL_URL} into <data root>/{SUBDIR}/, or delete it to use the procedural grid"
 
 GRID = FactorGrid.build(render.NAMES, render.SIZES, render.VALUES, latent=(1, 2, 3, 4, 5))
+GRID_NOSHAPE = FactorGrid.build(render.NAMES, render.SIZES, render.VALUES, latent=(2, 3, 4, 5))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -338,13 +342,14 @@ def load_dsprites(root: Path, source: str = "auto", variant: str | None = None) 
     if variant == "scream":  # check the painting first: it is the file most likely missing
         scream, scream_path = load_scream(root)
     images, prov = load_images(root, source)
-    transforms = {None: (None, 1), "color": (color_transform, 3), "noisy": (noise_transform, 3)}
+    transforms = {None: (None, 1), "noshape": (None, 1), "color": (color_transform, 3), "noisy": (noise_transform, 3)}
     if variant == "scream":
         transforms["scream"] = (scream_transform(scream), 3)
         prov = replace(prov, auxiliary=f"{SCREAM_FILE} sha256 {sha256_file(scream_path)}")
     transform, channels = transforms[variant]
-    name = "dsprites" if variant is None else f"{variant}_dsprites"
-    return GroundTruthDataset(name, GRID, prov, images=images, max_value=1, channels=channels, transform=transform)
+    name = {None: "dsprites", "noshape": "dsprites_noshape"}.get(variant, f"{variant}_dsprites")
+    grid = GRID_NOSHAPE if variant == "noshape" else GRID
+    return GroundTruthDataset(name, grid, prov, images=images, max_value=1, channels=channels, transform=transform)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -375,6 +380,7 @@ def load_mini(root: Path | None = None) -> GroundTruthDataset:
 _FILES = (f"{SUBDIR}/{NPZ_NAME}", NPZ_NAME, f"{SUBDIR}/{HDF5_NAME}", HDF5_NAME)
 for _name, _variant, _ch, _desc in (
     ("dsprites", None, 1, "dSprites (Matthey et al. 2017): 2D sprites, binary 64x64"),
+    ("dsprites_noshape", "noshape", 1, "dSprites with shape as a nuisance factor (reference variant)"),
     ("color_dsprites", "color", 3, "dSprites with a random RGB tint per image (reference variant)"),
     ("noisy_dsprites", "noisy", 3, "dSprites on a uniform-noise background per image (reference variant)"),
     ("scream_dsprites", "scream", 3, "dSprites on a random patch of The Scream, sprite inverted (reference variant; "
@@ -382,7 +388,8 @@ for _name, _variant, _ch, _desc in (
 ):
     register(DatasetSpec(
         name=_name, description=_desc, factor_names=render.NAMES, factor_sizes=render.SIZES,
-        latent=GRID.latent, channels=_ch, official_files=_FILES, procedural=True,
+        latent=(GRID_NOSHAPE if _variant == "noshape" else GRID).latent, channels=_ch, official_files=_FILES,
+        procedural=True,
         load=(lambda root, source="auto", _v=_variant: load_dsprites(root, source, _v)),
     ))
 register(DatasetSpec(

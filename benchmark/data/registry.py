@@ -35,6 +35,9 @@ class DatasetSpec:
 
 _REGISTRY: dict[str, DatasetSpec] = {}
 
+# disentanglement_lib's names for datasets registered here under another name
+ALIASES = {"dsprites_full": "dsprites"}
+
 # Modules that register datasets; imported lazily so that `import benchmark.data` stays cheap.
 _MODULES = (
     "benchmark.data.dsprites",
@@ -73,7 +76,9 @@ def available() -> list[str]:
 
 
 def get_spec(name: str) -> DatasetSpec:
+    """The spec of a registered name or of a disentanglement_lib alias (``dsprites_full``)."""
     _import_all()
+    name = ALIASES.get(name, name)
     if name not in _REGISTRY:
         raise BenchmarkError(f"unknown dataset {name!r}; choose one of: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]
