@@ -114,6 +114,8 @@ def read_npz(path: Path, validate: bool = True, grid: FactorGrid | None = None):
     ``grid`` is the factor grid the file must hold (default: the official one; tests pass smaller grids).
     """
     path, grid = Path(path), grid or GRID
+    if not zipfile.is_zipfile(path):  # e.g. a saved error page: numpy's own message would suggest allow_pickle
+        raise DatasetError(f"{path}: not an npz (zip) file; the download is truncated or is not the dSprites file — {FIX}")
     try:
         with np.load(path, allow_pickle=False) as z:  # the keys first: a missing one is named, not "corrupt"
             missing = {"imgs", "latents_classes", "latents_values", "metadata"} - set(z.files)

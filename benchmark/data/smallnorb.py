@@ -116,23 +116,23 @@ def read_part(dat: Path, cat: Path, info: Path):
     return d, rows
 
 
-def assemble(parts, grid: FactorGrid = GRID, progress: bool = True) -> np.ndarray:
+def assemble(parts, grid: FactorGrid = GRID, progress: bool = True, where: str = "the files") -> np.ndarray:
     """Images of all parts in row-major grid order, camera 0 resized to 64x64: ``(N, 1, 64, 64)``.
 
-    Checks that the factor rows cover every grid cell exactly once.
+    Checks that the factor rows cover every grid cell exactly once (``where`` names the files in errors).
     """
     rows = np.concatenate([r for _, r in parts])
     sizes = np.asarray(grid.sizes)
     bad = (rows < 0) | (rows >= sizes)
     if bad.any():
         j = int(np.argwhere(bad.any(1))[0, 0])
-        raise DatasetError(f"factor row {rows[j].tolist()} lies outside the grid {list(grid.sizes)} "
+        raise DatasetError(f"{where}: factor row {rows[j].tolist()} lies outside the grid {list(grid.sizes)} "
                            f"(category, instance, elevation, azimuth/2, lighting) — {FIX}")
     index = rows @ grid.bases
     counts = np.bincount(index, minlength=grid.num_images)
     if len(index) != grid.num_images or counts.max() != 1:
         missing = int((counts == 0).sum())
-        raise DatasetError(f"the files hold {len(index)} images covering {grid.num_images - missing} of "
+        raise DatasetError(f"{where} hold {len(index)} images covering {grid.num_images - missing} of "
                            f"{grid.num_images} grid cells (duplicates or gaps); expected each cell once — {FIX}")
     from tqdm import tqdm
 
@@ -158,7 +158,7 @@ def load(root: Path, grid: FactorGrid = GRID, progress: bool = True) -> GroundTr
     cache = root / SUBDIR / CACHE_NAME
     images = common.load_cache(cache, key, (grid.num_images, 1, 64, 64))
     if images is None:
-        images = assemble([read_part(*t) for t in triples], grid, progress)
+        images = assemble([read_part(*t) for t in triples], grid, progress, where=f"the smallNORB files in {root / SUBDIR}")
         cache = common.save_cache(cache, key, images)
     prov = Provenance("official", file=str(root / SUBDIR), version=f"listing-sha256:{key}")
     return GroundTruthDataset("smallnorb", grid, prov, images=torch.from_numpy(np.ascontiguousarray(images)),
