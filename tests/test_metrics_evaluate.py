@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from benchmark.errors import BenchmarkError
 from benchmark.metrics.evaluate import METRICS, PRESETS, SUITE, evaluate, metric_rng
@@ -22,6 +23,7 @@ def test_ground_truth_suite_is_json_ready_and_records_everything():
     assert r["metrics"]["dci"]["variant"] == "dci_gbt" and r["metrics"]["mig"]["variant"] == "mig_histogram"
     assert r["metrics"]["beta_vae"]["params"] == {**PRESETS["tiny"]["beta_vae"], "classifier": "sklearn_logreg"}
     assert r["seed"] == 1 and r["sklearn_version"] and r["dataset"]["dataset"] == "bars"
+    assert r["torch_threads"] == torch.get_num_threads()  # codes depend on it at rounding level
     assert r["representation"]["kind"] == "codes"
     assert s["dci_sklearn.disentanglement"] > 0.99 and s["beta_vae_paper.classifier_converged"] is True
     assert not any("Adagrad" in w for w in r["warnings"])
