@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from benchmark.errors import BenchmarkError, one_line
@@ -48,6 +49,9 @@ def run(func, args) -> int:
     except KeyboardInterrupt:
         print("interrupted: finished work is saved; rerun the same command to continue", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which exited: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at interpreter exit
+        return 1
 
 
 def main(argv=None) -> int:

@@ -11,6 +11,17 @@ def test_data_list_shows_factors_and_official_file(capsys, tmp_path):
     assert "official file: absent" in out
 
 
+def test_output_into_a_closed_pipe_stops_without_a_traceback(tmp_path):
+    # `python -m benchmark data list | head -1`: the reader exits after one line
+    p = subprocess.Popen([sys.executable, "-m", "benchmark", "data", "list", "--data-dir", str(tmp_path)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.readline()
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    p.wait()
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
 def test_data_prepare_prints_source(capsys):
     assert main(["data", "prepare", "dsprites_mini"]) == 0
     out = capsys.readouterr().out
