@@ -302,3 +302,7 @@ def test_train_cli_prints_readable_lines_and_says_when_there_is_nothing_to_do(tm
     assert main(args + ["--steps", "2"]) == 0
     again = capsys.readouterr().out.splitlines()[0]
     assert again.startswith("beta_vae beta=8 was already trained for 4 steps (asked for 2); nothing to do.")
+    # continuing a run says where it resumed
+    assert main(args + ["--steps", "6"]) == 0
+    more = capsys.readouterr().out.splitlines()[0]
+    assert more.startswith("trained beta_vae beta=8 for 6 steps (resumed at step 4) on cpu (")

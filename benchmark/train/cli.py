@@ -85,6 +85,8 @@ def _run_train(args) -> int:
         print(f"{name} was already trained for {result.steps:,} steps (asked for {args.steps:,}); nothing to do. "
               f"Last logged: {terms}")
     else:
-        print(f"trained {name} for {result.steps:,} steps on {result.device} ({result.images_per_s:,.0f} images/s): {terms}")
+        resumed = f" (resumed at step {result.resumed_from:,})" if result.resumed_from else ""
+        print(f"trained {name} for {result.steps:,} steps{resumed} on {result.device} "
+              f"({result.images_per_s:,.0f} images/s): {terms}")
     print(f"result folder: {out}")
     return 0
