@@ -1,8 +1,8 @@
 """Encoders, decoders and the FactorVAE discriminator of the reference study.
 
-Reference: disentanglement_lib ``methods/shared/architectures.py`` (see
-``shared/docs/reference_spec.md`` section 5.1). Inputs are ``(B, C, 64, 64)`` floats in [0, 1];
-decoders return **logits** (no final activation). Initialisation follows TensorFlow 1's layer
+Reference: disentanglement_lib ``methods/shared/architectures.py`` (see the project notes'
+``reference_spec.md`` section 5.1, kept beside the repository in ``shared/docs/``). Inputs are
+``(B, C, 64, 64)`` floats in [0, 1]; decoders return **logits** (no final activation). Initialisation follows TensorFlow 1's layer
 defaults: Glorot/Xavier-uniform kernels and zero biases (PyTorch's default init differs).
 
 * :class:`ConvEncoder` -- 32-32-64-64 convolutions (4x4/s2/p1 twice, then **2x2**/s2/p0 twice),
