@@ -16,18 +16,18 @@ from benchmark.metrics.baselines import ground_truth_codes
 from benchmark.report.leaderboard import COLUMNS, read_leaderboard
 
 
-def _row(model, metric, mean, dataset="dsprites_mini", preset="tiny", source="procedural"):
+def _row(model, metric, mean, dataset="dsprites_mini", preset="tiny", source="procedural", steps=30):
     return dict(dataset=dataset, data_source=source, preset=preset, model=model, hyperparameters="", metric=metric,
-                label=model, kind="model", mean=mean, std=np.nan, n=1, seeds="0", steps=30, entry="measured",
+                label=model, kind="model", mean=mean, std=np.nan, n=1, seeds="0", steps=steps, entry="measured",
                 device="cpu", git_commit="x", command="python run_all.py ...")
 
 
 @pytest.fixture()
 def board(tmp_path):
     rows = [_row("ae", "beta_vae_reference", 0.5), _row("vae", "beta_vae_reference", 0.6), _row("ae", "mig", 0.05),
-            _row("vae", "mig", 0.1), _row("pca", "beta_vae_reference", 0.99, dataset="dsprites", preset="quick")]
+            _row("vae", "mig", 0.1), _row("pca", "beta_vae_reference", 0.99, dataset="dsprites", preset="quick", steps=np.nan)]
     path = tmp_path / "leaderboard.csv"
-    pd.DataFrame(rows, columns=COLUMNS).to_csv(path, index=False)
+    pd.DataFrame(rows, columns=COLUMNS).to_csv(path, index=False, float_format="%.6g")  # as write_leaderboard
     return path
 
 
@@ -57,6 +57,44 @@ def test_codes_file_ranks_within_its_group_and_submits(board, gt_codes, capsys):
     # the same name again is refused
     assert _compare(board, "--codes", str(gt_codes), "--dataset", "dsprites_mini", "--name", "truth", "--submit") == 2
     assert "already has an entry named 'truth'" in capsys.readouterr().err
+
+
+def test_submit_only_appends_and_records_device_and_commit(board, gt_codes):
+    from benchmark.sweep.job import git_commit, resolve_device
+
+    before = board.read_text().splitlines()
+    assert "30.0" not in board.read_text()  # a baseline's empty steps makes pandas read the column as float
+    assert main(["compare", "--leaderboard", str(board), "--preset", "tiny", "--codes", str(gt_codes),
+                 "--dataset", "dsprites_mini", "--name", "truth", "--submit"]) == 0  # --device auto
+    after = board.read_text().splitlines()
+    assert [l for l in after if l in before] == before  # every old line unchanged, in order (was 30 -> 30.0)
+    assert len(after) == len(before) + 2
+    sub = read_leaderboard(board).query("entry == 'submitted'")
+    assert set(sub.device) == {resolve_device("auto")} and set(sub.git_commit) == {git_commit()}
+
+
+def test_unsupervised_scores_rank_lower_first_and_flags_are_not_scores(board, gt_codes, capsys, monkeypatch):
+    from benchmark.sweep import job
+
+    df = pd.read_csv(board)
+    extra = [_row(m, metric, v) for m, metric, v in (("ae", "gaussian_total_correlation", 4.15),
+                                                     ("vae", "gaussian_total_correlation", 0.91),
+                                                     ("vae", "gaussian_wasserstein_correlation_norm", 0.06))]
+    pd.concat([df, pd.DataFrame(extra, columns=COLUMNS)]).to_csv(board, index=False)
+    # ground-truth factors are independent: near-zero total correlation must rank first, not last
+    fake = {"beta_vae_reference": 1.0, "gaussian_total_correlation": 0.0038, "gaussian_wasserstein_correlation_norm": 0.0003,
+            "beta_vae_paper_converged": False, "_details": {}}
+    monkeypatch.setattr(job, "score_representation", lambda *a, **k: dict(fake))
+    assert _compare(board, "--codes", str(gt_codes), "--dataset", "dsprites_mini") == 0
+    lines = capsys.readouterr().out.splitlines()
+    table = lines[lines.index(next(l for l in lines if l.startswith("metric"))):]
+    assert "1 of 3" in next(l for l in table if l.startswith("gaussian_total_correlation "))
+    assert "1 of 2" in next(l for l in table if l.startswith("gaussian_wasserstein_correlation_norm "))
+    assert not any(l.startswith("beta_vae_paper_converged") for l in table)
+    assert any("beta_vae_paper_converged = False" in l for l in table)  # shown as a flag
+    rows = [l for l in table if l.split()[0] in ("metric", *fake)]
+    ends = (rows[0].index("score") + 5, rows[0].index("rank") + 4)  # right-aligned columns end under their header
+    assert all(l[e - 1] != " " and l[e] == " " for l in rows for e in ends), "\n".join(rows)
 
 
 def test_our_checkpoint_and_a_user_callable(board, tmp_path, capsys, monkeypatch):

@@ -98,3 +98,31 @@ def test_rank_only_within_dataset_source_preset_metric():
         L.rank(board, dataset="dsprites", data_source="official", preset="quick", metric="beta_vae_reference", value=1)
     with pytest.raises(BenchmarkError, match="preset paper"):
         L.rank(board, dataset="dsprites", data_source="procedural", preset="paper", metric="beta_vae_reference", value=1)
+
+
+def test_update_drops_metrics_the_results_no_longer_produce(tmp_path):
+    """A metric dropped from the protocol must not linger with an older commit's value (was kept forever)."""
+    path = tmp_path / "leaderboard.csv"
+    L.update_leaderboard(_results().assign(git_commit="old"), path)
+    first = L.read_leaderboard(path)
+    # a row of a metric that aggregate() once emitted and no longer does (e.g. active_units_variance)
+    gone = first[first.metric == "recon_bce"].assign(metric="active_units_variance", mean=6.0)
+    sub = first[first.metric == "kl"].iloc[[0]].assign(model="submitted:mine", entry="submitted", kind="submitted")
+    elsewhere = first[first.metric == "beta_vae_reference"].assign(preset="paper")  # measured on another machine
+    L.write_leaderboard(L.merge(first, pd.concat([gone, sub, elsewhere])), path)
+    # the new results no longer have kl either
+    after = L.update_leaderboard(_results().drop(columns=["kl"]).assign(git_commit="new"), path)
+    quick = after[(after.preset == "quick") & (after.entry == "measured")]
+    assert not quick.metric.isin(["active_units_variance", "kl"]).any()
+    assert set(quick.git_commit) == {"new"} and set(quick.metric) == {"beta_vae_reference", "recon_bce"}
+    assert (after.entry == "submitted").sum() == 1 and (after.preset == "paper").sum() == len(elsewhere)
+
+
+def test_integer_columns_stay_integer(tmp_path):
+    path = tmp_path / "leaderboard.csv"
+    L.update_leaderboard(_results(), path)  # the PCA baseline has no steps: pandas reads the column as float
+    board = L.read_leaderboard(path)
+    row = board.iloc[[0]].assign(model="submitted:x", entry="submitted", kind="submitted", steps=None)
+    L.write_leaderboard(pd.concat([board, row], ignore_index=True), path)  # an object column, as compare --submit had
+    text = path.read_text()
+    assert ",2000," in text and ",500," in text and "2000.0" not in text and "500.0" not in text

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import BenchmarkError
-from benchmark.report.leaderboard import COLUMNS, NOT_RANKED, merge, rank, read_leaderboard, write_leaderboard
+from benchmark.report.leaderboard import COLUMNS, NOT_RANKED, rank, read_leaderboard, write_leaderboard
+from benchmark.report.results import META_COLUMNS
 
 
 def load_user_encoder(checkpoint: str, spec: str | None):
@@ -145,26 +146,40 @@ def compare(args) -> int:
     rep = load_codes(args.codes, len(dataset), dataset_name) if args.codes else encoder
     device = resolve_device(args.device)
     scores = score_representation(rep, dataset, preset.eval, seed=args.seed, device=device)
-    rows = []
-    print(f"\n{args.name or 'your model'} on {dataset_name} ({source}), preset {preset.name}, seed {args.seed}:")
-    print(f"{'metric':22s} {'score':>8s}  {'rank':>8s}  best on leaderboard")
+    rows, table, flags = [], [], []
     for metric, value in scores.items():
+        if metric in META_COLUMNS or isinstance(value, (bool, np.bool_)):  # a flag (e.g. converged), not a score
+            if isinstance(value, (bool, np.bool_)):
+                flags.append(f"{metric} = {bool(value)}")
+            continue
         if not (isinstance(value, (int, float)) and math.isfinite(value)) or metric in NOT_RANKED:
             continue
         if metric not in set(peers["metric"]):
-            print(f"{metric:22s} {value:8.4f}  {'-':>8s}  (no leaderboard rows for this metric)")
+            table.append((metric, f"{value:.4f}", "-", "(no leaderboard rows for this metric)"))
             continue
         r = rank(board, dataset=dataset_name, data_source=source, preset=preset.name, metric=metric, value=float(value))
         best = r["rows"].iloc[0]
-        print(f"{metric:22s} {value:8.4f}  {r['rank']:>3d} of {r['of']:<3d}  {best['label']} {best['mean']:.4f}")
+        table.append((metric, f"{value:.4f}", f"{r['rank']} of {r['of']}",
+                      f"{best['label']} {best['mean']:.4f}" + ("" if r["better"] else "  (lower is better)")))
         rows.append({"dataset": dataset_name, "data_source": source, "preset": preset.name, "metric": metric,
                      "value": float(value), "rank": r["rank"], "of": r["of"]})
+    print(f"\n{args.name or 'your model'} on {dataset_name} ({source}), preset {preset.name}, seed {args.seed}:")
+    print(format_table([("metric", "score", "rank", "best on leaderboard")] + table))
+    if flags:
+        print("flags (not scores): " + ", ".join(flags))
     if not rows:
         raise BenchmarkError(f"none of the scores ({', '.join(scores)}) has leaderboard rows to rank against for "
                              f"{dataset_name}/{source}/{preset.name}")
     if args.submit:
-        submit(board, rows, args)
+        submit(board, rows, args, device)
     return 0
+
+
+def format_table(lines: list[tuple[str, ...]]) -> str:
+    """Columns as wide as their longest cell (metric names vary in length); numbers right-aligned."""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    return "\n".join("  ".join([line[0].ljust(widths[0]), line[1].rjust(widths[1]), line[2].rjust(widths[2]), line[3]]).rstrip()
+                     for line in lines)
 
 
 def _takes_source(name: str) -> bool:
@@ -173,8 +188,14 @@ def _takes_source(name: str) -> bool:
     return bool(get_spec(name).official_files)
 
 
-def submit(board: pd.DataFrame, rows: list[dict], args) -> pd.DataFrame:
-    """Append the scored rows as ``submitted`` entries (validated; an existing entry of that name is refused)."""
+def submit(board: pd.DataFrame, rows: list[dict], args, device: str) -> pd.DataFrame:
+    """Append the scored rows as ``submitted`` entries (validated; an existing entry of that name is refused).
+
+    Like a measured row, each records what produced it: the device that scored it (``device``, not
+    ``auto``), the commit of this checkout and the command.
+    """
+    from benchmark.sweep.job import git_commit
+
     name = str(args.name).strip()
     model = f"submitted:{name}"
     if ((board["model"] == model) & (board["preset"] == rows[0]["preset"]) & (board["dataset"] == rows[0]["dataset"])).any():
@@ -184,9 +205,9 @@ def submit(board: pd.DataFrame, rows: list[dict], args) -> pd.DataFrame:
         "dataset": r["dataset"], "data_source": r["data_source"], "preset": r["preset"], "model": model,
         "hyperparameters": "", "metric": r["metric"], "label": name, "kind": "submitted", "mean": r["value"],
         "std": float("nan"), "n": 1, "seeds": str(args.seed), "steps": None, "entry": "submitted",
-        "device": args.device, "git_commit": "", "command": cmd,
+        "device": device, "git_commit": git_commit() or "", "command": cmd,
     } for r in rows], columns=COLUMNS)
-    merged = merge(board, new)
+    merged = pd.concat([board, new], ignore_index=True)  # appended at the end: no existing line moves or changes
     write_leaderboard(merged, args.leaderboard)
     print(f"submitted {len(new)} rows as {name!r} to {args.leaderboard}")
     return merged

@@ -5,8 +5,10 @@ presets and metric variants can never be ranked together by accident: a ranking 
 all four. Each row holds mean, std (ddof = 1; empty for one seed) and count over seeds, the device
 and commit that produced it, and the ``run_all.py`` command that reproduces it. Rows are either
 ``measured`` (aggregated from our runs) or ``submitted`` (appended by ``python -m benchmark compare
---submit``). Updating from new results replaces only the rows with the same key; other rows
-(e.g. paper-preset rows measured on a GPU elsewhere, or submissions) are kept.
+--submit``). Updating from new results replaces the measured rows of every (dataset, source, preset,
+model, hyperparameters) entry the results hold, metrics they no longer produce included (a metric
+dropped from the protocol must not linger with an old commit's value); other rows (e.g. paper-preset
+rows measured on a GPU elsewhere, or submissions) are kept.
 """
 from __future__ import annotations
 
@@ -23,10 +25,16 @@ from benchmark.report.results import GENERATIVE_COLUMNS, score_columns
 
 LEADERBOARD_CSV = "leaderboard.csv"
 KEY = ["dataset", "data_source", "preset", "model", "hyperparameters", "metric"]
+ENTRY_KEY = KEY[:-1]  # one leaderboard entry: all its metrics come from the same runs
 COLUMNS = KEY + ["label", "kind", "mean", "std", "n", "seeds", "steps", "entry", "device", "git_commit", "command"]
 ENTRIES = ("measured", "submitted")
+INTEGER_COLUMNS = ("n", "steps")  # written as 2000, never 2000.0, whatever else a table holds
 # Direction of "better" for ranking; generative numbers are listed but ranked the right way round.
-LOWER_IS_BETTER = {"recon_bce", "recon_mse", "kl"}
+# The unsupervised scores measure dependence between code dimensions (total correlation, Wasserstein
+# correlation, mutual information): less is better; independent ground-truth factors score near 0.
+LOWER_IS_BETTER = {"recon_bce", "recon_bce_sampled", "recon_mse", "kl", "gaussian_total_correlation",
+                   "wasserstein_correlation", "gaussian_wasserstein_correlation",
+                   "gaussian_wasserstein_correlation_norm", "mutual_info_score"}
 RANKED_GENERATIVE = ("recon_bce", "elbo", "kl", "active_units")
 NOT_RANKED = {"kl", "active_units"}  # context, not quality: no "better" direction
 
@@ -166,26 +174,44 @@ def read_leaderboard(path: str | os.PathLike, must_exist: bool = True) -> pd.Dat
     for c in ("hyperparameters", "data_source"):
         if c in df.columns:
             df[c] = df[c].fillna("")
-    return validate(df, p)
+    return _integers(validate(df, p))
+
+
+def _integers(df: pd.DataFrame) -> pd.DataFrame:
+    """:data:`INTEGER_COLUMNS` as nullable integers (a column with empty cells reads as float)."""
+    for c in INTEGER_COLUMNS:
+        if c in df.columns:
+            v = pd.to_numeric(df[c], errors="coerce")
+            if (v.isna() | (np.isfinite(v) & (v == v.round()))).all():
+                df[c] = v.astype("Int64")
+    return df
+
+
+def _keys(df: pd.DataFrame, cols: list[str]) -> pd.Series:
+    return df[cols].fillna("").astype(str).agg("|".join, axis=1)
 
 
 def merge(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
-    """``old`` with every row whose key is in ``new`` replaced by the new one (submissions kept)."""
+    """``old`` updated with ``new``: submissions are kept; a measured entry of ``new`` replaces all
+    measured rows of that (dataset, source, preset, model, hyperparameters) entry in ``old``."""
     if old.empty:
         out = new.copy()
+    elif new.empty:
+        out = old.copy()
     else:
-        newkeys = set(new[KEY].fillna("").astype(str).agg("|".join, axis=1))
-        oldkeys = old[KEY].fillna("").astype(str).agg("|".join, axis=1)
-        keep = old[~oldkeys.isin(newkeys) | (old["entry"] == "submitted")]
+        measured = new[new["entry"] == "measured"]
+        replaced = set(_keys(measured, ENTRY_KEY)) if not measured.empty else set()
+        newkeys = set(_keys(new, KEY))
+        keep = old[(old["entry"] == "submitted")
+                   | ~(_keys(old, KEY).isin(newkeys) | _keys(old, ENTRY_KEY).isin(replaced))]
         out = pd.concat([keep, new], ignore_index=True) if not keep.empty else new.copy()
-    out = out[COLUMNS].sort_values(["dataset", "data_source", "preset", "metric", "kind", "model", "hyperparameters", "entry"],
-                                   kind="stable").reset_index(drop=True)
-    return out
+    order = ["dataset", "data_source", "preset", "metric", "kind", "model", "hyperparameters", "entry"]
+    return _integers(out[COLUMNS].copy()).sort_values(order, kind="stable").reset_index(drop=True)
 
 
 def write_leaderboard(df: pd.DataFrame, path: str | os.PathLike) -> None:
     validate(df.reset_index(drop=True), path)
-    atomic_write_text(path, df[COLUMNS].to_csv(index=False, float_format="%.6g"))
+    atomic_write_text(path, _integers(df[COLUMNS].copy()).to_csv(index=False, float_format="%.6g"))
 
 
 def update_leaderboard(results: pd.DataFrame, path: str | os.PathLike) -> pd.DataFrame:
