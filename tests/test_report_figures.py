@@ -66,3 +66,34 @@ def test_per_run_figures_from_saved_arrays(tmp_path):
     paths = F.plot_run(tmp_path / "arrays.npz", tmp_path / "out", "r1", "test")
     assert {p.name for p in paths} >= {"r1_traversal.png", "r1_kl.png", "r1_reconstructions.png"}
     assert F.plot_run(tmp_path / "missing.npz", tmp_path / "out", "r2", "x") == []
+
+
+def _arrays(rng):
+    return dict(traversal=rng.uniform(size=(3, 5, 1, 64, 64)).astype(np.float32), kl_sorted=np.array([2.0, 1.0, 0.0]),
+                dims_sorted=np.array([2, 0, 1]), values=np.linspace(-3, 3, 5), kl_per_dim=np.array([1.0, 0.0, 2.0]),
+                inputs=rng.uniform(size=(2, 1, 64, 64)), reconstructions=rng.uniform(size=(2, 1, 64, 64)))
+
+
+def test_figures_without_run_folders_keep_traversals_and_per_run_figures(tmp_path):
+    """A fresh checkout has no runs/*/ (git-ignored): `figures` used to drop both summary sections."""
+    import shutil
+
+    _results_csv(tmp_path)
+    df = pd.read_csv(tmp_path / "results.csv")
+    trained = df[df.kind == "model"].run_id
+    rng = np.random.default_rng(0)
+    for rid in trained:
+        (tmp_path / "runs" / rid / "figures").mkdir(parents=True)
+        np.savez(tmp_path / "runs" / rid / "figures" / "arrays.npz", **_arrays(rng))
+    refresh(tmp_path, rebuild_table=False)
+    first = (tmp_path / "summary.md").read_text()
+    assert "### Latent traversals" in first and "### Per-run figures" in first and "not drawn" not in first
+    shutil.rmtree(tmp_path / "runs")
+    _, made = refresh(tmp_path, rebuild_table=False)
+    assert (tmp_path / "summary.md").read_text() == first  # the same sections, linking the kept files
+    assert made["traversals_dsprites_quick"] and all(f"run_{rid}" in made for rid in trained)
+    # a run whose figures were never drawn here is named, not silently left out
+    (tmp_path / "figures" / "runs" / f"{trained.iloc[0]}_kl.png").unlink()
+    refresh(tmp_path, rebuild_table=False)
+    summary = (tmp_path / "summary.md").read_text()
+    assert "Per-run figures not drawn** for 1 run(s)" in summary and f"`{trained.iloc[0]}`" in summary

@@ -25,6 +25,7 @@ import pandas as pd
 from benchmark.report.results import SCORE_LABELS, score_columns
 
 FIG_FORMATS = ("png", "pdf")
+COMPARISON_VARIANTS = ("beta_vae_reference", "beta_vae_paper")  # the paper's table: both variants of its score
 REPRESENTATION_ORDER = ["ground truth", "raw pixels", "PCA", "ICA", "untrained VAE", "AE"]
 
 
@@ -83,7 +84,7 @@ def comparison_table(df: pd.DataFrame, published: pd.DataFrame, dataset: str) ->
     Ours in percent accuracy to match the paper.
     """
     rows = []
-    variants = [c for c in ("beta_vae_reference", "beta_vae_paper") if c in df.columns]
+    variants = [c for c in COMPARISON_VARIANTS if c in df.columns and df[c].notna().any()]  # a preset may skip one
     trained = df[df["kind"] == "model"].assign(_b=pd.to_numeric(df["beta"], errors="coerce")).sort_values(["_b", "label"])
     labels = list(dict.fromkeys(REPRESENTATION_ORDER + list(trained["label"].dropna().unique())
                                 + list(df["label"].dropna().unique())))
@@ -276,25 +277,6 @@ def plot_traversal_comparison(items: list[tuple[str, dict]], out_dir: Path, stem
     plt, _ = _plt()
     if not items:
         return []
-    fig, axes = plt.subplots(1, len(items), figsize=(2.6 * len(items) + 0.5, 0.5 * top + 0.9), squeeze=False)
-    for ax, (name, a) in zip(axes.flat, items):
-        t = np.asarray(a["traversal"])[:top]
-        h = t.shape[3]
-        ax.imshow(montage(t), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_yticks([(h + 2) * i + h / 2 for i in range(t.shape[0])], [f"z{int(d)}" for d in a["dims_sorted"][:t.shape[0]]], fontsize=6)
-        ax.set_xticks([])
-        ax.grid(False)
-        ax.set_title(name, fontsize=7)
-    fig.suptitle(title, fontsize=8)
-    fig.tight_layout()
-    return save(fig, out_dir, stem)
-
-
-def plot_traversal_comparison(items: list[tuple[str, dict]], out_dir: Path, stem: str, title: str, top: int = 5) -> list[Path]:
-    """Side by side traversals of the top-``top`` latents (by KL) of several models (paper Figs. 2-3 layout)."""
-    plt, _ = _plt()
-    if not items:
-        return []
     steps = items[0][1]["traversal"].shape[1]
     rows = min(top, max(a["traversal"].shape[0] for _, a in items))
     fig, axes = plt.subplots(rows, len(items), figsize=(2.2 * len(items) * steps / 7 + 0.5, 0.4 * rows * 1.4 + 0.6), squeeze=False)
@@ -330,11 +312,15 @@ def plot_run(arrays_path: str | os.PathLike, out_dir: Path, run_id: str, title: 
     return paths
 
 
+def _run_figure_names(run_id: str) -> list[str]:
+    return [f"{stem}.{fmt}" for stem in run_figure_stems(run_id).values() for fmt in FIG_FORMATS]
+
+
 def copy_run_figures(src: Path, dst: Path, run_id: str) -> list[Path]:
     """Copy a run's saved per-run figures (all of them, PNG and PDF) into ``dst``; [] if any is missing."""
     from benchmark.io import atomic_write_bytes
 
-    names = [f"{stem}.{fmt}" for stem in run_figure_stems(run_id).values() for fmt in FIG_FORMATS]
+    names = _run_figure_names(run_id)
     if not all((src / n).is_file() for n in names):
         return []
     out = []
@@ -345,13 +331,21 @@ def copy_run_figures(src: Path, dst: Path, run_id: str) -> list[Path]:
     return out
 
 
+def existing_figures(folder: Path, names: list[str]) -> list[Path]:
+    """``folder/<name>`` for every name if all exist, else []: figures drawn earlier, kept as they are."""
+    paths = [folder / n for n in names]
+    return paths if all(p.is_file() for p in paths) else []
+
+
 def build_all(results: pd.DataFrame, published: pd.DataFrame, results_dir: str | os.PathLike,
               out_dir: str | os.PathLike, run_figures: bool = True, reuse_run_images: bool = True) -> dict[str, list[Path]]:
     """Every figure that results files allow; returns ``{name: [paths]}`` for summary.md.
 
     Per-run figures: the images each run saved in ``runs/<id>/figures/`` are copied
-    (``reuse_run_images``), else re-plotted from the run's ``arrays.npz``; runs without either (e.g.
-    a results.csv copied elsewhere) are skipped silently.
+    (``reuse_run_images``), else re-plotted from the run's ``arrays.npz``. Without either (a fresh
+    checkout: run folders are git-ignored) the figures already in ``out_dir`` for that run id are
+    kept and listed, and so is the traversal comparison when every run it shows is kept that way;
+    runs with none at all are left out (summary.md says so).
     """
     from benchmark.sweep.job import RUNS
 
@@ -360,7 +354,7 @@ def build_all(results: pd.DataFrame, published: pd.DataFrame, results_dir: str |
     for dataset, preset in groups(results):
         g = results[(results["dataset"] == dataset) & (results["preset"] == preset)]
         tag = f"{dataset}_{preset}"
-        if g["label"].notna().any() and any(c in g.columns for c in ("beta_vae_reference", "beta_vae_paper")):
+        if g["label"].notna().any() and any(c in g.columns and g[c].notna().any() for c in COMPARISON_VARIANTS):
             tab = comparison_table(g, published, dataset)
             made[f"comparison_{tag}"] = plot_comparison(
                 tab, out, f"comparison_{tag}", f"beta-VAE score on {dataset} ({preset} preset): ours vs published")
@@ -374,7 +368,7 @@ def build_all(results: pd.DataFrame, published: pd.DataFrame, results_dir: str |
             made[f"tradeoff_{tag}"] = plot_tradeoff(g, out, f"tradeoff_{tag}",
                                                     f"rate-distortion trade-off, {dataset}, {preset} preset (sd over seeds)")
         if run_figures:
-            items = []
+            items, shown, kept = [], 0, 0
             trained = g[g["kind"] == "model"].sort_values(["beta", "seed"], na_position="first")
             for r in trained.itertuples(index=False):
                 arr_path = Path(results_dir) / RUNS / r.run_id / "figures" / "arrays.npz"
@@ -382,11 +376,22 @@ def build_all(results: pd.DataFrame, published: pd.DataFrame, results_dir: str |
                     if reuse_run_images else []
                 if not paths:
                     paths = plot_run(arr_path, out / "runs", r.run_id, f"{r.label}, seed {r.seed}")
+                arrays = load_run_arrays(arr_path) if paths else None
+                if not paths:  # no run folder here: keep what an earlier build drew for this very run id
+                    paths = existing_figures(out / "runs", _run_figure_names(r.run_id))
                 if paths:
                     made[f"run_{r.run_id}"] = paths
-                    if r.seed == trained["seed"].min():
-                        items.append((r.label, load_run_arrays(arr_path)))
-            if items:
-                made[f"traversals_{tag}"] = plot_traversal_comparison(
-                    items, out, f"traversals_{tag}", f"latent traversals (top latents by KL), {dataset}, {preset} preset")
+                if r.seed == trained["seed"].min():
+                    shown += 1
+                    if arrays is not None:
+                        items.append((r.label, arrays))
+                    elif paths:
+                        kept += 1
+            stem = f"traversals_{tag}"
+            previous = existing_figures(out, [f"{stem}.{fmt}" for fmt in FIG_FORMATS])
+            if items and (len(items) == shown or not previous):
+                made[stem] = plot_traversal_comparison(
+                    items, out, stem, f"latent traversals (top latents by KL), {dataset}, {preset} preset")
+            elif previous and shown and len(items) + kept == shown:  # drawn from these runs' arrays, absent here
+                made[stem] = previous
     return made

@@ -221,6 +221,11 @@ def write_summary(results: pd.DataFrame, published: pd.DataFrame, figures: dict[
                 cell = lambda k: f"[png]({rel(pngs[k])})" if k in pngs else "-"
                 lines.append(f"| `{rid}` | {cell('traversal')} | {cell('kl')} | {cell('reconstructions')} |")
             lines.append("")
+        missing = [rid for rid in g.loc[g["kind"] == "model", "run_id"] if f"run_{rid}" not in figures]
+        if figures and missing:  # figures were drawn, but these runs' arrays are not here (git-ignored run folders)
+            lines += [f"> **Per-run figures not drawn** for {len(missing)} run(s) ({', '.join(f'`{r}`' for r in missing)}): "
+                      "they are drawn from `runs/<run-id>/figures/arrays.npz`, which is not in this results folder "
+                      "(run folders are not committed); rebuild them where the runs were trained.", ""]
     if results.empty:
         lines += ["_No finished runs yet: run `python run_all.py`._", ""]
     text = "\n".join(lines)
