@@ -45,6 +45,9 @@ def test_results_table_one_row_per_finished_run_with_provenance(tmp_path):
     assert ae["beta"] == 0  # the AE is the beta = 0 end of the trade-off
     # baselines come first, trained models ordered by beta
     assert list(back.label) == ["PCA", "AE", "VAE (beta=1)", "beta-VAE (beta=4)", "beta-VAE (beta=16)"]
+    # the runs scored one metric; the table still has every documented column, empty where skipped
+    assert set(R.COLUMNS) <= set(back.columns) and back[["mig", "dci_disentanglement", "elbo"]].isna().all().all()
+    assert set(R.COLUMNS) <= set(R.build_table([]).columns)
 
 
 def test_read_results_errors(tmp_path):

@@ -41,6 +41,9 @@ META_COLUMNS = [
     "beta_vae_paper_converged", "train_seconds", "eval_seconds", "wall_seconds", "device", "device_name", "torch", "numpy", "sklearn",
     "python", "git_commit", "finished_at",
 ]
+# Every results.csv has these columns, empty where a preset skips a metric (the tiny preset scores
+# only two), so that scripts reading it see one documented layout whatever produced it.
+COLUMNS = ID_COLUMNS + SCORE_COLUMNS + GENERATIVE_COLUMNS + META_COLUMNS
 
 SCORE_LABELS = {
     "beta_vae_reference": "beta-VAE score (reference: sklearn logreg, 5 factors)",
@@ -170,9 +173,9 @@ def build_table(metrics: list[dict]) -> pd.DataFrame:
     """Rows for the given metrics dicts, columns in the canonical order, sorted deterministically."""
     rows = [row_from_metrics(m) for m in metrics]
     if not rows:
-        return pd.DataFrame(columns=ID_COLUMNS)
+        return pd.DataFrame(columns=order_columns(COLUMNS))
     df = pd.DataFrame(rows)
-    df = df[order_columns(df.columns)]
+    df = df.reindex(columns=order_columns([*COLUMNS, *df.columns]))
     kind_order = {"baseline": 0, "model": 1}
     df["_k"] = df["kind"].map(kind_order).fillna(2)
     df["_b"] = pd.to_numeric(df["beta"], errors="coerce").fillna(float("inf"))
