@@ -25,7 +25,7 @@ class AEConfig(ModelConfig):
 class AE(GaussianModel):
     STOCHASTIC = False
 
-    def sample_noise(self, batch, generator=None, device="cpu") -> dict:
+    def sample_noise(self, batch, generator=None, device="cpu", steps=None) -> dict:
         return {}
 
     def forward(self, x: torch.Tensor, noise: dict, step: int = 0, hp: Optional[dict] = None) -> dict:

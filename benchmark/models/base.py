@@ -114,9 +114,15 @@ class GaussianModel(nn.Module):
         """Logits (B, C, 64, 64); ``torch.sigmoid`` gives the Bernoulli means."""
         return self.decoder(z)
 
-    def sample_noise(self, batch: int, generator: Optional[torch.Generator] = None, device="cpu") -> dict:
-        """The random draws of one step (drawn outside ``forward`` so ensembles can stack them)."""
-        return {"eps": torch.randn(batch, self.config.latent_dim, generator=generator, device=device)}
+    def sample_noise(self, batch: int, generator: Optional[torch.Generator] = None, device="cpu",
+                     steps: Optional[int] = None) -> dict:
+        """The random draws of one step (drawn outside ``forward`` so ensembles can stack them).
+
+        ``steps=S`` draws S steps at once, each tensor with a leading dimension S (the CUDA
+        engine's device-side stream fills its buffers this way).
+        """
+        lead = (batch,) if steps is None else (int(steps), batch)
+        return {"eps": torch.randn(*lead, self.config.latent_dim, generator=generator, device=device)}
 
     def loss(self, x: torch.Tensor, step: int = 0, generator: Optional[torch.Generator] = None) -> dict:
         """Named scalar loss terms of one batch; ``"loss"`` is minimised."""
@@ -129,8 +135,9 @@ class GaussianModel(nn.Module):
         z = L.reparameterize(mu, logvar, noise["eps"])
         logits = self.decode(z)
         recon = L.reconstruction_loss(logits, x, self.config.likelihood)
-        kl = L.kl_divergence(mu.float(), logvar.float())
-        reg, extra = self.regularizer(kl, z=z.float(), mu=mu.float(), logvar=logvar.float(), noise=noise, step=step, hp=hp)
+        f = L.full_precision
+        kl = L.kl_divergence(f(mu), f(logvar))
+        reg, extra = self.regularizer(kl, z=f(z), mu=f(mu), logvar=f(logvar), noise=noise, step=step, hp=hp)
         return {"loss": recon + reg, "recon": recon, "kl": kl, "elbo": -(recon + kl), "regularizer": reg, **extra}
 
     def regularizer(self, kl, *, z, mu, logvar, noise, step, hp):

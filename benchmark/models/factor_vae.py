@@ -55,15 +55,15 @@ class FactorVAE(GaussianModel):
         super().__init__(config)
         self.discriminator = Discriminator(config.latent_dim, config.disc_hidden, config.disc_layers)
 
-    def sample_noise(self, batch, generator=None, device="cpu") -> dict:
-        noise = super().sample_noise(batch, generator, device)
-        noise["perm"] = L.random_dim_permutation(batch, self.config.latent_dim, generator, device)
+    def sample_noise(self, batch, generator=None, device="cpu", steps=None) -> dict:
+        noise = super().sample_noise(batch, generator, device, steps)
+        noise["perm"] = L.random_dim_permutation(batch, self.config.latent_dim, generator, device, steps)
         return noise
 
     def regularizer(self, kl, *, z, mu, logvar, noise, step, hp):
-        logits_z = self.discriminator(z).float()
+        logits_z = L.full_precision(self.discriminator(z))
         tc = (logits_z[:, 0] - logits_z[:, 1]).mean()
-        logits_perm = self.discriminator(L.permute_dims(z.detach(), noise["perm"])).float()
+        logits_perm = L.full_precision(self.discriminator(L.permute_dims(z.detach(), noise["perm"])))
         return kl + hp["gamma"] * tc, {"tc": tc, "disc_loss": discriminator_loss(logits_z, logits_perm)}
 
     def param_groups(self):

@@ -21,6 +21,12 @@ KL_REDUCTION = "sum_over_latents_mean_over_batch"
 LOG_2PI = math.log(2.0 * math.pi)
 
 
+def full_precision(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in at least float32: bfloat16 / float16 activations (autocast) are upcast for the losses;
+    float32 and float64 pass unchanged (float64 runs check the trainers against each other exactly)."""
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+
+
 def reconstruction_loss(logits: torch.Tensor, x: torch.Tensor, likelihood: str = "bernoulli") -> torch.Tensor:
     """Negative log-likelihood of ``x`` under the decoder, per image summed, batch-mean.
 
@@ -28,7 +34,7 @@ def reconstruction_loss(logits: torch.Tensor, x: torch.Tensor, likelihood: str =
     (reference ``bernoulli_loss``; targets are not binarised). ``gaussian``: the reference
     ``l2_loss``, sum of squared differences between ``x`` and ``sigmoid(logits)``.
     """
-    logits = logits.float()
+    logits = full_precision(logits)
     b = x.shape[0]
     if likelihood == "bernoulli":
         return F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / b
@@ -84,9 +90,13 @@ def permute_dims(z: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
     return torch.gather(z, 0, perm)
 
 
-def random_dim_permutation(batch: int, dims: int, generator=None, device="cpu") -> torch.Tensor:
-    """(B, D) tensor whose every column is an independent uniform permutation of range(B)."""
-    return torch.rand(batch, dims, generator=generator, device=device).argsort(dim=0)
+def random_dim_permutation(batch: int, dims: int, generator=None, device="cpu", steps=None) -> torch.Tensor:
+    """(B, D) tensor whose every column is an independent uniform permutation of range(B).
+
+    ``steps=S``: (S, B, D), S independent such tensors.
+    """
+    lead = (batch,) if steps is None else (int(steps), batch)
+    return torch.rand(*lead, dims, generator=generator, device=device).argsort(dim=-2)
 
 
 def batch_covariance(mu: torch.Tensor) -> torch.Tensor:
@@ -105,4 +115,6 @@ def dip_penalty(cov: torch.Tensor, lambda_od, lambda_d) -> torch.Tensor:
 def annealed_capacity(step, c_max, iteration_threshold):
     """C(t) = min(c_max, c_max * t / iteration_threshold) (Burgess et al. 2018, sec. 4)."""
     c_max = torch.as_tensor(c_max, dtype=torch.float32)
+    if isinstance(step, torch.Tensor):  # the CUDA engine's step counter lives on the device (graph capture)
+        return torch.minimum(c_max, c_max * step.to(torch.float32) / float(iteration_threshold))
     return torch.minimum(c_max, c_max * float(step) / float(iteration_threshold))
