@@ -152,11 +152,12 @@ def test_ensemble_groups_only_compatible_unfinished_model_runs():
     specs = _plan(models=["ae", "vae", "beta_vae", "factor_vae"], grids={"--betas": [1, 4, 16], "--gammas": [10]},
                   seeds=[0, 1], baselines=["pca"])
     groups = job.ensemble_groups([s.to_dict() for s in specs])
-    by_model = {g[0]["model"]: sorted((d["params"].get("beta", d["params"].get("gamma", 0)), d["seed"]) for d in g)
-                for g in groups}
-    # the AE, the VAE and factor_vae each form a seed pair; beta 4 and 16 x 2 seeds form one group of 4
-    assert by_model["beta_vae"] == [(4.0, 0), (4.0, 1), (16.0, 0), (16.0, 1)]
-    assert set(by_model) == {"ae", "vae", "beta_vae", "factor_vae"} and all(len(g) >= 2 for g in groups)
+    by_model = {g[-1]["model"]: sorted((d["model"], d["params"].get("beta", d["params"].get("gamma", 0)), d["seed"])
+                                       for d in g) for g in groups}
+    # the AE and factor_vae each form a seed pair; the VAE (beta = 1) joins beta 4 and 16 x 2 seeds in one group of 6
+    assert by_model["beta_vae"] == [("beta_vae", 4.0, 0), ("beta_vae", 4.0, 1), ("beta_vae", 16.0, 0),
+                                    ("beta_vae", 16.0, 1), ("vae", 1.0, 0), ("vae", 1.0, 1)]
+    assert set(by_model) == {"ae", "beta_vae", "factor_vae"} and all(len(g) >= 2 for g in groups)
     other = plan(get_preset("quick").with_steps(5), models=["beta_vae"], grids={"--betas": [4]}, baselines=[],
                  data_source="procedural")
     mixed = job.ensemble_groups([specs[-1].to_dict(), other[0].to_dict()])

@@ -372,10 +372,13 @@ def train_model(spec, folder: Path, device: str, dataset):
 
     res = train(train_config(spec, device), dataset, folder / TRAIN_DIR, progress=sys.stderr.isatty())
     model, _ = load_checkpoint(res.checkpoint, device)
-    total = float(read_checkpoint(res.checkpoint).get("extra", {}).get("wall_s", res.wall_s))
+    extra = read_checkpoint(res.checkpoint).get("extra", {})
+    total = float(extra.get("wall_s", res.wall_s))
     info = {"seconds": round(total, 3), "seconds_this_call": res.wall_s, "steps": res.steps,
             "resumed_from": res.resumed_from, "images_per_s": res.images_per_s, "final": res.final,
-            "threads": res.threads, "checkpoint": str(Path(TRAIN_DIR) / Path(res.checkpoint).name)}
+            "threads": res.threads, "checkpoint": str(Path(TRAIN_DIR) / Path(res.checkpoint).name),
+            # how the weights were trained: engine (host / device / graph) and members trained together
+            "engine": extra.get("engine", res.engine), "ensemble_size": int(extra.get("ensemble_size", 1))}
     return model, info
 
 
@@ -458,20 +461,30 @@ def save_figure_arrays(model, dataset, folder: Path, device: str, seed: int, kl_
 # many runs trained together (benchmark.train.ensemble): used by the local executor where it pays
 
 
-def ensemble_groups(spec_dicts: list[dict]) -> list[list[dict]]:
+MAX_ENSEMBLE = 64  # members per ensemble: K = 64 conv models at batch 64 take ~4 GB of activations
+
+
+def ensemble_groups(spec_dicts: list[dict], max_members: int = MAX_ENSEMBLE) -> list[list[dict]]:
     """Unfinished trained runs that the ensemble trainer can train together, in groups of >= 2.
 
-    Members must share everything but hyperparameter values and seed: same model, dataset, data
-    source and training recipe (``benchmark.train.ensemble``'s rule).
+    Members must share the loss (a VAE joins the beta-VAE runs as beta = 1), dataset, data source
+    and training recipe (``benchmark.train.loop.check_compatible``'s rule): all betas x all seeds
+    of a sweep become one ensemble, split into groups of at most ``max_members``.
     """
+    from benchmark.train.stack import stack_identity
+
     groups: dict[str, list[dict]] = {}
     for d in spec_dicts:
         if d.get("kind") != "model":
             continue
-        key = json.dumps([d["model"], sorted(d["params"]), d["dataset"], d["data_source"], d["train"], d["device"],
-                          d.get("data_dir")], sort_keys=True, default=str)
+        key = json.dumps([stack_identity(d["model"], d["params"]), d["dataset"], d["data_source"], d["train"],
+                          d["device"], d.get("data_dir")], sort_keys=True, default=str)
         groups.setdefault(key, []).append(d)
-    return [g for g in groups.values() if len(g) >= 2]
+    out = []
+    for g in groups.values():
+        n = -(-len(g) // max_members)  # as few groups as the cap allows, of even sizes
+        out += [g[i::n] for i in range(n)]
+    return [g for g in out if len(g) >= 2]
 
 
 def train_group(spec_dicts: list[dict], results_dir: str) -> list[str]:

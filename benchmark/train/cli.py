@@ -47,7 +47,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
     p.add_argument("--amp", choices=SWITCHES, default="auto", help="bfloat16 autocast: auto = on for CUDA only")
     p.add_argument("--compile", choices=SWITCHES, default="auto", help="torch.compile the model: auto = off")
-    p.add_argument("--channels-last", choices=SWITCHES, default="auto", help="NHWC conv layout: auto = on")
+    p.add_argument("--channels-last", choices=SWITCHES, default="auto", help="NHWC conv layout: auto = on for CPU")
+    p.add_argument("--graph", choices=SWITCHES, default="auto",
+                   help="CUDA engine: draw batches and noise on the device and replay each step as one CUDA graph; "
+                        "auto = on for CUDA, off = the same device step run eagerly; CPU always runs eagerly")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: the idle cores at start)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=lambda args: _run_train(args))
@@ -67,7 +70,8 @@ def _run_train(args) -> int:
                          latent_dim=args.latent_dim, likelihood=args.likelihood, steps=args.steps,
                          batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr, seed=args.seed,
                          log_every=args.log_every, checkpoint_every=args.checkpoint_every, device=args.device,
-                         amp=args.amp, compile=args.compile, channels_last=args.channels_last, threads=args.threads)
+                         amp=args.amp, compile=args.compile, channels_last=args.channels_last, graph=args.graph,
+                         threads=args.threads)
     # fail on a bad model parameter before loading a large dataset
     from benchmark.models import make_config
 

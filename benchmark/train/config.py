@@ -14,7 +14,7 @@ SEED_MAX = 2**32 - 1
 # Fields that may change when a run is resumed (where/how fast it runs, how long, how often it
 # logs); every other field defines the run, and a checkpoint written with other values is refused.
 RESUMABLE_CHANGES = ("steps", "log_every", "checkpoint_every", "device", "amp", "compile", "channels_last",
-                     "threads")
+                     "threads", "graph")
 
 
 @dataclass
@@ -52,7 +52,11 @@ class TrainConfig:
     compile : str
         ``torch.compile`` the loss: ``auto`` (off: not yet measured to pay), ``on`` or ``off``.
     channels_last : str
-        NHWC memory format for the conv model: ``auto`` (on), ``on`` or ``off``.
+        NHWC memory format for the conv model: ``auto`` (on for CPU), ``on`` or ``off``.
+    graph : str
+        CUDA engine: ``auto``/``on`` draw data and noise on the device and replay each step as
+        one CUDA graph; ``off`` runs the same device step eagerly. CPU (and datasets with per-image
+        numpy nuisance) always run the host engine; ``on`` there is an error.
     threads : int or None
         CPU intra-op threads; None picks the idle cores at start (``benchmark.runtime.set_threads``).
     """
@@ -80,6 +84,7 @@ class TrainConfig:
     amp: str = "auto"
     compile: str = "auto"
     channels_last: str = "auto"
+    graph: str = "auto"
     threads: Optional[int] = None
 
     def __post_init__(self):
@@ -97,7 +102,7 @@ class TrainConfig:
         need(int(self.log_every) >= 1 and int(self.checkpoint_every) >= 1,
              f"log_every and checkpoint_every must be >= 1, got {self.log_every} and {self.checkpoint_every}")
         need(self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        for name in ("amp", "compile", "channels_last"):
+        for name in ("amp", "compile", "channels_last", "graph"):
             need(getattr(self, name) in SWITCHES, f"{name} must be one of {', '.join(SWITCHES)}, got {getattr(self, name)!r}")
         need(self.threads is None or int(self.threads) >= 1, f"threads must be >= 1, got {self.threads}")
         # numpy's SeedSequence refuses negative seeds and torch's manual_seed ones past 64 bits; 32 bits
