@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The one prepared device call of the GPU engine (run from the repository root on a CUDA machine):
+#   bash benchmarks/gpu_check.sh [engine|paper]
+# engine (default, ~5 min on one H200): the `cuda` tests, every engine target (benchmarks/bench_gpu.py)
+#   and the tiny preset end to end on CUDA (sweep grouping, ensembles, graphs, scoring);
+# paper: `run_all.py --preset paper --betas 1 4 16` on CUDA with PAPER_ARGS (default: full steps, one
+#   seed, PCA baseline), results tarred without checkpoints.
+# Outputs go to $OUT (the device tool's folder) or benchmarks/out/gpu_check/: at most 8 files.
+set -u
+MODE=${1:-engine}
+OUT=${OUT:-benchmarks/out/gpu_check}
+mkdir -p "$OUT"
+T0=$(date +%s)
+log() { echo "[gpu_check $(( $(date +%s) - T0 )) s] $*"; }
+PY=${PYTHON:-python3}
+{
+  nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,power.draw,temperature.gpu --format=csv
+  $PY -c "import torch, numpy, sklearn; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'numpy', numpy.__version__, 'sklearn', sklearn.__version__, 'cpus', __import__('os').cpu_count())"
+  git log -1 --format='commit %h %s' 2>/dev/null || true
+} > "$OUT/machine.txt" 2>&1
+cat "$OUT/machine.txt"
+
+if [ "$MODE" = engine ]; then
+  log "cuda tests"
+  timeout 180 $PY -m pytest -q -p no:cacheprovider -m cuda tests/test_train_cuda.py > "$OUT/pytest_cuda.txt" 2>&1
+  echo "pytest rc=$?" >> "$OUT/pytest_cuda.txt"; tail -5 "$OUT/pytest_cuda.txt"
+  log "engine benchmark"
+  timeout 240 $PY benchmarks/bench_gpu.py --seconds ${BENCH_SECONDS:-3} > "$OUT/bench_gpu.txt" 2>&1
+  echo "bench rc=$?" >> "$OUT/bench_gpu.txt"; tail -25 "$OUT/bench_gpu.txt"
+  log "tiny preset end to end on CUDA"
+  rm -rf /tmp/tiny_cuda
+  timeout 150 $PY run_all.py --preset tiny --betas 1 4 16 --seeds 0 1 --device cuda --baselines pca --no-figures \
+      --results-dir /tmp/tiny_cuda > "$OUT/run_all_tiny.txt" 2>&1
+  echo "run_all rc=$?" >> "$OUT/run_all_tiny.txt"; tail -12 "$OUT/run_all_tiny.txt"
+  $PY - <<'PY' >> "$OUT/run_all_tiny.txt" 2>&1
+import glob, json
+for f in sorted(glob.glob("/tmp/tiny_cuda/runs/*/train/train_result.json")):
+    r = json.load(open(f))
+    print(r["config"]["model"], r["config"].get("beta", ""), r["config"]["seed"], r["engine"], r.get("ensemble_size", 1),
+          round(r["images_per_s"]), {k: round(v, 2) for k, v in r["final"].items() if k in ("recon", "kl")})
+PY
+  tail -8 "$OUT/run_all_tiny.txt"
+else
+  log "paper preset"
+  rm -rf /tmp/paper_cuda
+  timeout ${PAPER_TIMEOUT:-560} $PY run_all.py --preset paper --betas 1 4 16 --device cuda ${PAPER_ARGS:---seeds 0 --baselines pca} \
+      --results-dir /tmp/paper_cuda > "$OUT/run_all_paper.txt" 2>&1
+  echo "run_all rc=$?" >> "$OUT/run_all_paper.txt"; tail -30 "$OUT/run_all_paper.txt"
+  tar czf "$OUT/paper_results.tgz" --exclude='*.pt' --exclude='*.npz' -C /tmp paper_cuda 2>/dev/null
+fi
+log "done"
