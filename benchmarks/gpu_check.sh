@@ -22,14 +22,14 @@ cat "$OUT/machine.txt"
 
 if [ "$MODE" = engine ]; then
   log "cuda tests"
-  timeout 180 $PY -m pytest -q -p no:cacheprovider -m cuda tests/test_train_cuda.py > "$OUT/pytest_cuda.txt" 2>&1
+  timeout 150 $PY -m pytest -q -p no:cacheprovider -m cuda tests/test_train_cuda.py > "$OUT/pytest_cuda.txt" 2>&1
   echo "pytest rc=$?" >> "$OUT/pytest_cuda.txt"; tail -5 "$OUT/pytest_cuda.txt"
   log "engine benchmark"
   timeout 240 $PY benchmarks/bench_gpu.py --seconds ${BENCH_SECONDS:-3} > "$OUT/bench_gpu.txt" 2>&1
   echo "bench rc=$?" >> "$OUT/bench_gpu.txt"; tail -25 "$OUT/bench_gpu.txt"
   log "tiny preset end to end on CUDA"
   rm -rf /tmp/tiny_cuda
-  timeout 150 $PY run_all.py --preset tiny --betas 1 4 16 --seeds 0 1 --device cuda --baselines pca --no-figures \
+  timeout 120 $PY run_all.py --preset tiny --betas 1 4 16 --seeds 0 1 --device cuda --baselines pca --no-figures \
       --results-dir /tmp/tiny_cuda > "$OUT/run_all_tiny.txt" 2>&1
   echo "run_all rc=$?" >> "$OUT/run_all_tiny.txt"; tail -12 "$OUT/run_all_tiny.txt"
   $PY - <<'PY' >> "$OUT/run_all_tiny.txt" 2>&1
