@@ -54,6 +54,7 @@ def rate(data, members: list[tuple[str, dict]], seconds: float, warmup: int = 30
     from benchmark.train.loop import train_members
 
     engine = kw.pop("engine", None)
+    layout = kw.pop("stack_layout", None)
     cfgs = [TrainConfig(model=m, params=p, dataset=data.name, steps=10 ** 7, seed=i, log_every=10 ** 6,
                         checkpoint_every=10 ** 8, device=device, **kw) for i, (m, p) in enumerate(members)]
     marks: dict = {}
@@ -71,7 +72,7 @@ def rate(data, members: list[tuple[str, dict]], seconds: float, warmup: int = 30
     with tempfile.TemporaryDirectory() as d:
         try:
             train_members(cfgs, data, [Path(d) / str(i) for i in range(len(cfgs))], progress=False, on_step=on_step,
-                          engine=engine)
+                          engine=engine, stack_layout=layout)
         except _Stop:
             pass
     img_s = marks["steps"] * BATCH * len(cfgs) / (marks["t1"] - marks["t0"])
@@ -103,6 +104,12 @@ ROWS = {
     "k32_graph_fp32": (beta_grid(32), {"amp": "off"}),
     "k32_graph_bf16": (beta_grid(32), {"amp": "on"}),
     "k32_factor_vae_graph_fp32": (beta_grid(32, "factor_vae", "gamma"), {"amp": "off"}),
+    # the wide network (grouped convolutions, benchmark.models.wide) instead of vmap
+    "paper_group3_wide_cl_fp32": (PAPER_GROUP, {"amp": "off", "stack_layout": "wide_cl"}),
+    "k32_wide_fp32": (beta_grid(32), {"amp": "off", "stack_layout": "wide"}),
+    "k32_wide_cl_fp32": (beta_grid(32), {"amp": "off", "stack_layout": "wide_cl"}),
+    "k32_wide_cl_bf16": (beta_grid(32), {"amp": "on", "stack_layout": "wide_cl"}),
+    "k32_factor_vae_wide_cl_fp32": (beta_grid(32, "factor_vae", "gamma"), {"amp": "off", "stack_layout": "wide_cl"}),
 }
 
 
@@ -113,11 +120,12 @@ def projections(res: dict) -> dict:
         return max(vals) if vals else None
 
     out = {}
-    ae, grp = best("ae_graph_fp32", "ae_graph_bf16"), best("paper_group3_graph_fp32", "paper_group3_graph_bf16")
+    ae = best("ae_graph_fp32", "ae_graph_bf16")
+    grp = best("paper_group3_graph_fp32", "paper_group3_graph_bf16", "paper_group3_wide_cl_fp32")
     if ae and grp:
         out["paper_preset_training_s_sequential"] = PAPER_STEPS * BATCH * (1 / ae + 3 / grp)
-    wide = best("k32_graph_fp32", "k32_graph_bf16")
-    fvae = best("k32_factor_vae_graph_fp32")
+    wide = best("k32_graph_fp32", "k32_graph_bf16", "k32_wide_fp32", "k32_wide_cl_fp32", "k32_wide_cl_bf16")
+    fvae = best("k32_factor_vae_graph_fp32", "k32_factor_vae_wide_cl_fp32")
     if wide:
         from benchmark.sweep.study import study_runs
 

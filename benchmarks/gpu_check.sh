@@ -3,6 +3,9 @@
 #   bash benchmarks/gpu_check.sh [engine|paper]
 # engine (default, ~5 min on one H200): the `cuda` tests, every engine target (benchmarks/bench_gpu.py)
 #   and the tiny preset end to end on CUDA (sweep grouping, ensembles, graphs, scoring);
+# layouts (~2 min): the cuda tests, then how K members run fastest (benchmarks/bench_wide.py: vmap vs the
+#   wide grouped-convolution network, NCHW / channels_last, fp32 / bf16, with kernel profiles) and the
+#   engine rows of the wide layouts;
 # paper: `run_all.py --preset paper --betas 1 4 16` on CUDA with PAPER_ARGS (default: full steps, one
 #   seed, PCA baseline), results tarred without checkpoints.
 # Outputs go to $OUT (the device tool's folder) or benchmarks/out/gpu_check/: at most 8 files.
@@ -40,6 +43,20 @@ for f in sorted(glob.glob("/tmp/tiny_cuda/runs/*/train/train_result.json")):
           round(r["images_per_s"]), {k: round(v, 2) for k, v in r["final"].items() if k in ("recon", "kl")})
 PY
   tail -8 "$OUT/run_all_tiny.txt"
+elif [ "$MODE" = layouts ]; then
+  log "cuda tests"
+  timeout 150 $PY -m pytest -q -p no:cacheprovider -m cuda tests/test_train_cuda.py > "$OUT/pytest_cuda.txt" 2>&1
+  echo "pytest rc=$?" >> "$OUT/pytest_cuda.txt"; tail -5 "$OUT/pytest_cuda.txt"
+  log "layouts of K = 32 members (forward + backward)"
+  timeout 120 $PY benchmarks/bench_wide.py --members 32 --profile vmap wide_cl > "$OUT/bench_wide_k32.txt" 2>&1
+  echo "bench rc=$?" >> "$OUT/bench_wide_k32.txt"; grep -v "^--\|^ \|^-\|^Name\|^Self" "$OUT/bench_wide_k32.txt" | tail -14
+  log "one model at batch 64 (forward + backward), profiled"
+  timeout 60 $PY benchmarks/bench_wide.py --members 1 --variants dense wide_cl --profile dense > "$OUT/bench_wide_k1.txt" 2>&1
+  echo "bench rc=$?" >> "$OUT/bench_wide_k1.txt"; tail -6 "$OUT/bench_wide_k1.txt"
+  log "engine rows of the wide layouts"
+  timeout 150 $PY benchmarks/bench_gpu.py --seconds ${BENCH_SECONDS:-2.5} --only paper_group3_wide_cl_fp32 \
+      k32_wide_fp32 k32_wide_cl_fp32 k32_wide_cl_bf16 k32_factor_vae_wide_cl_fp32 > "$OUT/bench_gpu_wide.txt" 2>&1
+  echo "bench rc=$?" >> "$OUT/bench_gpu_wide.txt"; tail -12 "$OUT/bench_gpu_wide.txt"
 else
   log "paper preset"
   rm -rf /tmp/paper_cuda

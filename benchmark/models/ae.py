@@ -28,9 +28,10 @@ class AE(GaussianModel):
     def sample_noise(self, batch, generator=None, device="cpu", steps=None) -> dict:
         return {}
 
-    def forward(self, x: torch.Tensor, noise: dict, step: int = 0, hp: Optional[dict] = None) -> dict:
-        mu, _ = self.encode(x)
-        recon = L.reconstruction_loss(self.decode(mu), x, self.config.likelihood)
+    def forward(self, x: torch.Tensor, noise: dict, step: int = 0, hp: Optional[dict] = None,
+                coded: Optional[tuple] = None) -> dict:
+        logits = self.decode(self.encode(x)[0]) if coded is None else coded[2]
+        recon = L.reconstruction_loss(logits, x, self.config.likelihood)
         return {"loss": recon, "recon": recon}
 
 

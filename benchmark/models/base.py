@@ -128,12 +128,21 @@ class GaussianModel(nn.Module):
         """Named scalar loss terms of one batch; ``"loss"`` is minimised."""
         return self(x, self.sample_noise(x.shape[0], generator, x.device), step, None)
 
-    def forward(self, x: torch.Tensor, noise: dict, step: int = 0, hp: Optional[dict] = None) -> dict:
-        """Loss terms given explicit noise and hyperparameters (``hp=None``: the config's)."""
+    def forward(self, x: torch.Tensor, noise: dict, step: int = 0, hp: Optional[dict] = None,
+                coded: Optional[tuple] = None) -> dict:
+        """Loss terms given explicit noise and hyperparameters (``hp=None``: the config's).
+
+        ``coded = (mu, logvar, logits)``: the encoder's and decoder's outputs for ``x`` computed
+        elsewhere (the wide ensemble network, :mod:`benchmark.models.wide`); only the losses run here.
+        """
         hp = self.config.hparams() if hp is None else hp
-        mu, logvar = self.encode(x)
-        z = L.reparameterize(mu, logvar, noise["eps"])
-        logits = self.decode(z)
+        if coded is None:
+            mu, logvar = self.encode(x)
+            z = L.reparameterize(mu, logvar, noise["eps"])
+            logits = self.decode(z)
+        else:
+            mu, logvar, logits = coded
+            z = L.reparameterize(mu, logvar, noise["eps"])  # the same elementwise z the decoder was given
         recon = L.reconstruction_loss(logits, x, self.config.likelihood)
         f = L.full_precision
         kl = L.kl_divergence(f(mu), f(logvar))

@@ -67,10 +67,13 @@ class DeviceSteps:
         Capture the step as a CUDA graph after the warm-up steps.
     channels_last : bool
         Feed one member's model NHWC batches (its weights are channels_last).
+    stack_layout : str
+        How several members run (:class:`~benchmark.train.stack.MemberStack`): ``vmap``, ``wide``
+        or ``wide_cl``.
     """
 
     def __init__(self, configs, models, dataset, device, step: int, opt_states, amp: bool, graph: bool,
-                 channels_last: bool = False):
+                 channels_last: bool = False, stack_layout: str = "vmap"):
         self.channels_last = channels_last
         self.m, self.batch = len(models), int(configs[0].batch_size)
         self.seeds = [int(c.seed) for c in configs]
@@ -84,7 +87,7 @@ class DeviceSteps:
             self.optimizers = make_optimizers(model, configs[0])
             self.stack = None
         else:
-            self.stack = MemberStack(models)
+            self.stack = MemberStack(models, stack_layout)
             groups = self.stack.groups
             self.forward = self.stack.forward
             self.optimizers = make_optimizers(models[0], configs[0],

@@ -52,6 +52,8 @@ LOG_FILE = "train_log.csv"
 RESULT_FILE = "train_result.json"
 # fields that may differ between members of one call
 PER_MEMBER = ("model", "params", "seed")
+# how the device engine runs several members of the conv architecture (benchmark.train.stack.LAYOUTS)
+DEVICE_STACK_LAYOUT = "vmap"
 
 
 class TrainingDiverged(BenchmarkError):
@@ -207,7 +209,7 @@ def _progress(enabled: bool, total: int, initial: int, desc: str):
 
 def train_members(configs: list[TrainConfig], dataset, out_dirs: list, *, resume: bool = True,
                   progress: bool = True, on_step: Optional[Callable[[int], None]] = None,
-                  engine: Optional[str] = None) -> list[TrainResult]:
+                  engine: Optional[str] = None, stack_layout: Optional[str] = None) -> list[TrainResult]:
     """Train ``configs`` together, each into its own folder; resume from their checkpoints.
 
     Parameters
@@ -228,6 +230,9 @@ def train_members(configs: list[TrainConfig], dataset, out_dirs: list, *, resume
     engine : str, optional
         Override the engine :func:`engine_for` picks: ``device`` runs the CUDA engine's step eagerly
         on any device (how the CPU tests check it), ``host`` forces the host engine.
+    stack_layout : str, optional
+        How the device engine runs several members (``vmap``, ``wide``, ``wide_cl``; default
+        :data:`DEVICE_STACK_LAYOUT`); for benchmarks and tests.
 
     Returns
     -------
@@ -292,7 +297,8 @@ def train_members(configs: list[TrainConfig], dataset, out_dirs: list, *, resume
                               channels_last, resolve_switch(c0.compile, False))
         else:
             steps = DeviceSteps(configs, models, dataset, device, step, opt_states, amp_enabled(device, c0),
-                                graph=engine == "graph", channels_last=channels_last and m == 1)
+                                graph=engine == "graph", channels_last=channels_last and m == 1,
+                                stack_layout=stack_layout or DEVICE_STACK_LAYOUT)
     except (KeyError, ValueError, RuntimeError, TypeError) as e:
         if not opt_states:
             raise

@@ -18,9 +18,13 @@ import torch
 from torch.func import functional_call, vmap
 
 from benchmark.models import build_model, make_config
+from benchmark.models import losses as L
+from benchmark.models.wide import from_wide, to_wide, wide_decode, wide_encode
 
 # model -> (the model whose loss it is a special case of, the hyperparameters that make it so)
 STACK_AS = {"vae": ("beta_vae", {"beta": 1.0})}
+# how the members' networks run: vmap over the zoo model, or the wide network (conv architecture)
+LAYOUTS = ("vmap", "wide", "wide_cl")
 
 
 def stack_identity(model: str, params: dict) -> tuple[str, tuple]:
@@ -30,14 +34,21 @@ def stack_identity(model: str, params: dict) -> tuple[str, tuple]:
 
 
 class MemberStack:
-    """Stacked parameters of ``models`` (same architecture) and their vmapped loss.
+    """Stacked parameters of ``models`` (same architecture) and their loss.
 
     ``forward(x, noise, step)`` takes ``x`` (K, B, C, H, W) and noise tensors (K, B, ...) and returns
-    each loss term as a (K,) tensor.
+    each loss term as a (K,) tensor. ``layout``: ``vmap`` runs the zoo model under ``torch.func.vmap``;
+    ``wide`` / ``wide_cl`` (conv architecture) run the encoders and decoders as one wide network of
+    grouped convolutions (:mod:`benchmark.models.wide`, NCHW / channels_last) and only the loss terms
+    under vmap. All three compute the same function (tested in float64).
     """
 
-    def __init__(self, models: list):
+    def __init__(self, models: list, layout: str = "vmap"):
+        if layout not in LAYOUTS:
+            raise ValueError(f"unknown stack layout {layout!r}; choose one of {LAYOUTS}")
         self.models = models
+        self.layout = layout if models[0].config.architecture == "conv" else "vmap"
+        self.stochastic = bool(getattr(models[0], "STOCHASTIC", True))
         name, _ = stack_identity(models[0].config.model, {})
         cfg = models[0].config
         hps = [_hparams(m) for m in models]
@@ -58,13 +69,21 @@ class MemberStack:
         self.named_groups = models[0].param_groups()
         self.groups = {k: [self.params[n] for n, _ in v] for k, v in self.named_groups.items()}
 
-        def member_loss(p, b, x, noise, h, step):
-            return functional_call(self.base, (p, b), (x, noise, step, h))
+        def member_loss(p, b, x, noise, h, step, coded):
+            return functional_call(self.base, (p, b), (x, noise, step, h, coded))
 
-        self._batched = vmap(member_loss, in_dims=(0, 0, 0, 0, 0, None))
+        self._batched = vmap(member_loss, in_dims=(0, 0, 0, 0, 0, None, None))
+        coded_dims = (0, 0 if self.stochastic else None, 0)
+        self._batched_loss = vmap(member_loss, in_dims=(0, 0, 0, 0, 0, None, coded_dims))
 
     def forward(self, x, noise: dict, step) -> dict:
-        return self._batched(self.params, self.buffers, x, noise, self.hp, step)
+        if self.layout == "vmap":
+            return self._batched(self.params, self.buffers, x, noise, self.hp, step, None)
+        k, cl = x.shape[0], self.layout == "wide_cl"
+        mu, logvar = wide_encode(self.params, to_wide(x, cl), k, self.stochastic)
+        z = L.reparameterize(mu, logvar, noise["eps"]) if self.stochastic else mu
+        logits = from_wide(wide_decode(self.params, z, cl), k)
+        return self._batched_loss(self.params, self.buffers, x, noise, self.hp, step, (mu, logvar, logits))
 
     def member_state_dict(self, i: int) -> dict:
         """Member ``i``'s parameters and buffers as a single-model state dict (detached views)."""
