@@ -6,8 +6,8 @@
 # layouts (~2 min): the cuda tests, then how K members run fastest (benchmarks/bench_wide.py: vmap vs the
 #   wide grouped-convolution network, NCHW / channels_last, fp32 / bf16, with kernel profiles) and the
 #   engine rows of the wide layouts;
-# paper: `run_all.py --preset paper --betas 1 4 16` on CUDA with PAPER_ARGS (default: full steps, one
-#   seed, PCA baseline), results tarred without checkpoints.
+# paper: the cuda tests, the default engine's rows, then `run_all.py --preset paper --betas 1 4 16` on
+#   CUDA with PAPER_ARGS (default: full steps, one seed, PCA baseline), results tarred without checkpoints.
 # Outputs go to $OUT (the device tool's folder) or benchmarks/out/gpu_check/: at most 8 files.
 set -u
 MODE=${1:-engine}
@@ -58,6 +58,13 @@ elif [ "$MODE" = layouts ]; then
       k32_wide_fp32 k32_wide_cl_fp32 k32_wide_cl_bf16 k32_factor_vae_wide_cl_fp32 > "$OUT/bench_gpu_wide.txt" 2>&1
   echo "bench rc=$?" >> "$OUT/bench_gpu_wide.txt"; tail -12 "$OUT/bench_gpu_wide.txt"
 else
+  log "cuda tests"
+  timeout 150 $PY -m pytest -q -p no:cacheprovider -m cuda tests/test_train_cuda.py > "$OUT/pytest_cuda.txt" 2>&1
+  echo "pytest rc=$?" >> "$OUT/pytest_cuda.txt"; tail -3 "$OUT/pytest_cuda.txt"
+  log "the default engine's rows"
+  timeout 90 $PY benchmarks/bench_gpu.py --seconds 2.5 --only solo_graph_bf16 paper_group3_graph_bf16 k32_graph_bf16 \
+      > "$OUT/bench_gpu_default.txt" 2>&1
+  echo "bench rc=$?" >> "$OUT/bench_gpu_default.txt"; tail -8 "$OUT/bench_gpu_default.txt"
   log "paper preset"
   rm -rf /tmp/paper_cuda
   timeout ${PAPER_TIMEOUT:-560} $PY run_all.py --preset paper --betas 1 4 16 --device cuda ${PAPER_ARGS:---seeds 0 --baselines pca} \

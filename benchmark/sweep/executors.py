@@ -166,9 +166,11 @@ class LocalExecutor:
     jobs: how many runs at once. 1 = in this process; N > 1 = N spawned worker processes.
     threads: torch threads per run. Default: the idle cores for ``jobs=1``, 1 for ``jobs>1``.
     verbose: print one line per finished or failed run.
-    ensemble: with ``jobs=1``, first train each group of compatible runs (same model and recipe,
-        different hyperparameter values / seeds) together with ``benchmark.train.ensemble`` and then
-        score them one by one. If an ensemble fails, its runs simply train alone afterwards.
+    ensemble: first train each group of compatible runs (one loss and recipe, different
+        hyperparameter values / seeds) together with ``benchmark.train.ensemble`` in this process,
+        then score them: one by one (``jobs=1``) or ``jobs`` at a time in worker processes, which
+        find the trained checkpoints and only score (on a GPU machine training is then one device
+        job and scoring uses the cores). If an ensemble fails, its runs simply train alone afterwards.
     """
 
     name = "local"
@@ -205,11 +207,31 @@ class LocalExecutor:
                 outcomes[d["run_id"]] = Outcome(d["run_id"], "skipped")
             else:
                 todo.append(d)
+        if todo and self.ensemble:
+            self._train_groups(todo, results_dir)
         if todo and self.jobs == 1:
             self._run_inline(todo, results_dir, outcomes)
         elif todo:
             self._run_pool(todo, results_dir, outcomes)
         return [outcomes[d["run_id"]] for d in dicts]
+
+    def _train_groups(self, todo: list[dict], results_dir: str) -> None:
+        """Train every group of compatible runs as one ensemble (in this process)."""
+        from benchmark.runtime import flush_denormals, set_threads
+        from benchmark.sweep.job import ensemble_groups, train_group
+
+        n = set_threads(self.threads if self.threads is not None else idle_cores())
+        flush_denormals()
+        for group in ensemble_groups([{**d, "threads": d.get("threads") or n} for d in todo]):
+            t0 = time.perf_counter()
+            try:
+                ids = train_group(group, results_dir)
+                if self.verbose and ids:
+                    print(f"trained {len(ids)} runs as one ensemble in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+            except Exception as e:  # fall back to training each member alone
+                if self.verbose:
+                    print(f"ensemble of {len(group)} runs failed ({_error_text(e)}); training them one by one",
+                          file=sys.stderr)
 
     def _run_inline(self, todo: list[dict], results_dir: str, outcomes: dict) -> None:
         from benchmark.runtime import flush_denormals, set_threads
@@ -220,19 +242,6 @@ class LocalExecutor:
         n = set_threads(self.threads if self.threads is not None else idle_cores())
         flush_denormals()
         todo = [{**d, "threads": d.get("threads") or n} for d in todo]
-        if self.ensemble:
-            from benchmark.sweep.job import ensemble_groups, train_group
-
-            for group in ensemble_groups(todo):
-                t0 = time.perf_counter()
-                try:
-                    ids = train_group(group, results_dir)
-                    if self.verbose and ids:
-                        print(f"trained {len(ids)} runs as one ensemble in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-                except Exception as e:  # fall back to training each member alone
-                    if self.verbose:
-                        print(f"ensemble of {len(group)} runs failed ({_error_text(e)}); training them one by one",
-                              file=sys.stderr)
         for i, d in enumerate(todo, 1):
             d = {**d, "threads": d.get("threads") or n}
             rid, status, sec, err = _worker_run(d, results_dir)
@@ -272,13 +281,15 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--executor", choices=EXECUTORS, default="local",
                    help="where runs execute: local (this machine) or slurm (one array task per run; see the Slurm flags)")
     g.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="local executor: train N runs at once in N processes with one torch thread each "
-                        "(default 1: one run at a time using all idle cores; see docs/performance.md for when N>1 pays)")
+                   help="local executor: run N runs at once in N processes with --threads torch threads each "
+                        "(default 1: one run at a time using all idle cores; with ensembles, N processes score the "
+                        "runs the ensembles trained; see docs/performance.md for when N>1 pays)")
     g.add_argument("--threads", type=int, default=None, metavar="T",
                    help="torch threads per run (default: idle cores with --jobs 1, else 1)")
     g.add_argument("--ensemble", choices=("auto", "on", "off"), default="auto",
-                   help="local executor, --jobs 1: train compatible runs (same model and recipe, other beta/seed) together "
-                        "as one vectorised ensemble; auto = on for CUDA devices, off on CPU (default auto)")
+                   help="local executor: train compatible runs (one loss and recipe: all betas x seeds, the VAE as "
+                        "beta 1) together as one ensemble before scoring; auto = on for CUDA devices, off on CPU "
+                        "(default auto)")
     try:
         from benchmark.sweep import slurm
     except ModuleNotFoundError:  # pragma: no cover - slurm module missing

@@ -157,6 +157,8 @@ class Throughput:
     gpu: whether the number is a GPU's (the report says "GPU hours" only then).
     extra_eval_s: seconds of metrics outside that suite, by name, added for the runs that request
         them (the study's downstream tasks).
+    model_steps_per_s: training speeds of models that differ from ``steps_per_s`` (FactorVAE's
+        discriminator), by model name.
     """
 
     device: str
@@ -165,6 +167,7 @@ class Throughput:
     source: str
     gpu: bool
     extra_eval_s: dict = field(default_factory=dict)
+    model_steps_per_s: dict = field(default_factory=dict)
 
 
 # Measured numbers only; the first GPU entry is used by default, else the first entry.
@@ -234,18 +237,23 @@ def dry_run_report(specs: Sequence[Any], throughput: Throughput | None = None, *
     if tp is None:
         lines.append("  estimated hours: unknown (no measured throughput recorded; pass one to dry_run_report)")
         return "\n".join(lines)
+    train_s = sum(int(d.get("train", {}).get("steps", 0) or 0) / tp.model_steps_per_s.get(d["model"], tp.steps_per_s)
+                  for d in dicts) * (todo / n)
     # a run scored on several representations (mean and sampled) pays its scoring once per representation
     # (an upper bound: the codes are encoded once and reused)
     reps = [len(d.get("eval", {}).get("representations", ("mean",))) for d in dicts]
     extra = sum(r * sum(tp.extra_eval_s.get(m, 0.0) for m in d.get("eval", {}).get("metrics", ()))
                 for r, d in zip(reps, dicts)) + tp.eval_s * sum(r - 1 for r in reps)
-    hours = steps / tp.steps_per_s / 3600 + todo * tp.eval_s / 3600 + extra * (todo / n) / 3600
+    score_s = todo * tp.eval_s + extra * (todo / n)
+    hours = (train_s + score_s) / 3600
     unit = "GPU hours" if tp.gpu else f"device hours ({tp.device})"
-    lines.append(f"  estimated {unit}: {hours:,.0f} ({hours / max(todo, 1):.2f} per run)"
-                 f" at {tp.steps_per_s:,.1f} steps/s + {tp.eval_s:,.0f} s scoring per run"
+    lines.append(f"  estimated {unit}: {hours:,.0f} ({hours / max(todo, 1):.2f} per run; {hours / 24:,.1f} days):"
+                 f" training {train_s / 3600:,.0f} h + scoring {score_s / 3600:,.0f} h")
+    speeds = "".join(f", {m} {v:,.1f}" for m, v in tp.model_steps_per_s.items())
+    lines.append(f"  at {tp.steps_per_s:,.1f} steps/s{speeds} + {tp.eval_s:,.0f} s scoring per run"
                  + (f" (+ {extra / n:,.0f} s for the sampled representation and metrics outside the paper suite)"
                     if extra else "") + f" on {tp.device}")
     lines.append(f"  throughput source: {tp.source}")
     if not tp.gpu:
-        lines.append("  no GPU throughput has been measured yet: these are hours on the device above, not GPU hours")
+        lines.append("  a CPU throughput: these are hours on the device above, not GPU hours")
     return "\n".join(lines)
