@@ -144,3 +144,20 @@ def test_results_dir_that_is_a_file_is_one_line_before_any_run(tmp_path):
     assert p.returncode == 2 and "Traceback" not in p.stderr and "FAILED" not in p.stderr, p.stderr
     assert p.stderr.strip().splitlines()[-1].startswith("error: cannot create --results-dir folder")
     assert f.read_text() == "keep"
+
+
+@pytest.mark.slow
+def test_ensembles_train_first_then_worker_processes_score(tmp_path):
+    """--ensemble on --jobs 2: the VAE and the beta-VAE train as one ensemble in this process, then two
+    worker processes score every run (the AE trains in its worker); each run records how it was trained."""
+    assert _run(tmp_path, "--ensemble", "on", "--jobs", "2") == 0
+    df = pd.read_csv(tmp_path / "results.csv")
+    assert len(df) == 5  # ae, vae, beta_vae 8, pca, ground_truth
+    trained = {}
+    for f in (tmp_path / "runs").glob("*/metrics.json"):
+        d = json.loads(f.read_text())
+        if d.get("train"):
+            trained[d["spec"]["model"]] = (d["train"]["engine"], d["train"]["ensemble_size"], d["train"]["images_per_s"])
+    assert trained["vae"][:2] == ("host", 2) and trained["beta_vae"][:2] == ("host", 2)
+    assert trained["ae"][:2] == ("host", 1)
+    assert all(rate > 0 for _, _, rate in trained.values())  # the ensemble's speed, not the scoring call's 0

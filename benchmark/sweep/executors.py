@@ -156,6 +156,23 @@ def _worker_run(spec_dict: dict, results_dir: str) -> tuple[str, str, float, str
         return spec_dict["run_id"], "finished", time.perf_counter() - t0, None
     except Exception as e:  # reported as a failed outcome, never kills the sweep
         return spec_dict["run_id"], "failed", time.perf_counter() - t0, _error_text(e)
+    finally:
+        _stop_loky_workers()
+
+
+def _stop_loky_workers() -> None:
+    """End the joblib (loky) worker processes that DCI / downstream scoring started in this process.
+
+    loky keeps them alive for reuse (5 minutes idle); a sweep worker that exits with them still
+    running can keep the pool's shutdown waiting (seen once on a GPU machine: run_all stalled after
+    every run had finished)."""
+    try:
+        from joblib.externals.loky import reusable_executor
+    except ImportError:
+        return
+    executor = getattr(reusable_executor, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
 
 
 class LocalExecutor:
@@ -272,7 +289,14 @@ class LocalExecutor:
                 p.terminate()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-        pool.shutdown(wait=True)
+        # every result is in: give the workers a while to exit, then end any that hang on exit
+        workers = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False)
+        deadline = time.monotonic() + 60
+        for p in workers:
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.terminate()
 
 
 def add_executor_arguments(parser: argparse.ArgumentParser) -> None:

@@ -171,9 +171,22 @@ class Throughput:
 
 
 # Measured numbers only; the first GPU entry is used by default, else the first entry.
-# No GPU has been available to this project yet, so there is no GPU entry: add one (with its
-# command and card) when the paper preset has been timed on a GPU (docs/performance.md).
 THROUGHPUTS: list[Throughput] = [
+    Throughput(
+        device="NVIDIA H200 + 16 cores, K = 32 members per ensemble",
+        # 205,796 images/s for 32 conv beta-VAEs trained together (wide channels_last network, bf16
+        # autocast, CUDA graph) = 3,215.6 member steps/s; FactorVAE 86,065 images/s (fp32) = 1,344.8
+        steps_per_s=3215.6,
+        model_steps_per_s={"factor_vae": 1344.8},
+        # the paper suite of 5 runs scored by 5 worker processes x 3 threads in 95 s of wall time
+        eval_s=19.0,
+        source=("`bash benchmarks/gpu_check.sh layouts` and `paper` (benchmarks/bench_gpu.py rows k32_graph_bf16, "
+                "k32_factor_vae_wide_cl_fp32; run_all.py --preset paper --steps 30000 --jobs 5 --threads 3), "
+                "2026-12-04, docs/performance.md GPU engine; the downstream tasks' seconds are the 2-core CPU's "
+                "(not measured on the GPU machine: an upper bound)"),
+        gpu=True,
+        extra_eval_s={"downstream_gbt": 59.0, "downstream_logreg": 103.0},
+    ),
     Throughput(
         device="2-core x86-64 CPU, 2 torch threads",
         # 626.6 images/s at batch 64 = 9.79 steps/s (train_result.json images_per_s)

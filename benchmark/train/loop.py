@@ -370,9 +370,12 @@ def train_members(configs: list[TrainConfig], dataset, out_dirs: list, *, resume
     for i in range(m):
         # a call with nothing left to train reports how the checkpoint was trained, not itself
         trained_by = extras[i] if step == start_step and extras[i].get("engine") else {"engine": engine, "ensemble_size": m}
+        if step > start_step:
+            rate = (step - start_step) * c0.batch_size / wall
+        else:  # the checkpoint's own training speed (its cumulative wall time)
+            rate = step * c0.batch_size / float(extras[i]["wall_s"]) if extras[i].get("wall_s") else 0.0
         r = TrainResult(out_dir=str(outs[i]), checkpoint=str(paths[i]), config=cfg_dicts[i], steps=step,
-                        resumed_from=resumed_from, final=finals[i], wall_s=round(wall, 3),
-                        images_per_s=round((step - start_step) * c0.batch_size / wall, 1) if step > start_step else 0.0,
+                        resumed_from=resumed_from, final=finals[i], wall_s=round(wall, 3), images_per_s=round(rate, 1),
                         device=str(device), threads=threads, engine=trained_by["engine"])
         atomic_write_json(outs[i] / RESULT_FILE, {**r.to_dict(), "ensemble_size": int(trained_by.get("ensemble_size", 1))})
         results.append(r)
