@@ -15,12 +15,8 @@ from benchmark.data import dsprites as ds
 from benchmark.data import dsprites_render as render
 from benchmark.errors import DatasetError
 
-_REPO = Path(__file__).resolve().parents[1]
-# The six real dSprites images live in the team's shared/ folder: beside the checkout (CI lays it
-# there) or inside it.
-CALIBRATION = next((p for p in (_REPO.parent / "shared" / "reference" / "dsprites_calibration.npz",
-                                _REPO / "shared" / "reference" / "dsprites_calibration.npz") if p.exists()),
-                   _REPO.parent / "shared" / "reference" / "dsprites_calibration.npz")
+# Six real dSprites images (Apache-2.0; see tests/data/README.md), shipped with the tests.
+CALIBRATION = Path(__file__).resolve().parent / "data" / "dsprites_calibration.npz"
 
 # A sub-grid in the official layout: every factor keeps its official values, fewer of them.
 SUB = FactorGrid.build(
@@ -199,12 +195,6 @@ def iou(a, b):
 
 
 def test_procedural_images_match_the_real_calibration_images():
-    import os
-
-    if not CALIBRATION.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"calibration images missing: {CALIBRATION} (shared/ must sit beside the checkout)")
-        pytest.skip(f"calibration images not found at {CALIBRATION} (shared/ is not beside this checkout)")
     ref = np.load(CALIBRATION, allow_pickle=False)
     lv = ref["latents_values"]
     # find each image's classes on the official grid from its latent values, then render the class

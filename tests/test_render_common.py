@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.data import FactorGrid
+from benchmark.data import FactorGrid, npy
 from benchmark.data.render import common
 from benchmark.errors import DatasetError
 
@@ -73,15 +73,16 @@ def test_read_runs_and_sorted_unique_read():
     assert np.array_equal(common.sorted_unique_read(lambda u: common.read_runs(Sliceable(), u), idx), arr[idx])
 
 
-def test_npz_member_memmap(tmp_path):
+def test_npz_member_maps_stored_members_and_reads_compressed_ones(tmp_path):
     a = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
     np.savez(tmp_path / "s.npz", x=a)
-    m = common.npz_member_memmap(tmp_path / "s.npz", "x", "fix")
+    m = npy.npz_member(tmp_path / "s.npz", "x", dtype=np.uint8, shape=(None, 3, 4), fix="fix", mmap=True)
     assert isinstance(m, np.memmap) and np.array_equal(m, a)
     np.savez_compressed(tmp_path / "c.npz", x=a)
-    assert common.npz_member_memmap(tmp_path / "c.npz", "x", "fix") is None
+    c = npy.npz_member(tmp_path / "c.npz", "x", dtype=np.uint8, shape=(2, 3, 4), fix="fix", mmap=True)
+    assert not isinstance(c, np.memmap) and np.array_equal(c, a)
     with pytest.raises(DatasetError, match="no array 'y'"):
-        common.npz_member_memmap(tmp_path / "s.npz", "y", "fix")
+        npy.npz_member(tmp_path / "s.npz", "y", dtype=np.uint8, shape=(2, 3, 4), fix="fix")
 
 
 def test_listing_key_tracks_names_and_sizes(tmp_path):

@@ -25,9 +25,9 @@ Registered names
 """
 from __future__ import annotations
 
+import pickle
 import sys
 import zipfile
-import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from benchmark.data import dsprites_render as render
+from benchmark.data import npy
 from benchmark.data.dataset import GroundTruthDataset, Provenance
 from benchmark.data.grid import FactorGrid
 from benchmark.data.npz_pickle import read_pickled_entry
@@ -64,100 +65,118 @@ def official_candidates(root: Path) -> list[Path]:
     return [root / SUBDIR / NPZ_NAME, root / NPZ_NAME, root / SUBDIR / HDF5_NAME, root / HDF5_NAME]
 
 
-def _validate(path: Path, imgs, classes, values, sizes, grid: FactorGrid) -> None:
-    """Shapes, dtypes, value ranges and grid completeness of the arrays against ``grid``."""
+def _validate(path: Path, imgs, classes, values, grid: FactorGrid) -> None:
+    """Value ranges and grid completeness of arrays whose shapes and dtypes are already checked."""
     n = grid.num_images
-    if tuple(int(s) for s in sizes) != grid.sizes:
-        raise DatasetError(f"{path}: latents_sizes {list(sizes)} != {list(grid.sizes)}; not dSprites — {FIX}")
-    if imgs.shape != (n, 64, 64) or imgs.dtype != np.uint8:
-        raise DatasetError(f"{path}: imgs has shape {imgs.shape} {imgs.dtype}, expected ({n}, 64, 64) uint8 — {FIX}")
     if classes is not None:
-        if classes.shape != (n, 6):
-            raise DatasetError(f"{path}: latents_classes has shape {classes.shape}, expected ({n}, 6) — {FIX}")
         if not np.array_equal(classes.astype(np.int64) @ grid.bases, np.arange(n)):
             raise DatasetError(f"{path}: latents_classes are not the complete grid in row-major order — {FIX}")
         if values is not None:
-            if values.shape != (n, 6):
-                raise DatasetError(f"{path}: latents_values has shape {values.shape}, expected ({n}, 6) — {FIX}")
             expected = np.stack([grid.values[i][classes[:, i]] for i in range(6)], axis=1)
             if not np.allclose(values, expected, atol=1e-6):
                 raise DatasetError(f"{path}: latents_values do not match the official factor values — {FIX}")
-    if int(imgs.max()) > 1:
+    if imgs.size and int(imgs.max()) > 1:
         raise DatasetError(f"{path}: imgs must hold 0/1 values, found {int(imgs.max())} — {FIX}")
 
 
-def _stored_member(path: Path, key: str):
-    """Memory-map an uncompressed npz member (fast load of our own cache); None if compressed."""
-    with zipfile.ZipFile(path) as zf:
-        info = zf.getinfo(f"{key}.npy")
-        if info.compress_type != zipfile.ZIP_STORED:
-            return None
-    with open(path, "rb") as f:
-        f.seek(info.header_offset)
-        local = f.read(30)
-        name_len, extra_len = int.from_bytes(local[26:28], "little"), int.from_bytes(local[28:30], "little")
-        f.seek(info.header_offset + 30 + name_len + extra_len)
-        version = np.lib.format.read_magic(f)
-        reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, fortran, dtype = reader(f)
-        offset = f.tell()
-    if fortran or int(np.prod(shape)) * dtype.itemsize + offset > path.stat().st_size:
-        raise DatasetError(f"{path}: member {key} is truncated — {FIX}")
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+def _brief(obj) -> str:
+    """What an object is, without expanding it (a pickle of shared lists can stand for a huge nest)."""
+    if isinstance(obj, np.ndarray):
+        return f"a {obj.dtype} array of shape {obj.shape}"
+    if isinstance(obj, (list, tuple)):
+        return f"a {type(obj).__name__} of {len(obj)} items"
+    if isinstance(obj, (str, bytes)):
+        return f"the {type(obj).__name__} {obj[:40]!r}"
+    return f"a {type(obj).__name__}"
+
+
+def _latents_sizes(path: Path, metadata, grid: FactorGrid) -> tuple[int, ...]:
+    """The metadata's ``latents_sizes``, checked to be ``len(grid.sizes)`` integers equal to the grid's.
+
+    Types and lengths are checked before any conversion: ``np.asarray`` of a crafted nest of
+    shared lists would allocate gigabytes.
+    """
+    if not isinstance(metadata, dict) or "latents_sizes" not in metadata:
+        raise DatasetError(f"{path}: metadata has no latents_sizes — {FIX}")
+    sizes, k = metadata["latents_sizes"], len(grid.sizes)
+    if isinstance(sizes, np.ndarray):
+        ok = sizes.dtype.kind in "iu" and sizes.shape == (k,)
+    else:
+        ok = isinstance(sizes, (list, tuple)) and len(sizes) == k and \
+            all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in sizes)
+    if not ok:
+        raise DatasetError(f"{path}: metadata latents_sizes is {_brief(sizes)}, expected {k} integers "
+                           f"{list(grid.sizes)} — {FIX}")
+    found = tuple(int(v) for v in sizes)
+    if found != grid.sizes:
+        raise DatasetError(f"{path}: latents_sizes {list(found)} != {list(grid.sizes)}; not dSprites — {FIX}")
+    return found
 
 
 def read_npz(path: Path, validate: bool = True, grid: FactorGrid | None = None):
     """Read an npz in the official layout. Returns ``(imgs (N, 64, 64) uint8, metadata dict)``.
 
     The ``metadata`` entry is a Python-2 pickle; it is read with an allow-list unpickler
-    (:mod:`benchmark.data.npz_pickle`), and every other key with ``allow_pickle=False``.
+    (:mod:`benchmark.data.npz_pickle`), and every other key with ``allow_pickle=False``. Every
+    array's header (dtype, shape, size) is checked before its data is read (:mod:`benchmark.data.npy`),
+    as is ``latents_sizes``; ``validate`` adds the content checks (0/1 pixels, complete grid).
     ``grid`` is the factor grid the file must hold (default: the official one; tests pass smaller grids).
     """
     path, grid = Path(path), grid or GRID
+    n = grid.num_images
     if not zipfile.is_zipfile(path):  # e.g. a saved error page: numpy's own message would suggest allow_pickle
         raise DatasetError(f"{path}: not an npz (zip) file; the download is truncated or is not the dSprites file — {FIX}")
+    missing = {"imgs", "latents_classes", "latents_values", "metadata"} - set(npy.npz_keys(path, FIX))
+    if missing:  # the keys first: a missing one is named, not "corrupt"
+        raise DatasetError(f"{path}: missing keys {sorted(missing)} — {FIX}")
     try:
-        with np.load(path, allow_pickle=False) as z:  # the keys first: a missing one is named, not "corrupt"
-            missing = {"imgs", "latents_classes", "latents_values", "metadata"} - set(z.files)
-        if missing:
-            raise DatasetError(f"{path}: missing keys {sorted(missing)} — {FIX}")
         metadata = read_pickled_entry(path, "metadata")
-        imgs = _stored_member(path, "imgs")
-        with np.load(path, allow_pickle=False) as z:
-            imgs = np.array(imgs) if imgs is not None else z["imgs"]
-            classes = z["latents_classes"]
-            values = z["latents_values"]
-    except DatasetError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, zlib.error, Exception) as e:
-        raise DatasetError(f"{path}: cannot read it as the dSprites npz ({type(e).__name__}: {e}); the file is truncated or corrupt — {FIX}") from None
-    if not isinstance(metadata, dict) or "latents_sizes" not in metadata:
-        raise DatasetError(f"{path}: metadata has no latents_sizes — {FIX}")
+    except pickle.UnpicklingError as e:  # the allow-list refused a constructor, or a mangled pickle
+        raise DatasetError(f"{path}: its metadata pickle is refused ({npy.first_line(e)}); only the official "
+                           f"file's plain containers and arrays are read — {FIX}") from None
+    except Exception as e:  # noqa: BLE001 - a crafted pickle fails in many ways (struct, overflow, type errors)
+        raise DatasetError(f"{path}: cannot read its metadata ({type(e).__name__}: {npy.first_line(e)}); the file is "
+                           f"truncated or corrupt — {FIX}") from None
+    _latents_sizes(path, metadata, grid)
+    # uncompressed (our cache): mapped, then copied in one read; compressed: decompressed in memory
+    imgs = np.array(npy.npz_member(path, "imgs", dtype=np.uint8, shape=(n, 64, 64), fix=FIX, mmap=True))
+    classes = npy.npz_member(path, "latents_classes", dtype="iu", shape=(n, 6), fix=FIX)
+    values = npy.npz_member(path, "latents_values", dtype="fiu", shape=(n, 6), fix=FIX)
     if validate:
-        _validate(path, imgs, classes, values, np.asarray(metadata["latents_sizes"]).tolist(), grid)
+        _validate(path, imgs, classes, values, grid)
     return imgs, metadata
 
 
 def read_hdf5(path: Path, validate: bool = True, grid: FactorGrid | None = None):
-    """Read the HDF5 twin: datasets ``imgs`` (737280, 64, 64) uint8, ``latents/classes``, ``latents/values``."""
+    """Read the HDF5 twin: datasets ``imgs`` (737280, 64, 64) uint8, ``latents/classes``, ``latents/values``.
+
+    Each dataset's shape and dtype are checked before its data is read.
+    """
     import h5py
 
     path, grid = Path(path), grid or GRID
+    n = grid.num_images
+    layout = {"imgs": ((n, 64, 64), "u", "uint8"), "latents/classes": ((n, 6), "iu", "integer"),
+              "latents/values": ((n, 6), "fiu", "numeric")}
     try:
         with h5py.File(path, "r") as f:
-            for key in ("imgs", "latents/classes", "latents/values"):
-                if key not in f:
+            arrays = {}
+            for key, (shape, kinds, what) in layout.items():
+                node = f.get(key)
+                if not isinstance(node, h5py.Dataset):
                     raise DatasetError(f"{path}: missing HDF5 dataset {key!r} — {FIX}")
-            imgs = f["imgs"][()]
-            classes = f["latents/classes"][()]
-            values = f["latents/values"][()]
+                if node.shape != shape or node.dtype.kind not in kinds or (key == "imgs" and node.dtype != np.uint8):
+                    raise DatasetError(f"{path}: HDF5 dataset {key!r} is {node.shape} {node.dtype}, expected "
+                                       f"{shape} {what} — {FIX}")
+                arrays[key] = node[()]
     except DatasetError:
         raise
     except Exception as e:  # h5py raises OSError/KeyError/RuntimeError on truncated files
-        raise DatasetError(f"{path}: cannot read it as the dSprites HDF5 file ({type(e).__name__}: {e}); the file is truncated or corrupt — {FIX}") from None
+        raise DatasetError(f"{path}: cannot read it as the dSprites HDF5 file ({type(e).__name__}: "
+                           f"{npy.first_line(e)}); the file is truncated or corrupt — {FIX}") from None
     if validate:
-        _validate(path, imgs, classes, values, grid.sizes, grid)
-    return imgs, {"latents_sizes": np.asarray(grid.sizes)}
+        _validate(path, arrays["imgs"], arrays["latents/classes"], arrays["latents/values"], grid)
+    return arrays["imgs"], {"latents_sizes": np.asarray(grid.sizes)}
 
 
 def official_metadata(grid: FactorGrid | None = None) -> dict:
@@ -201,8 +220,8 @@ def load_procedural(root: Path, regenerate: bool = False, progress: bool = True)
     if cache.exists() and not regenerate:
         try:
             imgs, meta = read_npz(cache, validate=False)
-            if meta.get("generator") == render.GENERATOR and str(meta.get("generator_version")) == render.VERSION \
-                    and imgs.shape == (GRID.num_images, 64, 64):
+            # plain comparisons: str() of a crafted metadata object could be enormous
+            if meta.get("generator") == render.GENERATOR and meta.get("generator_version") == render.VERSION:
                 return imgs, cache
         except DatasetError as e:
             _notice(f"procedural cache unusable ({e}); rendering it again")

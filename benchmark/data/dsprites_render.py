@@ -1,6 +1,6 @@
 """A procedural dSprites renderer: the official 737,280-image grid without the official file.
 
-Geometry (calibrated on six real images, ``shared/reference/dsprites_calibration.npz``; intersection
+Geometry (calibrated on six real images, ``tests/data/dsprites_calibration.npz``; intersection
 over union 1.0 for the square, >= 0.99 for the ellipses, ~0.95 for the hearts):
 
 * the sprite's centre moves over the middle half of the image: in pixel-index coordinates (pixel

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmark.data import npy
 from benchmark.data.dataset import GroundTruthDataset, Provenance
 from benchmark.data.grid import FactorGrid
 from benchmark.data.registry import DatasetSpec, register
@@ -48,29 +49,20 @@ def candidates(root: Path, name: str) -> list[Path]:
     return [Path(root) / name / f"{name}.npz", Path(root) / f"{name}.npz"]
 
 
-def open_images(path: Path, name: str) -> np.ndarray:
-    """The ``images`` array (memory-mapped when stored uncompressed), validated for dtype and shape."""
-    fix = _fix(name)
-    arr = common.npz_member_memmap(path, "images", fix)
-    if arr is None:
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                if "images" not in z.files:
-                    raise DatasetError(f"{path}: no array 'images' (found {z.files}) — {fix}")
-                arr = z["images"]
-        except DatasetError:
-            raise
-        except Exception as e:
-            raise DatasetError(f"{path}: cannot read it as an npz ({type(e).__name__}: {e}); truncated or corrupt — {fix}") from None
-    if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[1:] != (64, 64, 3):
-        raise DatasetError(f"{path}: images is {arr.shape} {arr.dtype}, expected (N, 64, 64, 3) uint8 — {fix}")
-    return arr
+def open_images(path: Path, name: str, extra_sizes=()) -> np.ndarray:
+    """The ``images`` array (memory-mapped when stored uncompressed), validated for dtype and shape.
+
+    The header is checked first (uint8, (N, 64, 64, 3), N one release's image count, data present),
+    so a crafted or truncated file is refused before anything is read or mapped.
+    """
+    return npy.npz_member(path, "images", dtype=np.uint8, shape=(None, 64, 64, 3), fix=_fix(name), mmap=True,
+                          check=lambda head: grid_for_count(head.shape[0], path, name, extra_sizes))
 
 
 def load_file(path: Path, name: str, lazy: bool = True, extra_sizes=(), checksum: bool = True) -> GroundTruthDataset:
     """``lazy``: read batches from the (memory-mapped) file; else copy all images to (N, 3, 64, 64)."""
     path = Path(path)
-    arr = open_images(path, name)
+    arr = open_images(path, name, extra_sizes)
     grid = grid_for_count(arr.shape[0], path, name, extra_sizes)
     prov = Provenance("official", file=str(path), sha256=sha256_file(path) if checksum else None,
                       version="2019 release (4x4)" if grid.sizes[0] == 4 else "current release (6x6)")

@@ -42,18 +42,28 @@ class _SafeUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name}")
 
 
+MAX_PICKLE_BYTES = 1 << 20  # the official metadata is ~3 KB; a bigger entry is not the dSprites metadata
+
+
 def read_pickled_entry(path, key: str):
-    """Return the Python object stored (pickled, 0-d object array) under ``key`` in an npz file."""
+    """Return the Python object stored (pickled, 0-d object array) under ``key`` in an npz file.
+
+    Raises ``ValueError`` if the entry is not a pickled object array or is larger than
+    :data:`MAX_PICKLE_BYTES` (checked before anything is unpickled), and
+    ``pickle.UnpicklingError`` for constructors outside the allow-list.
+    """
+    from benchmark.data.npy import parse_header
+
     with zipfile.ZipFile(path) as zf:
-        with zf.open(f"{key}.npy") as f:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-            else:
-                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-            if dtype != np.dtype(object):
+        info = zf.getinfo(f"{key}.npy")
+        if info.file_size > MAX_PICKLE_BYTES:
+            raise ValueError(f"{key} declares {info.file_size:,} bytes, more than the {MAX_PICKLE_BYTES:,} "
+                             "a metadata pickle may take")
+        with zf.open(info) as f:
+            head = parse_header(f)
+            if head.dtype != np.dtype(object):
                 raise ValueError(f"{key} is not a pickled object array")
-            obj = _SafeUnpickler(io.BytesIO(f.read()), encoding="latin1").load()
+            obj = _SafeUnpickler(io.BytesIO(f.read(MAX_PICKLE_BYTES)), encoding="latin1").load()
     if isinstance(obj, np.ndarray) and obj.shape == ():
         obj = obj.item()
     return obj

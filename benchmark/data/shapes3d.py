@@ -68,8 +68,8 @@ def validate_file(path: Path, grid: FactorGrid = GRID):
         raise DatasetError(f"{path}: cannot open it as HDF5 ({type(e).__name__}: {e}); the file is truncated or corrupt — {FIX}") from None
     try:
         for key in ("images", "labels"):
-            if key not in f:
-                raise DatasetError(f"{path}: no HDF5 dataset {key!r} (found {sorted(f.keys())}); expected {LAYOUT} — {FIX}")
+            if not isinstance(f.get(key), h5py.Dataset):  # absent, or a group of that name
+                raise DatasetError(f"{path}: no HDF5 dataset {key!r} (found {sorted(f.keys())[:10]}); expected {LAYOUT} — {FIX}")
         im, lb = f["images"], f["labels"]
         if im.shape != (n, 64, 64, 3) or im.dtype != np.uint8:
             raise DatasetError(f"{path}: images is {im.shape} {im.dtype}, expected ({n}, 64, 64, 3) uint8 — {FIX}")

@@ -19,6 +19,7 @@ resized 96 -> 64 with Lanczos (antialiased), and the decoded grid is cached as
 """
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -74,11 +75,11 @@ def read_matrix(path: Path) -> np.ndarray:
     dtype = np.dtype(MAGIC[magic]).newbyteorder("<")
     if any(d < 0 for d in dims):
         raise DatasetError(f"{path}: negative dimension in {dims} — the file is corrupt — {FIX}")
-    need = offset + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    need = offset + math.prod(dims) * dtype.itemsize  # Python ints: np.prod wraps around at 2**63
     if size != need:
         raise DatasetError(f"{path}: {size} bytes, but the header {dims} {dtype.name} needs {need}; "
                            f"the file is truncated or corrupt — {FIX}")
-    if int(np.prod(dims)) == 0:
+    if math.prod(dims) == 0:
         return np.zeros(dims, dtype=dtype)
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=dims)
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import sys
-import zipfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
 
+from benchmark.data import npy
 from benchmark.data.dataset import GroundTruthDataset, Provenance
 from benchmark.data.grid import FactorGrid
 from benchmark.errors import DatasetError
@@ -45,17 +45,15 @@ def procedural_dataset(name: str, grid: FactorGrid, render_classes: Callable[[np
     path = None if root is None else Path(root) / "procedural" / f"{name}_v{version}.npz"
     images = None
     if path is not None and path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                arr = z["images"]
-                ok = arr.shape == (grid.num_images, channels, 64, 64) and arr.dtype == np.uint8 \
-                    and str(z["generator"]) == generator and str(z["version"]) == version
-            if ok:
-                images = torch.from_numpy(arr)
+        fix = "it is rendered again now"
+        try:  # headers are checked before any read: a crafted or truncated cache is only re-rendered
+            if npy.npz_string(path, "generator", fix) == generator and npy.npz_string(path, "version", fix) == version:
+                images = torch.from_numpy(npy.npz_member(path, "images", dtype=np.uint8, fix=fix,
+                                                         shape=(grid.num_images, channels, 64, 64)))
             else:
                 notice(f"{path}: cache does not match {generator} v{version}; ignoring it")
-        except Exception as e:  # a truncated cache: render again
-            notice(f"{path}: unreadable cache ({type(e).__name__}: {e}); rendering again")
+        except DatasetError as e:
+            notice(f"unreadable cache ({e})")
     if images is None and cache and path is not None:
         images = render_all(grid, render_classes, channels, desc=f"render {name}", progress=progress)
         try:
@@ -100,17 +98,21 @@ def listing_key(files: list[Path], root: Path) -> str:
 
 
 def load_cache(path: Path, key: str, shape: tuple) -> np.ndarray | None:
-    """Images from a decoded-grid cache if it exists and matches ``key`` and ``shape``."""
+    """Images from a decoded-grid cache if it exists and matches ``key`` and ``shape``, else None.
+
+    The stored headers are checked before any data is read, so a truncated, stale or crafted cache
+    is decoded again instead of crashing or allocating what its header claims.
+    """
     if not path.exists():
         return None
+    fix = "it is decoded again now"
     try:
-        with np.load(path, allow_pickle=False) as z:
-            if str(z["key"]) != key or tuple(z["images"].shape) != tuple(shape):
-                notice(f"{path}: stale cache (source files changed); decoding again")
-                return None
-            return z["images"]
-    except Exception as e:
-        notice(f"{path}: unreadable cache ({type(e).__name__}); decoding again")
+        if npy.npz_string(path, "key", fix) != key:
+            notice(f"{path}: stale cache (source files changed); decoding again")
+            return None
+        return npy.npz_member(path, "images", dtype=np.uint8, shape=shape, fix=fix)
+    except DatasetError as e:
+        notice(f"unreadable cache ({e})")
         return None
 
 
@@ -124,7 +126,7 @@ def save_cache(path: Path, key: str, images: np.ndarray) -> Path | None:
 
 
 # ------------------------------------------------------------------------------------------------
-# Image resizing (Pillow, antialiased) and uncompressed npz members as memory maps
+# Image resizing (Pillow, antialiased)
 # ------------------------------------------------------------------------------------------------
 def resize_grey(img: np.ndarray, size: int = 64, crop: float = 1.0) -> np.ndarray:
     """Centre-crop a fraction ``crop`` of the shorter side, then Lanczos-resize to ``size`` (uint8)."""
@@ -150,37 +152,6 @@ def resize_rgb(img: np.ndarray, size: int = 64) -> np.ndarray:
     from PIL import Image
 
     return np.asarray(Image.fromarray(img).resize((size, size), Image.LANCZOS), dtype=np.uint8)
-
-
-def npz_member_memmap(path: Path, key: str, fix: str):
-    """Memory-map an uncompressed npz member (``np.savez``); None if the member is compressed."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            try:
-                info = zf.getinfo(f"{key}.npy")
-            except KeyError:
-                raise DatasetError(f"{path}: no array {key!r} in the npz (found {zf.namelist()}) — {fix}") from None
-            if info.compress_type != zipfile.ZIP_STORED:
-                return None
-        with open(path, "rb") as f:
-            f.seek(info.header_offset)
-            local = f.read(30)
-            name_len = int.from_bytes(local[26:28], "little")
-            extra_len = int.from_bytes(local[28:30], "little")
-            f.seek(info.header_offset + 30 + name_len + extra_len)
-            version = np.lib.format.read_magic(f)
-            reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            shape, fortran, dtype = reader(f)
-            offset = f.tell()
-    except DatasetError:
-        raise
-    except Exception as e:
-        raise DatasetError(f"{path}: cannot read it as an npz file ({type(e).__name__}: {e}); it is truncated or corrupt — {fix}") from None
-    if fortran:
-        return None
-    if int(np.prod(shape)) * dtype.itemsize + offset > path.stat().st_size:
-        raise DatasetError(f"{path}: array {key!r} is truncated ({shape} {dtype} does not fit in the file) — {fix}")
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
 
 
 def read_runs(array, rows: np.ndarray) -> np.ndarray:
