@@ -81,4 +81,5 @@ def test_bad_seeds_params_codes_and_json_paths_are_one_line_before_scoring(tmp_p
     np.save(words, np.full((MINI_GRID.num_images, 2), "a"))
     assert main(base[:2] + [str(words)] + base[3:]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: codes must be numbers, got an array of dtype <U1") and err.count("\n") == 1
+    assert err.startswith(f"error: {words} is (23040, 2) <U1, expected (N, D) floating-point or integer or bool") \
+        and err.count("\n") == 1

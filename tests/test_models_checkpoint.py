@@ -58,6 +58,43 @@ def test_refuses_code_in_pickles(tmp_path):
     assert "PyTorch 2.6" not in str(e.value) and "\n" not in str(e.value)
 
 
+class _RunsAShellCommand:
+    """What a malicious checkpoint carries: unpickling it would call os.system."""
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("echo this must never run",))
+
+
+@pytest.mark.parametrize("write", ["torch.save", "torch.save legacy", "pickle protocol 2"])
+def test_a_malicious_checkpoint_names_the_refused_global_not_truncation(tmp_path, capfd, write):
+    p = tmp_path / "evil.pt"
+    obj = {"format": "disentangle-bench/checkpoint", "x": _RunsAShellCommand()}
+    if write == "torch.save":
+        torch.save(obj, p)
+    elif write == "torch.save legacy":
+        torch.save(obj, p, _use_new_zipfile_serialization=False)
+    else:
+        p.write_bytes(pickle.dumps(obj, protocol=2))
+    with pytest.raises(CheckpointError) as e:
+        load_checkpoint(p)
+    msg = str(e.value)
+    assert msg.startswith(f"{p} holds Python objects that a safe load refuses to run (")
+    assert "system" in msg and "truncated" not in msg and "PyTorch 2.6" not in msg and "\n" not in msg
+    assert "this must never run" not in capfd.readouterr().out
+
+
+def test_a_protocol_4_pickle_is_named_as_such(tmp_path, recwarn):
+    p = tmp_path / "p4.pt"
+    p.write_bytes(pickle.dumps({"format": "disentangle-bench/checkpoint"}, protocol=4))
+    with pytest.raises(CheckpointError, match=r"is a pickle of protocol 4 or later, which a safe load refuses "
+                                              r"\(Unsupported operand 149\); it was not written by") as e:
+        load_checkpoint(p)
+    assert "truncated" not in str(e.value)
+    assert not [w for w in recwarn if "pickle protocol" in str(w.message)]  # the error line says it all
+
+
 def test_mismatched_weights_and_foreign_files(tmp_path):
     mc, cfg = _cfg()
     small = build_model(make_config("beta_vae", latent_dim=3))

@@ -95,26 +95,6 @@ def _parse_params(items) -> dict:
     return out
 
 
-def _load_codes(path: str):
-    import numpy as np
-
-    p = Path(path)
-    if not p.is_file():
-        raise BenchmarkError(f"codes file {p} not found; write it with numpy.save (one row per image)")
-    try:
-        if p.suffix == ".npz":
-            with np.load(p, allow_pickle=False) as z:
-                key = "mean" if "mean" in z.files else ("codes" if "codes" in z.files else None)
-                if key is None:
-                    raise BenchmarkError(f"{p}: no 'mean' or 'codes' array inside; found {z.files}")
-                return z[key]
-        return np.load(p, allow_pickle=False, mmap_mode="r")
-    except BenchmarkError:
-        raise
-    except (OSError, ValueError) as e:
-        raise BenchmarkError(f"cannot read codes from {p} ({e}); save a float array with numpy.save") from None
-
-
 def cmd_evaluate(args) -> int:
     import numpy as np
 
@@ -157,7 +137,9 @@ def cmd_evaluate(args) -> int:
         name = args.dataset
     dataset = load_dataset(name, data_dir=args.data_dir)
     if args.codes:
-        rep = _load_codes(args.codes)
+        from benchmark.metrics.utils import read_codes_file
+
+        rep = read_codes_file(args.codes, len(dataset))
         source = {"codes_file": str(args.codes)}
         cache_dir = None
     elif args.baseline:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from benchmark.errors import BenchmarkError
+from benchmark.errors import BenchmarkError, one_line
 from benchmark.metrics.utils import _check_finite
 
 CACHE_VERSION = 1
@@ -69,6 +70,9 @@ class Codes:
     def __post_init__(self):
         if self.mean.ndim != 2:
             raise BenchmarkError(f"codes must be (n, D), got shape {self.mean.shape}")
+        if self.mean.shape[1] == 0:
+            raise BenchmarkError(f"codes have shape {self.mean.shape}: zero code dimensions; the encoder must "
+                                 "return at least one code dimension per image")
         expected = self.num_images if self.indices is None else len(self.indices)
         if self.mean.shape[0] != expected:
             raise BenchmarkError(f"{self.mean.shape[0]} code rows for {expected} images")
@@ -157,16 +161,28 @@ def cache_path(cache_dir, key: str, dataset, indices, noise_seed: int = 0, batch
 
 
 def _load_cache(path: Path, num_images: int) -> Optional[Codes]:
+    """The cached codes, or None (with a notice) when the file is unreadable, truncated or does not
+    hold valid codes: the caller then encodes again and rewrites it atomically."""
+    from benchmark.data import npy
+
+    fix = "the codes are computed again"
     try:
-        with np.load(path, allow_pickle=False) as z:
-            info = json.loads(str(z["info"]))
-            mean = z["mean"]
-            logvar = z["logvar"] if "logvar" in z.files else None
-            indices = z["indices"] if "indices" in z.files else None
-    except (OSError, ValueError, KeyError, json.JSONDecodeError):
-        return None  # unreadable or partial: recompute (it is rewritten atomically)
-    info.update(cache_file=str(path), cache_hit=True)
-    return Codes(mean, logvar, indices, num_images, info)
+        info = json.loads(npy.npz_string(path, "info", fix, max_chars=1 << 16))
+        if not isinstance(info, dict):
+            raise BenchmarkError(f"{path}: 'info' is not a JSON object")
+        keys = npy.npz_keys(path, fix)
+        mean = npy.npz_member(path, "mean", dtype="f", shape=(None, None), fix=fix)
+        shape = (mean.shape[0], mean.shape[1])
+        logvar = npy.npz_member(path, "logvar", dtype="f", shape=shape, fix=fix) if "logvar" in keys else None
+        indices = npy.npz_member(path, "indices", dtype="iu", shape=(shape[0],), fix=fix) if "indices" in keys else None
+        if indices is not None and (indices.size and (indices[0] < 0 or indices[-1] >= num_images
+                                                      or np.any(np.diff(indices) <= 0))):
+            raise BenchmarkError(f"{path}: 'indices' are not sorted unique image indices")
+        info.update(cache_file=str(path), cache_hit=True)
+        return Codes(mean, logvar, None if indices is None else indices.astype(np.int64), num_images, info)
+    except (BenchmarkError, json.JSONDecodeError) as e:
+        print(f"notice: unreadable codes cache ({one_line(e)}); encoding again", file=sys.stderr)
+        return None
 
 
 def _save_cache(path: Path, codes: Codes) -> None:

@@ -38,6 +38,49 @@ def _check_finite(values: np.ndarray, what: str = "codes") -> None:
         )
 
 
+def read_codes_file(path, num_images: int) -> np.ndarray:
+    """Codes saved by the user: an ``.npy`` array, or the ``mean`` (else ``codes``) array of an ``.npz``.
+
+    The header is checked before any data is read (:mod:`benchmark.data.npy`): a number dtype (no
+    Python objects), shape ``(num_images, D)`` with ``D >= 1``, data present; an ``.npy`` is
+    memory-mapped. Any problem is one :class:`~benchmark.errors.BenchmarkError` line naming the
+    file and the fix.
+
+    Parameters
+    ----------
+    path : path-like
+    num_images : int
+        The dataset's grid size: one code row per image, in flat index order.
+
+    Returns
+    -------
+    ndarray of shape (num_images, D)
+    """
+    from pathlib import Path
+
+    from benchmark.data import npy
+
+    p = Path(path)
+    fix = f"save a ({num_images}, D) float array, one row per image, with numpy.save"
+    if not p.is_file():
+        raise BenchmarkError(f"codes file {p} not found; {fix}")
+
+    def rows_and_dims(head) -> None:
+        if head.shape[0] != num_images:
+            raise BenchmarkError(f"{p}: codes have {head.shape[0]} rows but the dataset has {num_images} images; "
+                                 "give one row per image in the dataset's flat index order")
+        if head.shape[1] == 0:
+            raise BenchmarkError(f"{p}: codes have shape {head.shape}: zero code dimensions; {fix} (D >= 1)")
+
+    if p.suffix == ".npz":
+        keys = npy.npz_keys(p, fix)
+        key = "mean" if "mean" in keys else ("codes" if "codes" in keys else None)
+        if key is None:
+            raise BenchmarkError(f"{p}: no 'mean' or 'codes' array inside; found {keys}")
+        return npy.npz_member(p, key, dtype="fiub", shape=(None, None), fix=fix, check=rows_and_dims)
+    return npy.read_npy(p, dtype="fiub", shape=(None, None), fix=fix, mmap=True, check=rows_and_dims)
+
+
 class ArrayCodes:
     """Codes of every image of a grid, one row per flat index."""
 
@@ -50,6 +93,9 @@ class ArrayCodes:
                 f"codes have {array.shape[0]} rows but the dataset has {num_images} images; "
                 "give one row per image in the dataset's flat index order"
             )
+        if array.shape[1] == 0:
+            raise BenchmarkError(f"codes have shape {array.shape}: zero code dimensions; give ({array.shape[0]}, D) "
+                                 "with D >= 1 (one column per code dimension)")
         if not np.issubdtype(array.dtype, np.floating):
             if not (np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_):
                 raise BenchmarkError(f"codes must be numbers, got an array of dtype {array.dtype}; "
@@ -73,8 +119,9 @@ class _CheckedSource:
     def get(self, indices) -> np.ndarray:
         idx = np.asarray(indices, dtype=np.int64)
         out = np.asarray(self.source.get(idx))
-        if out.ndim != 2 or out.shape[0] != idx.shape[0]:
-            raise BenchmarkError(f"code source returned shape {out.shape} for {idx.shape[0]} indices; expected (n, D)")
+        if out.ndim != 2 or out.shape[0] != idx.shape[0] or out.shape[1] == 0:
+            raise BenchmarkError(f"code source returned shape {out.shape} for {idx.shape[0]} indices; "
+                                 "expected (n, D), D >= 1")
         _check_finite(out)
         if self.dim is None:
             self.dim = out.shape[1]

@@ -16,6 +16,8 @@ checkpoint can never execute code. A missing, truncated, corrupt or mismatched f
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -74,13 +76,18 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}; train the model first or pass the right path")
     try:
-        obj = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # a protocol-4 pickle also warns; the error below says it in one line
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            obj = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001 - any unpickling failure means the same thing to the user
-        reason = _load_failure(e)
-        if reason.startswith("Unsupported global"):
-            raise CheckpointError(f"{path} holds Python objects that a safe load refuses to run ({reason[:120]}); "
+        refused, reason = _load_failure(e)
+        if refused == "objects":
+            raise CheckpointError(f"{path} holds Python objects that a safe load refuses to run ({reason}); "
                                   "it was not written by 'python -m benchmark train': retrain, or re-save only tensors") from None
-        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupt: {reason[:160]}); "
+        if refused == "protocol":
+            raise CheckpointError(f"{path} is a pickle of protocol 4 or later, which a safe load refuses ({reason}); "
+                                  "it was not written by 'python -m benchmark train': retrain, or re-save it with torch.save") from None
+        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupt: {reason}); "
                               f"delete it and retrain, or point to an intact copy") from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a disentangle-bench checkpoint; pass a checkpoint.pt written by 'python -m benchmark train'")
@@ -92,13 +99,34 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     return obj
 
 
-def _load_failure(e: Exception) -> str:
-    """The reason inside torch.load's error: weights-only failures wrap it in paragraphs of advice."""
-    text = str(e).strip()
-    if "WeightsUnpickler error:" in text:
-        detail = text.split("WeightsUnpickler error:", 1)[1].strip()
-        return detail.split(". Please use", 1)[0].splitlines()[0].strip() or "unpickling failed"
-    return text.splitlines()[0] if text else type(e).__name__
+# torch's weights-only refusal wraps the unpickler's reason in paragraphs of advice; these lines are the advice
+_ADVICE = ("Weights only load failed", "Please file an issue", "Check the documentation", "In PyTorch 2.6",
+           "Re-running `torch.load`", "You can use")
+
+
+def _load_failure(e: Exception, limit: int = 200) -> tuple[str | None, str]:
+    """Why ``torch.load(weights_only=True)`` failed: ``(refused, reason)``.
+
+    ``refused`` is ``"objects"`` when the weights-only unpickler met a global or class outside its
+    allow-list (e.g. ``os.system``: the file would run code), ``"protocol"`` for the FRAME opcode of
+    pickle protocol >= 4 (which it does not read), else None (the bytes are not a readable pickle:
+    truncated or corrupt). ``reason`` is the one line of torch's message that says why.
+    """
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(e)).strip()  # torch bolds part of its advice with ANSI codes
+    # the reason follows "WeightsUnpickler error:" when torch names it so; else skip the advice lines
+    tail = text.split("WeightsUnpickler error:", 1)[1] if "WeightsUnpickler error:" in text else text
+    lines = [ln.strip() for ln in tail.splitlines() if ln.strip()]
+    useful = [ln for ln in lines if not ln.startswith(_ADVICE) and not re.match(r"\(\d\)", ln)]
+    reason = (useful or lines or [type(e).__name__])[0].split(". Please use")[0]
+    if len(reason) > limit:
+        reason = reason[:limit].rsplit(" ", 1)[0] + " ..."
+    refused = None
+    if "Weights only load failed" in text or "WeightsUnpickler error" in text:
+        if re.search(r"global|class", reason, re.IGNORECASE):
+            refused = "objects"
+        elif reason.startswith("Unsupported operand 149"):  # 149 = FRAME, written by protocols 4 and 5
+            refused = "protocol"
+    return refused, reason
 
 
 def load_checkpoint(path, device="cpu"):

@@ -10,6 +10,10 @@ from benchmark.errors import BenchmarkError
 OPTIMIZERS = ("adam", "adagrad")
 SWITCHES = ("auto", "on", "off")
 SEED_MAX = 2**32 - 1
+# Upper bounds that refuse a typo before it becomes an allocation of terabytes: a batch of 65,536
+# images is 1 GiB of float32 input alone, and no study uses codes wider than a few hundred.
+BATCH_MAX = 65_536
+LATENT_MAX = 4_096
 
 # Fields that may change when a run is resumed (where/how fast it runs, how long, how often it
 # logs); every other field defines the run, and a checkpoint written with other values is refused.
@@ -97,7 +101,10 @@ class TrainConfig:
                 raise BenchmarkError(msg)
 
         need(int(self.steps) >= 0, f"steps must be >= 0, got {self.steps}; pass a non-negative --steps")
-        need(int(self.batch_size) >= 2, f"batch_size must be >= 2, got {self.batch_size}")
+        need(2 <= int(self.batch_size) <= BATCH_MAX, f"batch_size must be between 2 and {BATCH_MAX:,}, got "
+             f"{self.batch_size}; pass a --batch-size in that range (the reference trains with 64)")
+        need(1 <= int(self.latent_dim) <= LATENT_MAX, f"latent_dim must be between 1 and {LATENT_MAX:,}, got "
+             f"{self.latent_dim}; pass a --latent-dim in that range (the reference uses 10)")
         need(math.isfinite(float(self.lr)) and float(self.lr) > 0, f"lr must be a finite number > 0, got {self.lr}")
         need(int(self.log_every) >= 1 and int(self.checkpoint_every) >= 1,
              f"log_every and checkpoint_every must be >= 1, got {self.log_every} and {self.checkpoint_every}")
