@@ -99,6 +99,10 @@ def make_plan(args) -> tuple[list, object]:
     from benchmark.sweep.presets import get_preset
 
     preset = get_preset(args.preset).with_steps(args.steps)
+    if args.steps == 0 and (args.study or _none(args.models)):
+        # zero steps would score freshly initialised networks under trained models' names
+        raise BenchmarkError("--steps 0 trains nothing: its models would be scored untrained; pass --steps N >= 1 "
+                             "(the untrained network is the baseline --baselines untrained_vae)")
     if args.study:
         from benchmark.sweep import study
 
@@ -145,9 +149,12 @@ def _main(args) -> int:
     resolve_device(args.device)  # a bad --device is one clear error now, not a failed run later
     results_dir = Path(args.results_dir)
     if not args.dry_run:
-        from benchmark.io import make_dir
+        from benchmark.io import check_writable, make_dir
+        from benchmark.sweep.job import RUNS
 
         make_dir(results_dir, "--results-dir folder")  # before any run: not one failed run per spec
+        check_writable(results_dir, "--results-dir folder")  # a read-only folder: this one line, not one per run
+        check_writable(results_dir / RUNS, "--results-dir folder's runs/")
     specs, preset = make_plan(args)
     finished = sum(is_finished(s.to_dict(), results_dir) for s in specs)
     print(f"plan: {len(specs)} runs ({finished} finished, {len(specs) - finished} to run), preset {preset.name}, "
@@ -169,10 +176,14 @@ def _main(args) -> int:
     outcomes = executor.run(specs, results_dir)
     failed = [o for o in outcomes if o.status == "failed"]
     waiting = [o for o in outcomes if o.status in ("submitted", "pending", "running")]
+    # runs another process on this results folder holds (local executor): theirs to finish, not failed
+    elsewhere = [o for o in waiting if (o.error or "").startswith("running elsewhere")]
     print(f"runs: {sum(o.ok for o in outcomes)} finished ({sum(o.status == 'skipped' for o in outcomes)} from before), "
           f"{len(failed)} failed, {len(waiting)} still queued/running", file=sys.stderr)
     for o in failed:
         print(f"  FAILED {o.run_id}: {o.error}" + (f" (log: {o.log})" if o.log else ""), file=sys.stderr)
+    for o in elsewhere:
+        print(f"  {o.error}: {o.run_id}", file=sys.stderr)
 
     from benchmark.report import refresh
     from benchmark.report.summary import print_summary
@@ -188,6 +199,10 @@ def _main(args) -> int:
     if failed:
         print(f"{len(failed)} run(s) failed; fix the cause above and rerun the same command (finished runs are kept)",
               file=sys.stderr)
+        return 1
+    if elsewhere:
+        print(f"{len(elsewhere)} run(s) are being run by another process on {results_dir} (listed above); "
+              "rerun the same command after it finishes to include them (finished runs are skipped)", file=sys.stderr)
         return 1
     return 0
 

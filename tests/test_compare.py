@@ -173,3 +173,22 @@ def test_dataset_without_leaderboard_rows_is_refused(board, gt_codes, capsys):
     df[df.dataset == "dsprites"].to_csv(board, index=False)
     assert _compare(board, "--codes", str(gt_codes), "--dataset", "dsprites_mini") == 2
     assert "has no rows for dataset dsprites_mini (it has: dsprites)" in capsys.readouterr().err
+
+
+def test_npz_codes_zero_width_codes_and_blank_names_are_one_clear_line(board, gt_codes, tmp_path, capsys):
+    """Were tracebacks (an npz opens as a mapping; (N, 0) codes failed inside a metric), and a blank
+    --name was accepted."""
+    npz = tmp_path / "codes.npz"
+    np.savez(npz, codes=np.load(gt_codes))
+    empty = tmp_path / "empty.npy"
+    np.save(empty, np.zeros((len(np.load(gt_codes)), 0), np.float32))
+    cases = [(["--codes", str(npz)], r"codes.npz is an .npz archive \(arrays: codes\), not one array"),
+             (["--codes", str(empty)], r"shape \(23040, 0\): zero code dimensions"),
+             (["--codes", str(gt_codes), "--name", "   ", "--submit"], "--name is blank"),
+             (["--codes", str(gt_codes), "--name", "a\nb", "--submit"], "holds control characters")]
+    before = board.read_text()
+    for args, match in cases:
+        assert _compare(board, *args, "--dataset", "dsprites_mini") == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and __import__("re").search(match, err[0]), err
+    assert board.read_text() == before

@@ -97,3 +97,27 @@ def test_figures_without_run_folders_keep_traversals_and_per_run_figures(tmp_pat
     refresh(tmp_path, rebuild_table=False)
     summary = (tmp_path / "summary.md").read_text()
     assert "Per-run figures not drawn** for 1 run(s)" in summary and f"`{trained.iloc[0]}`" in summary
+
+
+def test_run_ids_that_are_paths_are_refused_before_any_file_is_written(tmp_path):
+    """A run_id holding '../' or an absolute path would make figures write outside the results folder."""
+    import pytest
+
+    from benchmark.errors import BenchmarkError
+    from benchmark.report.results import read_results
+
+    results = tmp_path / "results"
+    results.mkdir()
+    for bad in ("../../escaped", str(tmp_path / "abs")):
+        _results_csv(results)
+        df = pd.read_csv(results / "results.csv")
+        df.loc[2, "run_id"] = bad
+        df.to_csv(results / "results.csv", index=False)
+        with pytest.raises(BenchmarkError, match=r"results.csv line 4: run_id .* is not a plain name"):
+            read_results(results)
+        with pytest.raises(BenchmarkError, match="is not a plain name"):
+            refresh(results, rebuild_table=False)
+        with pytest.raises(BenchmarkError, match="is not a plain name"):
+            F.build_all(df, published_table(), results, results / "figures")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+    assert not (results / "figures").exists()

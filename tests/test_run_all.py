@@ -106,6 +106,7 @@ def test_resume_after_interruption_gives_the_same_results(full_run, tmp_path):
     (["--models", "gan"], "error: unknown model 'gan'"),
     (["--jobs", "0"], "error: --jobs must be at least 1"),
     (["--steps", "-5"], "error: --steps must be >= 0"),
+    (["--steps", "0"], "error: --steps 0 trains nothing: its models would be scored untrained"),
     (["--device", "tpu"], "error: unknown device"),
     (["--models", "none", "--baselines", "none"], "error: nothing to run"),
     (["--threads", "0"], "error: --threads must be between 1 and"),
@@ -161,3 +162,49 @@ def test_ensembles_train_first_then_worker_processes_score(tmp_path):
     assert trained["vae"][:2] == ("host", 2) and trained["beta_vae"][:2] == ("host", 2)
     assert trained["ae"][:2] == ("host", 1)
     assert all(rate > 0 for _, _, rate in trained.values())  # the ensemble's speed, not the scoring call's 0
+
+
+def _read_only(folder: Path):
+    """Make ``folder`` read-only for this process: chmod for a user, the immutable attribute for root
+    (root ignores modes); None where neither is possible."""
+    import os
+
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        return lambda: folder.chmod(0o755)
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        return None
+    return lambda: subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+def test_read_only_results_folder_is_one_line(tmp_path):
+    """Was one FAILED line per run (twice) and then the real error."""
+    undo = _read_only(tmp_path)
+    if undo is None:
+        pytest.skip("cannot make a folder read-only here")
+    try:
+        p = subprocess.run([sys.executable, str(ROOT / "run_all.py"), *TINY, "--results-dir", str(tmp_path)],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+    finally:
+        undo()
+    lines = [l for l in p.stderr.splitlines() if not l.startswith(("plan:", "NOTE:"))]
+    assert p.returncode == 2 and len(lines) == 1, p.stderr
+    assert lines[0].startswith(f"error: cannot write in --results-dir folder {tmp_path}: ")
+    assert lines[0].endswith("; make it writable or pass another folder")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_resumed_run_records_every_thread_count_it_trained_with(tmp_path):
+    """A run trained 10 steps on 1 thread, killed, then resumed to 20 on 2: metrics.json lists both."""
+
+    from benchmark.sweep.plan import RunSpec
+
+    args = run_all.build_parser().parse_args(TINY + ["--models", "ae", "--baselines", "none", "--steps", "20"])
+    spec = run_all.make_plan(args)[0][0]
+    short = RunSpec.from_dict({**spec.to_dict(), "run_id": None, "threads": 1,
+                               "train": {**spec.train, "steps": 10}})
+    folder = job.run_dir(tmp_path, spec.run_id)
+    job.train_model(short, folder, "cpu", job.load_run_dataset(spec))  # the call that was "killed" at step 10
+    m = job.run_one({**spec.to_dict(), "threads": 2}, str(tmp_path))
+    assert m["train"]["threads_history"] == [{"from_step": 0, "threads": 1}, {"from_step": 10, "threads": 2}]
+    assert m["train"]["threads"] == 2 and m["train"]["resumed_from"] == 10

@@ -362,3 +362,32 @@ def test_dry_run_default_throughput_is_a_recorded_measurement():
     train_s = 30 * 300_000 / tp.steps_per_s + 6 * 150_000 / tp.model_steps_per_s.get("factor_vae", tp.steps_per_s)
     hours = train_s / 3600 + 36 * 2 * (tp.eval_s + extra) / 3600
     assert f"{hours:,.0f}" in text and tp.source in text
+
+
+@pytest.mark.parametrize("key,value", [("partition", "debug\nrm -rf ~"), ("account", "lab; touch /tmp/x"),
+                                       ("qos", "normal $(id)"), ("constraint", "gpu\n#SBATCH --exclusive")])
+def test_sbatch_values_with_shell_or_newlines_are_one_clear_error(tmp_path, key, value):
+    """Were written into the sbatch script as is: a newline became a shell line of its own."""
+    with pytest.raises(BenchmarkError, match=f"slurm {key} .* holds characters sbatch does not take there") as e:
+        slurm.make_config({key: value})
+    assert "\n" not in str(e.value)
+    f = tmp_path / "slurm.json"
+    f.write_text(json.dumps({key: value}))
+    with pytest.raises(BenchmarkError, match="holds characters sbatch does not take"):
+        slurm.make_executor(_parse(["--slurm-config", str(f)]))
+    # what sbatch does take: names, comma lists, constraint expressions
+    ok = slurm.make_config({"partition": "gpu,debug", "account": "proj-42_a", "qos": "high.prio",
+                            "constraint": "[rack1|rack2]*2&intel"})
+    assert ok.constraint == "[rack1|rack2]*2&intel"
+
+
+def test_partition_flag_with_a_newline_is_one_line_from_run_all(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    p = subprocess.run([sys.executable, str(root / "run_all.py"), "--preset", "tiny", "--dataset", "dsprites_mini",
+                        "--results-dir", str(tmp_path), "--executor", "slurm", "--partition", "debug\necho pwned"],
+                       cwd=root, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
+    assert p.stderr.strip().splitlines()[-1].startswith("error: slurm partition 'debug\\necho pwned' holds characters")

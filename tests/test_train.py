@@ -79,7 +79,8 @@ def test_killed_and_resumed_run_is_bitwise_identical(tmp_path, model, params, ti
 
 def test_result_folder_and_checkpoint_config(tmp_path):
     r = train(cfg(steps=4), tiny_dataset(), tmp_path, progress=False)
-    assert {p.name for p in tmp_path.iterdir()} == {"config.json", "checkpoint.pt", "train_log.csv", "train_result.json"}
+    assert {p.name for p in tmp_path.iterdir()} == {"config.json", "checkpoint.pt", "train_log.csv", "train_result.json",
+                                                  ".lock"}  # the trainer's folder lock (kept: removing it would race)
     model, config = load_checkpoint(r.checkpoint)
     for key in ("model", "beta", "dataset", "latent_dim", "channels", "seed", "recon_reduction", "kl_reduction"):
         assert key in config
@@ -306,3 +307,18 @@ def test_train_cli_prints_readable_lines_and_says_when_there_is_nothing_to_do(tm
     assert main(args + ["--steps", "6"]) == 0
     more = capsys.readouterr().out.splitlines()[0]
     assert more.startswith("trained beta_vae beta=8 for 6 steps (resumed at step 4) on cpu (")
+
+
+def test_steps_zero_is_refused_in_one_line(tmp_path):
+    """Was: an untrained checkpoint written without a word."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    p = subprocess.run([sys.executable, "-m", "benchmark", "train", "--model", "vae", "--dataset", "dsprites_mini",
+                        "--steps", "0", "--device", "cpu", "--out", str(tmp_path / "run")],
+                       cwd=root, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and p.stderr.strip().splitlines() == [
+        "error: --steps 0 trains nothing (a new folder would get an untrained checkpoint); pass --steps N >= 1"], p.stderr
+    assert not (tmp_path / "run").exists()

@@ -1,7 +1,7 @@
 """Encoders, decoders and the FactorVAE discriminator of the reference study.
 
-Reference: disentanglement_lib ``methods/shared/architectures.py`` (see the project notes'
-``reference_spec.md`` section 5.1, kept beside the repository in ``shared/docs/``). Inputs are
+Reference: disentanglement_lib ``methods/shared/architectures.py`` (``conv_encoder``,
+``deconv_decoder``, ``fc_encoder``, ``fc_decoder``, ``fc_discriminator``). Inputs are
 ``(B, C, 64, 64)`` floats in [0, 1]; decoders return **logits** (no final activation). Initialisation follows TensorFlow 1's layer
 defaults: Glorot/Xavier-uniform kernels and zero biases (PyTorch's default init differs).
 

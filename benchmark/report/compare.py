@@ -5,7 +5,7 @@
 exactly the metrics, sample sizes, variants and seed of the chosen preset (the same function the
 sweep uses), then ranked, per metric, only among leaderboard rows with the same dataset, data
 source, preset and metric. ``--submit`` validates the new rows and appends them (``entry =
-submitted``) atomically.
+submitted``) under the leaderboard's lock, atomically, leaving every existing line as it was.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import BenchmarkError
-from benchmark.report.leaderboard import COLUMNS, NOT_RANKED, rank, read_leaderboard, write_leaderboard
+from benchmark.report.leaderboard import COLUMNS, NOT_RANKED, append_rows, rank, read_leaderboard
 from benchmark.report.results import META_COLUMNS
 
 
@@ -89,10 +89,19 @@ def load_codes(path: str, num_images: int, dataset: str):
         raise BenchmarkError(f"codes file {p} not found; pass an .npy file to --codes")
     try:
         codes = np.load(p, allow_pickle=False)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, EOFError) as e:
         raise BenchmarkError(f"cannot read {p} as a .npy array ({e}); save codes with numpy.save") from None
+    if not isinstance(codes, np.ndarray):  # np.load opens an .npz archive as a lazy mapping of arrays
+        names = ", ".join(getattr(codes, "files", [])) or "none"
+        if hasattr(codes, "close"):
+            codes.close()
+        raise BenchmarkError(f"{p} is an .npz archive (arrays: {names}), not one array; save the codes alone "
+                             "with numpy.save(path.npy, codes) and pass that .npy file to --codes")
     if codes.ndim != 2:
         raise BenchmarkError(f"codes in {p} have shape {codes.shape}; expected (num_images, code_dim) = ({num_images}, D)")
+    if codes.shape[1] == 0:
+        raise BenchmarkError(f"codes in {p} have shape {codes.shape}: zero code dimensions; expected "
+                             f"({num_images}, D) with D >= 1 (one column per code dimension)")
     if not (np.issubdtype(codes.dtype, np.number) or codes.dtype == np.bool_) or np.iscomplexobj(codes):
         raise BenchmarkError(f"codes in {p} are of dtype {codes.dtype}; save the encoder's float outputs with numpy.save")
     if codes.shape[0] != num_images:
@@ -118,6 +127,8 @@ def compare(args) -> int:
         raise BenchmarkError("--codes needs --dataset NAME (the dataset the codes were computed on)")
     if args.submit and not args.name:
         raise BenchmarkError("--submit needs --name NAME (how the entry appears on the leaderboard)")
+    if args.name is not None:
+        check_name(args.name)
     preset = get_preset(args.preset)
     board = read_leaderboard(args.leaderboard)  # malformed rows -> one clear error, before any work
     encoder, trained_on = (None, None)
@@ -175,6 +186,16 @@ def compare(args) -> int:
     return 0
 
 
+def check_name(name: str) -> str:
+    """The entry name, stripped; a blank name or one with control characters is refused (one line)."""
+    text = str(name).strip()
+    if not text:
+        raise BenchmarkError("--name is blank; give the entry a visible name, e.g. --name my-vae")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise BenchmarkError(f"--name {text!r} holds control characters (a newline, a tab); use one line of plain text")
+    return text
+
+
 def format_table(lines: list[tuple[str, ...]]) -> str:
     """Columns as wide as their longest cell (metric names vary in length); numbers right-aligned."""
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
@@ -196,10 +217,16 @@ def submit(board: pd.DataFrame, rows: list[dict], args, device: str) -> pd.DataF
     """
     from benchmark.sweep.job import git_commit
 
-    name = str(args.name).strip()
+    name = check_name(args.name)
     model = f"submitted:{name}"
-    if ((board["model"] == model) & (board["preset"] == rows[0]["preset"]) & (board["dataset"] == rows[0]["dataset"])).any():
-        raise BenchmarkError(f"the leaderboard already has an entry named {name!r} for this dataset and preset; choose another --name")
+
+    def name_free(current: pd.DataFrame) -> None:  # checked on the table as it is under the lock
+        if ((current["model"] == model) & (current["preset"] == rows[0]["preset"])
+                & (current["dataset"] == rows[0]["dataset"])).any():
+            raise BenchmarkError(f"the leaderboard already has an entry named {name!r} for this dataset and preset; "
+                                 "choose another --name")
+
+    name_free(board)  # before the work of building rows, as before
     cmd = "python -m benchmark compare " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
     new = pd.DataFrame([{
         "dataset": r["dataset"], "data_source": r["data_source"], "preset": r["preset"], "model": model,
@@ -207,7 +234,7 @@ def submit(board: pd.DataFrame, rows: list[dict], args, device: str) -> pd.DataF
         "std": float("nan"), "n": 1, "seeds": str(args.seed), "steps": None, "entry": "submitted",
         "device": device, "git_commit": git_commit() or "", "command": cmd,
     } for r in rows], columns=COLUMNS)
-    merged = pd.concat([board, new], ignore_index=True)  # appended at the end: no existing line moves or changes
-    write_leaderboard(merged, args.leaderboard)
+    # appended under the leaderboard's lock: no existing line moves or changes, a concurrent submission is kept
+    merged = append_rows(args.leaderboard, new, check=name_free)
     print(f"submitted {len(new)} rows as {name!r} to {args.leaderboard}")
     return merged

@@ -349,8 +349,13 @@ def build_all(results: pd.DataFrame, published: pd.DataFrame, results_dir: str |
     """
     from benchmark.sweep.job import RUNS
 
+    from benchmark.io import check_plain_name
+
     out = Path(out_dir)
     made: dict[str, list[Path]] = {}
+    for c in ("run_id", "dataset", "preset"):  # joined into paths below: never '..' or '/'
+        for v in results[c].dropna().astype(str) if c in results.columns else ():
+            check_plain_name(v, c, "results table")
     for dataset, preset in groups(results):
         g = results[(results["dataset"] == dataset) & (results["preset"] == preset)]
         tag = f"{dataset}_{preset}"

@@ -5,22 +5,27 @@ presets and metric variants can never be ranked together by accident: a ranking 
 all four. Each row holds mean, std (ddof = 1; empty for one seed) and count over seeds, the device
 and commit that produced it, and the ``run_all.py`` command that reproduces it. Rows are either
 ``measured`` (aggregated from our runs) or ``submitted`` (appended by ``python -m benchmark compare
---submit``). Updating from new results replaces the measured rows of every (dataset, source, preset,
-model, hyperparameters) entry the results hold, metrics they no longer produce included (a metric
-dropped from the protocol must not linger with an old commit's value); other rows (e.g. paper-preset
-rows measured on a GPU elsewhere, or submissions) are kept.
+--submit``). Updating from new results replaces the measured rows of every (dataset, source,
+preset, model, hyperparameters) entry the results hold, metrics they no longer produce included (a
+metric dropped from the protocol must not linger with an old commit's value); other rows (e.g.
+paper-preset rows measured on a GPU elsewhere, or submissions) are kept.
+
+Every read-merge-write holds the table's lock (:func:`benchmark.io.locked`), so two writers (two
+submissions, a submission and a sweep) never lose each other's rows; a submission appends its
+lines and leaves every existing line as it was.
 """
 from __future__ import annotations
 
 import math
 import os
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from benchmark.errors import BenchmarkError
-from benchmark.io import atomic_write_text
+from benchmark.io import atomic_write_text, locked
 from benchmark.report.results import GENERATIVE_COLUMNS, score_columns
 
 LEADERBOARD_CSV = "leaderboard.csv"
@@ -166,9 +171,14 @@ def read_leaderboard(path: str | os.PathLike, must_exist: bool = True) -> pd.Dat
         if must_exist:
             raise BenchmarkError(f"no leaderboard at {p}; run `python run_all.py` first or pass --leaderboard")
         return pd.DataFrame(columns=COLUMNS)
+    return _parse(p, p)
+
+
+def _parse(source, p: Path) -> pd.DataFrame:
+    """A validated leaderboard from ``source`` (a path or a text buffer) read as ``p``."""
     try:
-        df = pd.read_csv(p, dtype={"hyperparameters": str, "data_source": str, "seeds": str,
-                                   "device": str, "git_commit": str, "command": str})
+        df = pd.read_csv(source, dtype={"hyperparameters": str, "data_source": str, "seeds": str,
+                                        "device": str, "git_commit": str, "command": str})
     except (ValueError, pd.errors.ParserError) as e:
         raise BenchmarkError(f"cannot parse {p} as CSV ({e}); restore it from git or regenerate with `python run_all.py`") from None
     for c in ("hyperparameters", "data_source"):
@@ -215,11 +225,42 @@ def write_leaderboard(df: pd.DataFrame, path: str | os.PathLike) -> None:
 
 
 def update_leaderboard(results: pd.DataFrame, path: str | os.PathLike) -> pd.DataFrame:
-    """Merge the measured aggregate of ``results`` into the leaderboard at ``path`` (atomically)."""
-    old = read_leaderboard(path, must_exist=False)
-    merged = merge(old, aggregate(results))
-    write_leaderboard(merged, path)
+    """Merge the measured aggregate of ``results`` into the leaderboard at ``path`` (atomically,
+    under the leaderboard's lock: a submission made meanwhile is kept)."""
+    new = aggregate(results)
+    with locked(path):
+        merged = merge(read_leaderboard(path, must_exist=False), new)
+        write_leaderboard(merged, path)
     return merged
+
+
+def append_rows(path: str | os.PathLike, rows: pd.DataFrame,
+                check: Callable[[pd.DataFrame], None] | None = None) -> pd.DataFrame:
+    """Append ``rows`` (columns :data:`COLUMNS`) to the leaderboard at ``path`` without rewriting a line of it.
+
+    Under the leaderboard's lock: the table is read afresh, ``check(board)`` may refuse the rows
+    (e.g. a name taken meanwhile), the new lines follow the file's own header (a column someone
+    added gets empty cells) and the whole table is validated before the atomic write.
+
+    Returns
+    -------
+    The leaderboard as read back after the append.
+    """
+    import csv
+    import io
+
+    path = Path(path)
+    with locked(path):
+        board = read_leaderboard(path)
+        if check is not None:
+            check(board)
+        text = path.read_text(encoding="utf-8")
+        header = next(csv.reader(io.StringIO(text)))
+        lines = _integers(rows.reindex(columns=header).copy()).to_csv(index=False, header=False, float_format="%.6g")
+        merged = text + ("" if text.endswith("\n") else "\n") + lines
+        out = _parse(io.StringIO(merged), path)  # the new rows checked as the next reader will read them
+        atomic_write_text(path, merged)
+    return out
 
 
 def higher_is_better(metric: str) -> bool:

@@ -1,8 +1,7 @@
 """Published numbers, kept apart from ours: ``results/published.csv``.
 
 Every row names its paper, the table or figure, the page where known, and how sure we are of it
-(``recalled``: taken from memory of the paper, tagged [R] in shared/docs/published_numbers.md, not
-re-checked against the PDF). Reports show these beside our measurements, in separate columns,
+(``recalled``: taken from memory of the paper, not re-checked against the PDF). Reports show these beside our measurements, in separate columns,
 never mixed into the leaderboard or into rankings.
 """
 from __future__ import annotations
@@ -22,8 +21,8 @@ COLUMNS = ["paper", "source", "page", "dataset", "metric", "representation", "mo
 _HIGGINS = "Higgins et al. 2017, beta-VAE: Learning Basic Visual Concepts with a Constrained Variational Framework (ICLR)"
 _SRC = "Fig. 6 (left) / 'Table 1' (metric score table)"
 _PAGE = "not recorded"
-_NOTE = ("recalled from the paper, not re-checked against the PDF (tag [R] in shared/docs/published_numbers.md "
-         "section 1.3); paper protocol: FC architecture, Adagrad, paper's metric variant on 4 factors; "
+_NOTE = ("recalled from the paper, not re-checked against the PDF; "
+         "paper protocol: FC architecture, Adagrad, paper's metric variant on 4 factors; "
          "reported over seeds with the bottom 50% dropped")
 
 # representation, model, hyperparameters, value, std (percent accuracy)

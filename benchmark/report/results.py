@@ -17,7 +17,7 @@ from typing import Iterable
 import pandas as pd
 
 from benchmark.errors import BenchmarkError
-from benchmark.io import atomic_write_text
+from benchmark.io import atomic_write_text, check_plain_name, locked
 
 RESULTS_CSV = "results.csv"
 
@@ -187,8 +187,10 @@ def build_table(metrics: list[dict]) -> pd.DataFrame:
 
 def write_results(results_dir: str | os.PathLike) -> pd.DataFrame:
     """Rebuild ``results_dir/results.csv`` from the finished runs (atomically); return the table."""
-    df = build_table(finished_metrics(results_dir))
-    atomic_write_text(Path(results_dir) / RESULTS_CSV, df.to_csv(index=False, float_format="%.6g"))
+    path = Path(results_dir) / RESULTS_CSV
+    with locked(path):  # two sweeps finishing together write one after the other, each from every finished run
+        df = build_table(finished_metrics(results_dir))
+        atomic_write_text(path, df.to_csv(index=False, float_format="%.6g"))
     return df
 
 
@@ -222,6 +224,9 @@ def _check_values(df: pd.DataFrame, p: Path) -> pd.DataFrame:
         bad = df.index[df[c].isna() | (df[c].astype(str).str.strip() == "")]
         if len(bad):
             raise BenchmarkError(f"{p} line {bad[0] + 2}: empty {c}; {fix}")
+    for c in ("run_id", "dataset", "preset"):  # they become file names (runs/<run_id>/, figures/<dataset>_<preset>)
+        for i, v in df[c].astype(str).items():
+            check_plain_name(v, c, f"{p} line {i + 2}")
     seeds = pd.to_numeric(df["seed"], errors="coerce")
     bad = df.index[~(seeds >= 0) | (seeds != seeds.round())]
     if len(bad):

@@ -14,7 +14,9 @@ Contract (every executor follows it; ``run_all.py`` and ``benchmark.sweep.slurm`
   writes per-run figures and finally writes ``results_dir/runs/<run_id>/metrics.json`` atomically.
   That file is the one and only "finished" marker. ``run_one`` is idempotent: a finished run returns
   its stored metrics without recomputing. It holds an exclusive lock on the run folder while it
-  works (one writer per folder); a second writer gets a ``BenchmarkError`` instead of a corrupted run.
+  works (one writer per folder); a second writer gets :class:`benchmark.io.FolderBusy` (a
+  ``BenchmarkError``) instead of a corrupted run, and the local executor reports that run as
+  ``running`` with error ``running elsewhere (pid N)`` (another sweep on the same folder has it).
 * :func:`benchmark.sweep.job.is_finished(spec_dict, results_dir) -> bool` says whether
   ``metrics.json`` exists and belongs to that run id; executors use it to skip and to confirm.
 * ``status`` values of an Outcome: ``finished`` (metrics.json exists now), ``skipped`` (it existed
@@ -150,10 +152,15 @@ def _worker_init(threads: int) -> None:
 def _worker_run(spec_dict: dict, results_dir: str) -> tuple[str, str, float, str | None]:
     from benchmark.sweep.job import run_one
 
+    from benchmark.io import FolderBusy
+
     t0 = time.perf_counter()
     try:
         run_one(spec_dict, results_dir)
         return spec_dict["run_id"], "finished", time.perf_counter() - t0, None
+    except FolderBusy as e:  # another sweep holds this run: not a failure of ours
+        holder = f"pid {e.pid}" if e.pid is not None else "another process"
+        return spec_dict["run_id"], "running", time.perf_counter() - t0, f"running elsewhere ({holder})"
     except Exception as e:  # reported as a failed outcome, never kills the sweep
         return spec_dict["run_id"], "failed", time.perf_counter() - t0, _error_text(e)
     finally:
@@ -209,6 +216,8 @@ class LocalExecutor:
             return
         if o.status == "failed":
             print(f"[{i}/{n}] run {o.run_id} FAILED after {o.seconds:.0f} s: {o.error}", file=sys.stderr)
+        elif o.status == "running":
+            print(f"[{i}/{n}] run {o.run_id} {o.error}: left to it", file=sys.stderr)
         else:
             print(f"[{i}/{n}] run {o.run_id} {o.status} ({o.seconds:.0f} s)", file=sys.stderr)
 

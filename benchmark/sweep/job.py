@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import BenchmarkError
-from benchmark.io import atomic_write_json
+from benchmark.io import atomic_write_json, check_plain_name, folder_lock
 
 RUNS = "runs"
 METRICS_FILE = "metrics.json"
@@ -35,7 +35,8 @@ RESULT_VERSION = 1
 
 
 def run_dir(results_dir: str | os.PathLike, run_id: str) -> Path:
-    return Path(results_dir) / RUNS / run_id
+    """``results_dir/runs/<run_id>``; a run id that is not a plain name (``..``, ``/``) is refused."""
+    return Path(results_dir) / RUNS / check_plain_name(run_id, "run id", str(Path(results_dir) / RUNS))
 
 
 def read_metrics(path: str | os.PathLike) -> dict | None:
@@ -56,23 +57,18 @@ def is_finished(spec_dict: dict, results_dir: str | os.PathLike) -> bool:
     return bool(data) and data.get("run_id") == rid
 
 
-@contextlib.contextmanager
-def run_lock(folder: Path):
-    """Exclusive, non-blocking lock on a run folder: one writer per run (``fcntl.flock``)."""
-    import fcntl
+RUN_BUSY = ("run folder {folder} is being written by another process (pid {pid}); wait for it to finish "
+            "(or stop it) before running this run again")
 
-    folder.mkdir(parents=True, exist_ok=True)
-    fh = open(folder / ".lock", "w")
-    try:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise BenchmarkError(
-                f"run folder {folder} is being written by another process; wait for it to finish "
-                "(or stop it) before running this run again") from None
-        yield
-    finally:
-        fh.close()
+
+def run_lock(folder: Path):
+    """Exclusive, non-blocking lock on a run folder: one writer per run (``fcntl.flock`` on ``.lock``).
+
+    A second writer gets :class:`benchmark.io.FolderBusy` (a ``BenchmarkError``) naming the holder's
+    pid; executors report that run as running elsewhere. The trainer locks the run's ``train/``
+    subfolder itself: another file, so the two never wait on each other.
+    """
+    return folder_lock(folder, RUN_BUSY)
 
 
 def environment(device: str | None = None) -> dict:
@@ -370,16 +366,53 @@ def train_model(spec, folder: Path, device: str, dataset):
     from benchmark.models.checkpoint import read_checkpoint
     from benchmark.train import train
 
-    res = train(train_config(spec, device), dataset, folder / TRAIN_DIR, progress=sys.stderr.isatty())
+    cfg = train_config(spec, device)
+    history = _thread_segment(folder / TRAIN_DIR, cfg)  # before training: a killed call is still on record
+    res = train(cfg, dataset, folder / TRAIN_DIR, progress=sys.stderr.isatty())
+    if history and history[-1].get("threads") != res.threads:  # the count the trainer really used
+        history[-1]["threads"] = res.threads
+        atomic_write_json(folder / TRAIN_DIR / THREADS_FILE, history)
     model, _ = load_checkpoint(res.checkpoint, device)
     extra = read_checkpoint(res.checkpoint).get("extra", {})
     total = float(extra.get("wall_s", res.wall_s))
     info = {"seconds": round(total, 3), "seconds_this_call": res.wall_s, "steps": res.steps,
             "resumed_from": res.resumed_from, "images_per_s": res.images_per_s, "final": res.final,
-            "threads": res.threads, "checkpoint": str(Path(TRAIN_DIR) / Path(res.checkpoint).name),
+            # the last call's threads; a resumed run may have trained its steps with others (history)
+            "threads": res.threads, "threads_history": history or _read_threads(folder / TRAIN_DIR),
+            "checkpoint": str(Path(TRAIN_DIR) / Path(res.checkpoint).name),
             # how the weights were trained: engine (host / device / graph) and members trained together
             "engine": extra.get("engine", res.engine), "ensemble_size": int(extra.get("ensemble_size", 1))}
     return model, info
+
+
+THREADS_FILE = "threads.json"
+
+
+def _read_threads(train_dir: Path) -> list[dict]:
+    try:
+        data = json.loads((train_dir / THREADS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return data if isinstance(data, list) else []
+
+
+def _thread_segment(train_dir: Path, cfg) -> list[dict]:
+    """Record in ``train/threads.json`` that training (re)starts at the checkpoint's step with
+    ``cfg.threads`` CPU threads; returns the whole history ([] when nothing is left to train).
+
+    A run killed and resumed with another thread count trains its steps in segments; the segment
+    list goes into metrics.json so timings are read knowing it.
+    """
+    from benchmark.models.checkpoint import read_checkpoint
+
+    ckpt = train_dir / "checkpoint.pt"
+    start = int(read_checkpoint(ckpt)["step"]) if ckpt.is_file() else 0
+    if start >= int(cfg.steps):
+        return []
+    history = [h for h in _read_threads(train_dir) if isinstance(h, dict) and int(h.get("from_step", 0)) < start]
+    history.append({"from_step": start, "threads": cfg.threads if str(cfg.device).startswith("cpu") else None})
+    atomic_write_json(train_dir / THREADS_FILE, history)
+    return history
 
 
 def model_params(spec) -> dict:
@@ -506,6 +539,9 @@ def train_group(spec_dicts: list[dict], results_dir: str) -> list[str]:
         for s in specs:
             stack.enter_context(run_lock(run_dir(results_dir, s.run_id)))
             atomic_write_json(run_dir(results_dir, s.run_id) / CONFIG_FILE, s.to_dict())
-        train_ensemble([train_config(s, device) for s in specs], dataset,
+        configs = [train_config(s, device) for s in specs]
+        for s, c in zip(specs, configs):
+            _thread_segment(run_dir(results_dir, s.run_id) / TRAIN_DIR, c)
+        train_ensemble(configs, dataset,
                        [run_dir(results_dir, s.run_id) / TRAIN_DIR for s in specs], progress=sys.stderr.isatty())
     return [s.run_id for s in specs]

@@ -31,6 +31,7 @@ import dataclasses
 import datetime as _dt
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -99,10 +100,23 @@ class SlurmConfig:
         for name in ("mem_gb", "poll_s", "results_timeout_s", "lost_after_s"):
             if float(getattr(self, name)) <= 0 and name != "results_timeout_s":
                 raise BenchmarkError(f"slurm {name} must be positive, got {getattr(self, name)}; fix the flag or config file")
+        for name in SBATCH_TEXT:
+            value = getattr(self, name)
+            if value not in (None, "") and not _SBATCH_VALUE.fullmatch(str(value)):
+                raise BenchmarkError(
+                    f"slurm {name} {str(value)[:60]!r} holds characters sbatch does not take there (allowed: letters, "
+                    "digits and _ . , : - + = @ % & | ! * [ ] ( ); no spaces, newlines, quotes or $); "
+                    "fix the flag or config file")
         if isinstance(self.setup, str):
             self.setup = [self.setup]
         return self
 
+
+# Values written into the sbatch script as ``#SBATCH --name=value`` lines. A newline would start a
+# shell line of its own (it ran as a command); the class below covers partition, account and QOS
+# names, comma lists and constraint expressions (``a&b``, ``[r1|r2]*2``, ``!x``).
+SBATCH_TEXT = ("partition", "account", "qos", "constraint")
+_SBATCH_VALUE = re.compile(r"[A-Za-z0-9_.,:+=@%&|!*\[\]()-]{1,256}")
 
 CONFIG_KEYS = tuple(f.name for f in dataclasses.fields(SlurmConfig))
 

@@ -65,6 +65,11 @@ def _run_train(args) -> int:
     from benchmark.data.registry import load_dataset
     from benchmark.train.engine import train
 
+    if args.steps == 0:  # would save the untrained initial weights as this run's checkpoint
+        from benchmark.errors import BenchmarkError
+
+        raise BenchmarkError("--steps 0 trains nothing (a new folder would get an untrained checkpoint); "
+                             "pass --steps N >= 1")
     params = {k: getattr(args, k) for k in HPARAM_FLAGS if getattr(args, k) is not None}
     config = TrainConfig(model=args.model, params=params, dataset=args.dataset, architecture=args.architecture,
                          latent_dim=args.latent_dim, likelihood=args.likelihood, steps=args.steps,

@@ -36,7 +36,7 @@ import torch
 
 from benchmark import runtime
 from benchmark.errors import BenchmarkError
-from benchmark.io import atomic_write_json, make_dir
+from benchmark.io import atomic_write_json, folder_lock, make_dir
 from benchmark.models import build_model, make_config
 from benchmark.models.checkpoint import load_state, read_checkpoint, save_checkpoint
 from benchmark.train.config import TrainConfig
@@ -56,6 +56,7 @@ PER_MEMBER = ("model", "params", "seed")
 # the wide network in channels_last, fastest on an H200 (K = 32: 205k images/s with bf16 autocast
 # against 137k-150k for vmap; benchmarks/bench_gpu.py, docs/performance.md)
 DEVICE_STACK_LAYOUT = "wide_cl"
+TRAIN_BUSY = "{folder} is being trained by another process (pid {pid}); wait for it or use another --out"
 
 
 class TrainingDiverged(BenchmarkError):
@@ -246,6 +247,20 @@ def train_members(configs: list[TrainConfig], dataset, out_dirs: list, *, resume
     outs = [make_dir(o, "result folder") for o in out_dirs]
     if len(set(map(str, outs))) != len(outs):
         raise BenchmarkError("every ensemble member needs its own result folder")
+    # One trainer per folder for the whole call: two would interleave checkpoints and log rows.
+    # (run_one locks the run folder, we lock its train/ subfolder: two files, no deadlock; a nested
+    # call on a folder this process holds re-enters its lock.)
+    with contextlib.ExitStack() as locks:
+        for o in outs:
+            locks.enter_context(folder_lock(o, TRAIN_BUSY))
+        return _train_locked(configs, dataset, outs, resume=resume, progress=progress, on_step=on_step,
+                             engine=engine, stack_layout=stack_layout)
+
+
+def _train_locked(configs: list[TrainConfig], dataset, outs: list[Path], *, resume: bool, progress: bool,
+                  on_step: Optional[Callable[[int], None]], engine: Optional[str],
+                  stack_layout: Optional[str]) -> list[TrainResult]:
+    """:func:`train_members` once every member folder is locked."""
     c0, m = configs[0], len(configs)
     device, threads = prepare_device(c0)
     paths = [o / CHECKPOINT_FILE for o in outs]
