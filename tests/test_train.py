@@ -129,10 +129,13 @@ def test_non_finite_loss_stops_with_step_and_last_checkpoint(tmp_path):
 
 def test_out_of_memory_is_one_clear_error(tmp_path):
     # 2**59 images: the batch's indices alone (4 EiB) exceed any address space, so the allocation fails
-    # at once on every machine (it was the allocator's multi-line RuntimeError / MemoryError)
+    # at once on every machine (it was the allocator's multi-line RuntimeError / MemoryError). The
+    # config refuses batches over 65,536 up front; set past that on purpose to reach the engine's handling.
+    c = cfg(steps=4)
+    c.batch_size = 2**59
     with pytest.raises(BenchmarkError, match=r"out of memory on cpu at batch size 576460752303423488 \(step 1\); "
                                              r"lower --batch-size"):
-        train(cfg(steps=4, batch_size=2**59), tiny_dataset(), tmp_path, progress=False)
+        train(c, tiny_dataset(), tmp_path, progress=False)
     assert not (tmp_path / "checkpoint.pt").exists()
 
 

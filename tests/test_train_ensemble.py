@@ -105,7 +105,9 @@ def test_incompatible_members_are_refused(tmp_path):
 
 def test_out_of_memory_is_one_clear_error(tmp_path):
     # 2**59 images per member: the indices alone exceed any address space, so the allocation fails at once
-    a, b = cfgs(steps=2, batch_size=2**59)
+    # (past the config's 65,536 bound on purpose, to reach the engine's own handling)
+    a, b = cfgs(steps=2)
+    a.batch_size = b.batch_size = 2**59
     with pytest.raises(BenchmarkError, match=r"out of memory on cpu at batch size 576460752303423488 x 2 members "
                                              r"\(step 1\); lower --batch-size"):
         train_ensemble([a, b], tiny_dataset(), [tmp_path / "x", tmp_path / "y"], progress=False)

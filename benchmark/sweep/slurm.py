@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from benchmark.errors import BenchmarkError
-from benchmark.io import atomic_write_json
+from benchmark.io import atomic_write_json, locked
 
 # Slurm states in which a job may still write its result (submitit's own "incomplete" list).
 ACTIVE_STATES = frozenset({"READY", "PENDING", "RUNNING", "UNKNOWN", "REQUEUED", "COMPLETING",
@@ -416,57 +416,60 @@ class SlurmExecutor:
         _require_slurm()
         folder = results_dir / "slurm" / "logs"
         folder.mkdir(parents=True, exist_ok=True)
-        record = load_jobs(results_dir)
-        ids = [_run_id(s) for s in specs]
-        if len(set(ids)) != len(ids):
-            raise BenchmarkError("the plan holds the same run twice; remove the duplicate seeds or hyperparameters")
-        by_id = dict(zip(ids, specs))
+        # One submitter at a time decides what to submit and records it: two sweeps started on one
+        # results folder would otherwise submit the same runs twice and lose each other's job ids.
+        with locked(results_dir / "slurm" / JOBS_FILE):
+            record = load_jobs(results_dir)
+            ids = [_run_id(s) for s in specs]
+            if len(set(ids)) != len(ids):
+                raise BenchmarkError("the plan holds the same run twice; remove the duplicate seeds or hyperparameters")
+            by_id = dict(zip(ids, specs))
 
-        statuses: dict[str, RunStatus] = {}
-        jobs: dict[str, Any] = {}  # run id -> the submitit job we watch for it
-        to_submit: list[str] = []
-        for rid, spec in by_id.items():
-            if self._finished(spec, results_dir):
-                statuses[rid] = RunStatus(rid, "skipped")  # finished before this call
-                continue
-            entry = record["runs"].get(rid)
-            if entry and entry.get("job_ids"):
-                jobs[rid] = self._attach(submitit, folder, entry["job_ids"][-1])
-            else:
-                to_submit.append(rid)
+            statuses: dict[str, RunStatus] = {}
+            jobs: dict[str, Any] = {}  # run id -> the submitit job we watch for it
+            to_submit: list[str] = []
+            for rid, spec in by_id.items():
+                if self._finished(spec, results_dir):
+                    statuses[rid] = RunStatus(rid, "skipped")  # finished before this call
+                    continue
+                entry = record["runs"].get(rid)
+                if entry and entry.get("job_ids"):
+                    jobs[rid] = self._attach(submitit, folder, entry["job_ids"][-1])
+                else:
+                    to_submit.append(rid)
 
-        # Jobs recorded by an earlier call: one sacct call says which ended. A run whose job ended
-        # without results is resubmitted (it resumes from its checkpoint); one whose job is still
-        # queued or running is waited for, never submitted twice.
-        if jobs:
-            _refresh(jobs)
-            for rid, job in list(jobs.items()):
-                st = self._classify(rid, job, by_id[rid], results_dir, fresh=False, memo={})
-                if st.state == "finished":
-                    statuses[rid] = st
-                    del jobs[rid]
-                elif st.state == "failed":
-                    del jobs[rid]
-                    if self.collect:
+            # Jobs recorded by an earlier call: one sacct call says which ended. A run whose job ended
+            # without results is resubmitted (it resumes from its checkpoint); one whose job is still
+            # queued or running is waited for, never submitted twice.
+            if jobs:
+                _refresh(jobs)
+                for rid, job in list(jobs.items()):
+                    st = self._classify(rid, job, by_id[rid], results_dir, fresh=False, memo={})
+                    if st.state == "finished":
                         statuses[rid] = st
-                    else:
-                        _report_failure(st, resubmitting=True)
-                        to_submit.append(rid)
+                        del jobs[rid]
+                    elif st.state == "failed":
+                        del jobs[rid]
+                        if self.collect:
+                            statuses[rid] = st
+                        else:
+                            _report_failure(st, resubmitting=True)
+                            to_submit.append(rid)
 
-        fresh: set[str] = set()
-        if to_submit and self.collect:
-            for rid in to_submit:
-                statuses[rid] = RunStatus(rid, "pending", error="not submitted (--collect submits nothing); rerun without --collect")
-        elif to_submit:
-            new = self._submit(submitit, folder, [by_id[r] for r in to_submit], results_dir)
-            for rid, job in zip(to_submit, new):
-                entry = record["runs"].setdefault(rid, {"job_ids": []})
-                entry["job_ids"].append(job.job_id)
-                entry["submitted_at"] = _now()
-                jobs[rid] = job
-                fresh.add(rid)
-            record["folder"] = str(folder)
-            save_jobs(results_dir, record)
+            fresh: set[str] = set()
+            if to_submit and self.collect:
+                for rid in to_submit:
+                    statuses[rid] = RunStatus(rid, "pending", error="not submitted (--collect submits nothing); rerun without --collect")
+            elif to_submit:
+                new = self._submit(submitit, folder, [by_id[r] for r in to_submit], results_dir)
+                for rid, job in zip(to_submit, new):
+                    entry = record["runs"].setdefault(rid, {"job_ids": []})
+                    entry["job_ids"].append(job.job_id)
+                    entry["submitted_at"] = _now()
+                    jobs[rid] = job
+                    fresh.add(rid)
+                record["folder"] = str(folder)
+                save_jobs(results_dir, record)
 
         if jobs and self.wait and not self.collect:
             statuses.update(self._wait_all(jobs, results_dir, by_id, fresh))
