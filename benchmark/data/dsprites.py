@@ -272,7 +272,7 @@ def load_images(root: Path, source: str = "auto"):
 
 
 # --------------------------------------------------------------------------------------------------
-# Variants: per-image nuisance noise (reference_spec.md section 2.2)
+# Variants: per-image nuisance noise
 # --------------------------------------------------------------------------------------------------
 def color_transform(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     """Tint each sprite by one RGB colour, channels ~ U(0.5, 1); the background stays 0."""
@@ -331,7 +331,7 @@ def load_scream(root: Path) -> tuple[torch.Tensor, Path]:
 def scream_transform(scream: torch.Tensor):
     """The nuisance transform of ``scream_dsprites`` for a given painting ``(3, H, W)``.
 
-    Per image (reference_spec.md 2.2): a crop with top-left row ~ U{0, ..., H - 65} and column
+    Per image: a crop with top-left row ~ U{0, ..., H - 65} and column
     ~ U{0, ..., W - 65} (the reference's ``randint(0, H - 64)``, upper bound exclusive), background =
     (crop + one U(0, 1) value per channel) / 2, and at sprite pixels the background inverted. The
     draws are vectorised over the batch (rows, then columns, then colours), not interleaved per image

@@ -12,7 +12,7 @@ Anything with ``encode(x) -> mean`` or ``encode(x) -> (mean, logvar)`` where ``x
 tensor ``(n, C, 64, 64)`` with values in [0, 1] and ``mean``/``logvar`` are ``(n, D)`` (``logvar``
 may be ``None``, e.g. for a plain autoencoder). ``torch.nn.Module`` encoders are put in ``eval()``
 mode while encoding and restored afterwards. The codes are the encoder *mean*, the representation
-the published scores use (reference_spec.md pitfall 1).
+the published scores use.
 
 Stochastic datasets (``dataset.stochastic``, e.g. color_dsprites / noisy_dsprites)
 ---------------------------------------------------------------------------------
@@ -344,8 +344,7 @@ class OnTheFlyCodes:
 class SampledCodes:
     """The reference's ``sampled`` representation: z = mu + exp(logvar / 2) * eps, fresh eps per read.
 
-    disentanglement_lib evaluates every metric on both the encoder mean and this sampled code
-    (reference_spec.md section 0, step 2); the published comparisons rest on the mean. Built on
+    disentanglement_lib evaluates every metric on both the encoder mean and this sampled code; the published comparisons rest on the mean. Built on
     encode-once :class:`Codes` that carry log-variances, so sampling costs no encoder pass; every
     ``get`` draws new noise from ``rng``, as each call of the reference's representation function does.
     """

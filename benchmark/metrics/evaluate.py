@@ -24,8 +24,7 @@ depends on the number of threads, so codes computed with 1 and 2 threads differ 
 the beta-VAE score of PCA codes of ``dsprites_mini`` at the quick sizes is 0.814 with 1 thread and
 0.820 with 2 (explicitness moves by 3e-7). For bitwise repeats, fix ``--threads``.
 
-Presets (sample sizes): ``reference`` = disentanglement_lib's study configs (reference_spec.md
-section 4); ``quick`` = about 10x smaller for a laptop; ``tiny`` = for tests. Every parameter used is
+Presets (sample sizes): ``reference`` = disentanglement_lib's study configs; ``quick`` = about 10x smaller for a laptop; ``tiny`` = for tests. Every parameter used is
 written to the result.
 """
 from __future__ import annotations
@@ -88,7 +87,7 @@ METRICS: dict[str, MetricSpec] = {m.name: m for m in [
                "Per-factor accuracy of LogisticRegressionCV(Cs=10, 5 folds) trained on 10 / 100 / 1,000 / 10,000 points"),
 ]}
 GENERATIVE = "generative"
-# The reference study's suite (reference_spec.md section 7), minus the downstream tasks
+# The reference study's suite, minus the downstream tasks
 # (downstream_gbt / downstream_logreg: by name, as they cost another DCI-sized fit).
 SUITE = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness", "unsupervised")
 

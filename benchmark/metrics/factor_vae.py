@@ -1,7 +1,6 @@
 """FactorVAE score (Kim & Mnih, "Disentangling by Factorising", ICML 2018, Section 4).
 
-Reference: ``disentanglement_lib/evaluation/metrics/factor_vae.py`` with ``factor_vae_metric.gin``
-(reference_spec.md 4.2):
+Reference: ``disentanglement_lib/evaluation/metrics/factor_vae.py`` with ``factor_vae_metric.gin``:
 
 1. global variance of every code dimension over 10,000 fresh images (ddof = 1);
 2. dimension d is *active* iff sqrt(var_d) >= ``prune_threshold`` (0.05 in the study);
@@ -13,7 +12,7 @@ Reference: ``disentanglement_lib/evaluation/metrics/factor_vae.py`` with ``facto
 
 Returns ``train_accuracy``, ``eval_accuracy``, ``num_active_dims``. **Deliberate fix**:
 ``num_active_dims`` is the number of active dimensions; the reference reports the length of its
-boolean mask, which is always D (reference_spec.md 4.2 quirks).
+boolean mask, which is always D.
 """
 from __future__ import annotations
 

@@ -9,13 +9,13 @@ Model protocol
   (plain autoencoder) returns ``logvar = None``; then only the reconstruction scores and the
   variance-based active units are defined.
 * ``model.decode(z) -> logits``: ``(n, C, 64, 64)`` Bernoulli logits (no sigmoid), the reference's
-  decoder output (reference_spec.md 5.1).
+  decoder output.
 
 Definitions (per image, then averaged over the sample; nats):
 
 * ``reconstruction_nll``: Bernoulli negative log-likelihood summed over all pixels and channels,
   sum BCEWithLogits(logits, x) with the *continuous* targets, as the reference's ``bernoulli_loss``
-  (Higgins et al. 2017; reference_spec.md 5.2), decoding one sample z ~ q(z|x) (the ELBO's term);
+  (Higgins et al. 2017), decoding one sample z ~ q(z|x) (the ELBO's term);
   ``reconstruction_nll_mean`` decodes the mean instead (deterministic).
 * ``reconstruction_mse``: mean over pixels of (sigmoid(logits) - x)^2, decoding the mean;
   ``reconstruction_l2`` is the per-image *sum* (the reference's ``l2_loss``).

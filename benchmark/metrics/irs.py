@@ -12,7 +12,7 @@ is compared with z_d's largest deviation over all samples, max_dev[d] = max |z_d
     IRS[d, i] = 1 - EMPD[d, i] / max_dev[d],   score_d = max_i IRS[d, i],
     IRS = sum_d max_dev[d] score_d / sum_d max_dev[d].
 
-The reference (``evaluation/metrics/irs.py``, reference_spec.md 4.7) uses the q = 0.99 quantile with
+The reference (``evaluation/metrics/irs.py``) uses the q = 0.99 quantile with
 linear interpolation instead of the paper's maximum (q = 1), 10,000 fresh points, and groups by the
 *factors* after the 20-bin histogram discretiser, so factors with more than 20 classes (dSprites'
 orientation and positions) are grouped in merged bins. Code dimensions with zero variance are

@@ -6,7 +6,7 @@ informative about factor k, normalised by the factor's entropy.
 
 This is **not** Chen et al.'s estimator (which integrates q(z|x) over the whole dataset with
 sampled z and normalises by log #values). It is disentanglement_lib's
-(``evaluation/metrics/mig.py``, ``mig.gin``; reference_spec.md 4.3): 10,000 fresh points, encoder
+(``evaluation/metrics/mig.py``, ``mig.gin``): 10,000 fresh points, encoder
 *means* discretised into 20 equal-width bins per dimension, plug-in MI in nats against the raw
 factor classes, normalised by the *empirical* entropy of the sampled factor. Key ``discrete_mig``.
 

@@ -1,7 +1,7 @@
 """Unsupervised scores of a representation (no factor labels used).
 
 Reference: ``disentanglement_lib/evaluation/metrics/unsupervised_metrics.py`` with
-``unsupervised.gin`` (reference_spec.md 4.8), on the codes of 10,000 fresh points, C = their sample
+``unsupervised.gin``, on the codes of 10,000 fresh points, C = their sample
 covariance (ddof 1):
 
 * ``gaussian_total_correlation`` = KL(N(0, C) || N(0, diag C)) = 1/2 (sum_i log C_ii - log det C)

@@ -1,6 +1,6 @@
 """Loss terms shared by the model zoo, with the conventions pinned.
 
-Conventions (reference_spec.md 5.2, recorded in every model config):
+Conventions (the reference's; recorded in every model config):
 
 * reconstruction: summed over all ``C*64*64`` pixels of an image, averaged over the batch;
 * KL: summed over latent dimensions, averaged over the batch;

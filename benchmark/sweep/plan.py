@@ -23,7 +23,7 @@ from benchmark.sweep.presets import Preset
 SPEC_VERSION = 1
 
 # model -> (hyperparameter, command-line flag, default grid). Reference values from
-# disentanglement_lib's unsupervised_study_v1 sweep (reference_spec.md section 7).
+# disentanglement_lib's unsupervised_study_v1 sweep.
 MODEL_GRIDS: dict[str, tuple[str | None, str | None, tuple[float, ...]]] = {
     "ae": (None, None, ()),
     "vae": ("beta", None, (1.0,)),

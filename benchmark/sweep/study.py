@@ -2,7 +2,7 @@
 
 ``locatello2019`` is the unsupervised study of Locatello et al., "Challenging Common Assumptions in
 the Unsupervised Learning of Disentangled Representations" (ICML 2019), as disentanglement_lib's
-``config/unsupervised_study_v1/sweep.py`` defines it (reference_spec.md section 7): 7 datasets x
+``config/unsupervised_study_v1/sweep.py`` defines it: 7 datasets x
 6 models x 6 hyperparameter values x 50 seeds = 12,600 runs, all with the reference protocol
 (``paper`` preset: conv encoder/decoder, 10 latents, Adam 1e-4, batch 64, 300,000 steps; FactorVAE
 150,000 updates, the number the reference's 300,000 global steps give it).
@@ -29,7 +29,7 @@ from benchmark.errors import BenchmarkError
 STUDIES: dict[str, dict[str, Any]] = {
     "locatello2019": {
         "title": "Locatello et al. 2019, unsupervised study (disentanglement_lib unsupervised_study_v1)",
-        "source": "disentanglement_lib config/unsupervised_study_v1/sweep.py; reference_spec.md section 7",
+        "source": "disentanglement_lib config/unsupervised_study_v1/sweep.py",
         "preset": "paper",
         # the reference study trained on the official dataset files
         "data_source": "official",
@@ -55,12 +55,12 @@ STUDIES: dict[str, dict[str, Any]] = {
             ("annealed_vae", "c_max", (5, 10, 25, 50, 75, 100)),
         ],
         "seeds": 50,
-        # Reference quirk (reference_spec.md 5.3): FactorVAE's two optimisers both increment the
+        # Reference quirk: FactorVAE's two optimisers both increment the
         # global step that training stops on, so its nominal 300,000 steps are ~150,000 updates of
         # each network. Our step is one simultaneous update of both, so these models get
         # steps // 2 to make the same number of updates as the reference's.
         "global_steps_per_update": {"factor_vae": 2},
-        # the study scores every model with nine metric configs (reference_spec.md section 7): the
+        # the study scores every model with nine metric configs: the
         # paper preset's suite plus both downstream tasks
         "extra_metrics": ("downstream_gbt", "downstream_logreg"),
         # ... on the encoder mean and on the sampled code (postprocess "mean" and "sampled")

@@ -23,7 +23,7 @@ RESUMABLE_CHANGES = ("steps", "log_every", "checkpoint_every", "device", "amp", 
 
 @dataclass
 class TrainConfig:
-    """How one model is trained. Defaults are the reference study's (reference_spec.md section 6).
+    """How one model is trained. Defaults are the reference study's.
 
     Parameters
     ----------
