@@ -163,14 +163,31 @@ def _main(args) -> int:
     note = preset.note()
     if note:
         print(f"NOTE: {note}", file=sys.stderr)
+    from benchmark.sweep import study
+
+    on_gpu = resolve_device(args.device).startswith("cuda")
+    todo = [s for s in specs if not is_finished(s.to_dict(), results_dir)]
+    cpu_rate = study.throughput_for(gpu=False)
+    longest = max((int(s.train["steps"]) for s in todo if s.kind == "model"), default=0)
+    if not on_gpu and cpu_rate and longest >= 100_000:
+        per_model = longest / cpu_rate.steps_per_s / 3600
+        print(f"WARNING: preset {preset.name} trains up to {longest:,} steps per model, "
+              f"meant for a GPU: about {per_model:,.1f} h per model on a CPU like the one measured "
+              f"({cpu_rate.steps_per_s:,.1f} steps/s, {cpu_rate.device}); use a CUDA device, or --preset quick",
+              file=sys.stderr)
     if args.dry_run:
         if args.study:
-            from benchmark.sweep import study
-
             print(study.dry_run_report(specs, title=study.get_study(args.study)["title"], finished=finished))
         else:
             for s in specs:
                 print(f"  {'done ' if is_finished(s.to_dict(), results_dir) else 'todo '} {s.run_id:40s} {s.label}")
+            model_specs = [s for s in specs if s.kind == "model"]
+            # the time it will take, from the measured rate of this kind of device (its scoring time is
+            # the reference-size suite's, so only presets that score at those sizes get an estimate)
+            if model_specs and preset.eval.metrics_preset == "reference":
+                report = study.dry_run_report(model_specs, study.throughput_for(gpu=on_gpu),
+                                              finished=sum(is_finished(s.to_dict(), results_dir) for s in model_specs))
+                print("\n".join(line for line in report.splitlines() if "estimated" in line or line.startswith("  at ")))
         return 0
     executor = get_executor(args)
     outcomes = executor.run(specs, results_dir)

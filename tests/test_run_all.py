@@ -208,3 +208,17 @@ def test_a_resumed_run_records_every_thread_count_it_trained_with(tmp_path):
     m = job.run_one({**spec.to_dict(), "threads": 2}, str(tmp_path))
     assert m["train"]["threads_history"] == [{"from_step": 0, "threads": 1}, {"from_step": 10, "threads": 2}]
     assert m["train"]["threads"] == 2 and m["train"]["resumed_from"] == 10
+
+
+def test_paper_preset_on_a_cpu_warns_and_the_dry_run_estimates_its_hours(tmp_path, capsys):
+    argv = ["--preset", "paper", "--betas", "1", "4", "--baselines", "none", "--device", "cpu", "--dry-run",
+            "--results-dir", str(tmp_path)]
+    assert run_all.main(argv) == 0
+    out, err = capsys.readouterr()
+    assert "WARNING: preset paper trains up to 300,000 steps per model, meant for a GPU: about 8.5 h per model" in err
+    # 3 runs x 300,000 steps at the recorded 9.8 steps/s, plus the reference suite's scoring per run
+    assert "estimated device hours (2-core x86-64 CPU, 2 torch threads): 26 (8.60 per run" in out
+    assert run_all.main(["--preset", "tiny", "--baselines", "none", "--device", "cpu", "--dry-run",
+                         "--results-dir", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert "WARNING" not in err and "estimated" not in out  # no estimate at non-reference metric sizes

@@ -269,7 +269,7 @@ def test_dry_run_report_counts_and_hours():
     # 9.9M steps x 30/36 = 8.25M steps / 100 steps/s = 22.9 h, + 30 x 360 s = 3 h, + a second
     # scoring pass for the sampled representation 3 h
     assert "training steps to run: 8,250,000" in text
-    assert "estimated GPU hours: 29 (0.96 per run; 1.2 days): training 23 h + scoring 6 h" in text
+    assert "estimated GPU hours: 29 (0.96 per run; 1.2 days): training 23 h + scoring 6.0 h" in text
     assert "throughput source: unit test" in text
     cpu = Throughput(device="2-core CPU", steps_per_s=10.0, eval_s=0.0, source="s", gpu=False)
     assert "device hours (2-core CPU)" in dry_run_report(runs, cpu) and "not GPU hours" in dry_run_report(runs, cpu)

@@ -196,3 +196,12 @@ def test_members_equal_solo_runs_in_float64(tmp_path, float64, engine, rows, ste
                 for k in ("exp_avg", "exp_avg_sq"):
                     scale = max(float(st[k].abs().max()), 1e-30)
                     assert float((e["optimizers"][key]["state"][pid][k] - st[k]).abs().max()) <= 1e-9 * scale
+
+
+def test_progress_is_readable_lines_in_a_log_file(tmp_path, capsys):
+    """Without a terminal (nohup, Slurm, CI) training reports lines, not a bar's carriage returns."""
+    data = tiny_dataset()
+    train_members(member_cfgs(steps=4)[:1], data, [tmp_path / "a"], progress=True)
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert "vae: step 4/4 (100.0 %), ETA 00:00:00, loss " in err and "images/s " in err

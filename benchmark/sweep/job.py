@@ -368,7 +368,7 @@ def train_model(spec, folder: Path, device: str, dataset):
 
     cfg = train_config(spec, device)
     history = _thread_segment(folder / TRAIN_DIR, cfg)  # before training: a killed call is still on record
-    res = train(cfg, dataset, folder / TRAIN_DIR, progress=sys.stderr.isatty())
+    res = train(cfg, dataset, folder / TRAIN_DIR, progress=True)  # a bar, or periodic lines in a log file
     if history and history[-1].get("threads") != res.threads:  # the count the trainer really used
         history[-1]["threads"] = res.threads
         atomic_write_json(folder / TRAIN_DIR / THREADS_FILE, history)
@@ -543,5 +543,5 @@ def train_group(spec_dicts: list[dict], results_dir: str) -> list[str]:
         for s, c in zip(specs, configs):
             _thread_segment(run_dir(results_dir, s.run_id) / TRAIN_DIR, c)
         train_ensemble(configs, dataset,
-                       [run_dir(results_dir, s.run_id) / TRAIN_DIR for s in specs], progress=sys.stderr.isatty())
+                       [run_dir(results_dir, s.run_id) / TRAIN_DIR for s in specs], progress=True)
     return [s.run_id for s in specs]

@@ -208,6 +208,11 @@ def default_throughput() -> Throughput | None:
     return (gpu or THROUGHPUTS or [None])[0]
 
 
+def throughput_for(gpu: bool) -> Throughput | None:
+    """The first measured throughput of a GPU (``gpu=True``) or a CPU, or None."""
+    return next((t for t in THROUGHPUTS if t.gpu == gpu), None)
+
+
 def dry_run_report(specs: Sequence[Any], throughput: Throughput | None = None, *,
                    title: str | None = None, finished: int = 0) -> str:
     """The plan of a sweep as text: run counts and estimated device hours.
@@ -260,8 +265,11 @@ def dry_run_report(specs: Sequence[Any], throughput: Throughput | None = None, *
     score_s = todo * tp.eval_s + extra * (todo / n)
     hours = (train_s + score_s) / 3600
     unit = "GPU hours" if tp.gpu else f"device hours ({tp.device})"
-    lines.append(f"  estimated {unit}: {hours:,.0f} ({hours / max(todo, 1):.2f} per run; {hours / 24:,.1f} days):"
-                 f" training {train_s / 3600:,.0f} h + scoring {score_s / 3600:,.0f} h")
+    def h(x):  # hours: whole above 10, one decimal below
+        return f"{x:,.0f}" if x >= 10 else f"{x:.1f}"
+
+    lines.append(f"  estimated {unit}: {h(hours)} ({hours / max(todo, 1):.2f} per run; {hours / 24:,.1f} days):"
+                 f" training {h(train_s / 3600)} h + scoring {h(score_s / 3600)} h")
     speeds = "".join(f", {m} {v:,.1f}" for m, v in tp.model_steps_per_s.items())
     lines.append(f"  at {tp.steps_per_s:,.1f} steps/s{speeds} + {tp.eval_s:,.0f} s scoring per run"
                  + (f" (+ {extra / n:,.0f} s for the sampled representation and metrics outside the paper suite)"
