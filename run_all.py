@@ -19,15 +19,9 @@ from pathlib import Path
 
 import benchmark  # noqa: F401  (process-wide CPU settings)
 from benchmark.errors import BenchmarkError, one_line
+from benchmark.helpfmt import DefaultsHelp
 
 
-class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Show defaults, except empty ones (None / False) that say nothing."""
-
-    def _get_help_string(self, action):
-        if action.default in (None, False) or "default" in (action.help or ""):
-            return action.help
-        return super()._get_help_string(action)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="run_all.py",
         description=__doc__.split("\n\n")[0] + " Plans the runs, skips finished ones, trains, evaluates, "
         "aggregates (results.csv, leaderboard.csv), plots (figures/, summary.md) and prints a summary table.",
-        formatter_class=_Help,
+        formatter_class=DefaultsHelp,
         epilog="Presets: " + "; ".join(f"{k}: {v.description}" for k, v in PRESETS.items()),
     )
     g = p.add_argument_group("what to train")

@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from benchmark.cli import main
 from benchmark.data.dsprites import MINI_GRID
@@ -83,3 +84,20 @@ def test_bad_seeds_params_codes_and_json_paths_are_one_line_before_scoring(tmp_p
     err = capsys.readouterr().err
     assert err.startswith(f"error: {words} is (23040, 2) <U1, expected (N, D) floating-point or integer or bool") \
         and err.count("\n") == 1
+
+
+def test_help_states_each_default_once():
+    """``--batch-size``'s help already says its default: argparse's '(default: None)' must not follow it,
+    and empty defaults say nothing."""
+    import io
+    from contextlib import redirect_stdout
+
+    from benchmark.cli import build_parser
+
+    buf = io.StringIO()
+    with redirect_stdout(buf), pytest.raises(SystemExit):
+        build_parser().parse_args(["evaluate", "--help"])
+    text = " ".join(buf.getvalue().split())
+    assert "(default 64 on CPU, 1024 on GPU)" in text
+    assert "(default: None)" not in text and "(default: [])" not in text
+    assert "(default: reference)" in text  # a real default is still shown

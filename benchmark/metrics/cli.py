@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from benchmark.errors import BenchmarkError
+from benchmark.helpfmt import DefaultsHelp
 
 DATA_DIR_HELP = "data root (default: $DISENTANGLE_BENCH_DATA, else ./datasets)"
 
@@ -20,7 +21,7 @@ def add_parsers(sub) -> None:
         help="disentanglement scores (beta-VAE, FactorVAE, MIG, DCI, SAP, modularity, unsupervised, IRS) and generative scores",
         description="Encode the dataset once with the representation, then compute the requested scores "
                     "with the reference's definitions. Give exactly one of --checkpoint, --codes, --baseline.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelp,
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="model checkpoint (loaded with benchmark.models.load_checkpoint)")
