@@ -87,7 +87,17 @@ def get_spec(name: str) -> DatasetSpec:
 def load_dataset(name: str, data_dir=None, **kwargs):
     """Load a registered dataset from the data root (see :func:`benchmark.data.paths.data_root`)."""
     spec = get_spec(name)
-    return spec.load(data_root(data_dir), **kwargs)
+    root = data_root(data_dir)
+    try:
+        return spec.load(root, **kwargs)
+    except BenchmarkError as e:
+        if spec.official_files and not spec.official_present(root):  # missing, not malformed: say how to fetch it
+            from benchmark.data.downloads import download_hint
+
+            hint = download_hint(name)
+            if hint and hint not in str(e):
+                raise type(e)(f"{e}{hint}") from None
+        raise
 
 
 def describe_all(data_dir=None) -> list[dict]:

@@ -184,10 +184,14 @@ def resolve_data_source(dataset: str, data_dir: str | None, source: str = "auto"
     if source not in ("auto", "official", "procedural"):
         raise BenchmarkError(f"unknown data source {source!r}; use auto, official or procedural")
     present = bool(spec.official_files) and bool(spec.official_present(data_root(data_dir)))
+    from benchmark.data.downloads import download_hint
+
     if source == "official" and not present:
-        raise BenchmarkError(f"no official file for {dataset} under {data_root(data_dir)}; see datasets/README.md, or use --data-source procedural")
+        raise BenchmarkError(f"no official file for {dataset} under {data_root(data_dir)}; see datasets/README.md, "
+                             f"or use --data-source procedural{download_hint(dataset)}")
     if source == "procedural" and not spec.procedural:
-        raise BenchmarkError(f"{dataset} has no procedural generator; bring its official file (datasets/README.md)")
+        raise BenchmarkError(f"{dataset} has no procedural generator; bring its official file "
+                             f"(datasets/README.md){download_hint(dataset)}")
     if source != "auto":
         return source
     if present:
