@@ -9,6 +9,14 @@ def test_data_list_shows_factors_and_official_file(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "dsprites" in out and "posX 32" in out and "color 1 (nuisance)" in out
     assert "official file: absent" in out
+    # scream_dsprites renders its sprites but cannot run without the painting: say so
+    scream = next(line for line in out.splitlines() if "random patch of The Scream" in line)
+    assert "procedural: yes, but needs scream/scream.jpg (absent) for either source" in scream
+    (tmp_path / "scream").mkdir()
+    (tmp_path / "scream" / "scream.jpg").write_bytes(b"present")
+    assert main(["data", "list", "--data-dir", str(tmp_path)]) == 0
+    scream = next(line for line in capsys.readouterr().out.splitlines() if "random patch of The Scream" in line)
+    assert "procedural: yes —" in scream and "but needs" not in scream
 
 
 def test_output_into_a_closed_pipe_stops_without_a_traceback(tmp_path):

@@ -50,6 +50,8 @@ def cmd_list(args) -> int:
     for r in rows:
         official = "official file: " + (r["official_file"] if r["official_file"] != "absent" else "absent")
         proc = "procedural: yes" if r["procedural"] else "procedural: no"
+        if r.get("missing_needs"):  # e.g. scream_dsprites renders its sprites but needs the painting
+            proc += f", but needs {', '.join(r['missing_needs'])} (absent) for either source"
         print(f"{r['name']:<{width}}  C={r['channels']}  {r['factors']}")
         print(f"{'':<{width}}  {official}; {proc} — {r['description']}")
     return 0

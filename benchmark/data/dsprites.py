@@ -254,7 +254,7 @@ def load_images(root: Path, source: str = "auto"):
         return _LOADED[key]
     found = [p for p in official_candidates(root) if p.exists()]
     if source == "official" and not found:
-        raise DatasetError(f"no official dSprites file under {root}: expected {root / SUBDIR / NPZ_NAME} (or the .hdf5 twin); download it from {OFFICIAL_URL}, or use source='procedural'")
+        raise DatasetError(f"no official dSprites file under {root}: expected {root / SUBDIR / NPZ_NAME} (or the .hdf5 twin); download it from {OFFICIAL_URL}, or use --data-source procedural (source='procedural' in Python)")
     if found and source != "procedural":
         path = found[0]
         imgs, _ = read_hdf5(path) if path.suffix == ".hdf5" else read_npz(path)
@@ -410,7 +410,7 @@ for _name, _variant, _ch, _desc in (
     register(DatasetSpec(
         name=_name, description=_desc, factor_names=render.NAMES, factor_sizes=render.SIZES,
         latent=(GRID_NOSHAPE if _variant == "noshape" else GRID).latent, channels=_ch, official_files=_FILES,
-        procedural=True,
+        procedural=True, needs_files=(SCREAM_FILE,) if _variant == "scream" else (),
         load=(lambda root, source="auto", _v=_variant: load_dsprites(root, source, _v)),
     ))
 register(DatasetSpec(

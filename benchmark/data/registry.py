@@ -28,6 +28,7 @@ class DatasetSpec:
     official_files: tuple[str, ...]  # relative to the data root; any one of them is enough
     load: Callable = field(repr=False, compare=False)  # load(root: Path, **kwargs) -> GroundTruthDataset
     procedural: bool = False  # has an offline generator
+    needs_files: tuple[str, ...] = ()  # files every source needs besides the dataset's own (scream's painting)
 
     def official_present(self, root: Path) -> list[Path]:
         return [root / f for f in self.official_files if (root / f).exists()]
@@ -117,6 +118,7 @@ def describe_all(data_dir=None) -> list[dict]:
                 "channels": s.channels,
                 "official_file": str(present[0]) if present else "absent",
                 "procedural": s.procedural,
+                "missing_needs": [f for f in s.needs_files if not (root / f).exists()],
                 "description": s.description,
             }
         )
