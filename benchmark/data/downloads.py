@@ -279,7 +279,7 @@ def _fetch(res: Resource, root: Path, progress: bool) -> tuple[str, str]:
             failures.append(f"{url} (HTTP {e.code})")
         except urllib.error.URLError as e:
             failures.append(f"{url} ({_reason(e.reason)})")
-        except ValueError as e:  # pooch: digest mismatch; its temporary is already removed
+        except ValueError:  # pooch: digest mismatch; its temporary is already removed
             _part_path(target).unlink(missing_ok=True)
             if dl.digest is None:
                 raise

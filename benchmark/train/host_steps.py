@@ -25,16 +25,17 @@ def make_streams(seed: int, device: torch.device):
     The numpy Generator draws batch indices and per-image nuisance; the torch Generator on the
     training device draws the reparameterisation noise and FactorVAE's permutations.
     """
-    data_ss, noise_ss = np.random.SeedSequence(int(seed)).spawn(2)
-    gen = torch.Generator(device=device)
-    gen.manual_seed(int(noise_ss.generate_state(1, np.uint64)[0]) & ((1 << 63) - 1))
-    return np.random.default_rng(data_ss), gen
+    return _streams_from(np.random.SeedSequence(int(seed)), device)
 
 
 def resumed_streams(seed: int, step: int, device: torch.device):
     """Streams for a checkpoint that holds no host stream state (trained by the device engine):
     derived from the seed and the step, so the continuation is reproducible too."""
-    data_ss, noise_ss = np.random.SeedSequence([int(seed), int(step)]).spawn(2)
+    return _streams_from(np.random.SeedSequence([int(seed), int(step)]), device)
+
+
+def _streams_from(ss: np.random.SeedSequence, device: torch.device):
+    data_ss, noise_ss = ss.spawn(2)
     gen = torch.Generator(device=device)
     gen.manual_seed(int(noise_ss.generate_state(1, np.uint64)[0]) & ((1 << 63) - 1))
     return np.random.default_rng(data_ss), gen
