@@ -136,9 +136,18 @@ def test_checksum_mismatch_removes_the_file(server, tmp_path):
     server.files["/f.bin"] = b"not the file"
     want = "md5:" + "0" * 32
     r = Resource("f.bin", (server.url + "/f.bin",), checksum=want)
-    with pytest.raises(DownloadError, match=f"expected {want}, got {md5(b'not the file')}"):
+    with pytest.raises(DownloadError, match=f"expected {want}, but {server.url}/f.bin gave {md5(b'not the file')}"):
         dl.download((r,), tmp_path, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_mirror_holding_another_file_is_passed_over(server, tmp_path):
+    # MPI3D's 2024 location held a corrupt mpi3d_real: the checksum rejects it and the next location is tried
+    server.files["/old/f.bin"] = b"corrupt copy"
+    server.files["/new/f.bin"] = b"the file"
+    r = Resource("f.bin", (server.url + "/old/f.bin", server.url + "/new/f.bin"), checksum=md5(b"the file"))
+    dl.download((r,), tmp_path, progress=False)
+    assert (tmp_path / "f.bin").read_bytes() == b"the file"
 
 
 def test_no_network_names_the_url_and_the_manual_path(tmp_path):

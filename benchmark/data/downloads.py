@@ -76,7 +76,12 @@ class Resource:
 _DSPRITES = "dsprites/dsprites_ndarray_co1sh3sc6or40x32y32_64x64"
 _DSPRITES_REPO = "https://github.com/deepmind/dsprites-dataset/raw/master/dsprites_ndarray_co1sh3sc6or40x32y32_64x64"
 _DSPRITES_RAW = "https://raw.githubusercontent.com/deepmind/dsprites-dataset/master/dsprites_ndarray_co1sh3sc6or40x32y32_64x64"
-_MPI3D = "https://storage.googleapis.com/disentanglement_dataset/Final_Dataset"
+# MPI3D has moved twice (github.com/rr-learning/disentanglement_dataset, README history): Hugging Face since
+# April 2025, the original 2019 "Final_Dataset" bucket path, and a 2024 bucket whose real.npz the authors
+# replaced as corrupt -- the checksum decides, and a mismatch moves on to the next location
+_MPI3D_URLS = ("https://huggingface.co/datasets/waleedgondal/mpi3d/resolve/main/{name}.npz",
+               "https://storage.googleapis.com/disentanglement_dataset/Final_Dataset/{name}.npz",
+               "https://storage.googleapis.com/mpi3d_disentanglement_dataset/data/{short}.npz")
 _NORB = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small"
 # sizes and SHA-256 of the gzipped files as tensorflow-datasets lists them (url_checksums/smallnorb.txt)
 _NORB_FILES = (
@@ -96,28 +101,31 @@ DSPRITES = (
 )
 SCREAM = Resource("scream/scream.jpg", ("https://upload.wikimedia.org/wikipedia/commons/f/f4/The_Scream.jpg",))
 
+def _mpi3d(name: str, checksum: str) -> Resource:
+    short = "real" if name == "mpi3d_real" else name  # the 2024 bucket named that one real.npz
+    return Resource(f"{name}/{name}.npz", tuple(u.format(name=name, short=short) for u in _MPI3D_URLS),
+                    checksum=checksum)
+
+
 DOWNLOADS: dict[str, tuple[Resource, ...]] = {
     "dsprites": DSPRITES,
     "scream_dsprites": DSPRITES + (SCREAM,),
     "shapes3d": (Resource("3dshapes/3dshapes.h5", ("https://storage.googleapis.com/3d-shapes/3dshapes.h5",),
                           size=267_573_662,
                           checksum="sha256:0a0f6ed98baff276a50f3a081a7434d788da63cb135a98189b2a5b5769be1785"),),
-    # the "Final_Dataset" bucket path is the one github.com/rr-learning/disentanglement_dataset links to
-    "mpi3d_toy": (Resource("mpi3d_toy/mpi3d_toy.npz", (f"{_MPI3D}/mpi3d_toy.npz",),
-                           checksum="md5:55889cb7c7dfc655d6e0277beee88868"),),
-    "mpi3d_realistic": (Resource("mpi3d_realistic/mpi3d_realistic.npz", (f"{_MPI3D}/mpi3d_realistic.npz",),
-                                 checksum="md5:59a6225b88b635365f70c91b3e52f70f"),),
-    "mpi3d_real": (Resource("mpi3d_real/mpi3d_real.npz", (f"{_MPI3D}/mpi3d_real.npz",),
-                            checksum="md5:0f33f609918fb5c97996692f91129802"),),
+    "mpi3d_toy": (_mpi3d("mpi3d_toy", "md5:55889cb7c7dfc655d6e0277beee88868"),),
+    "mpi3d_realistic": (_mpi3d("mpi3d_realistic", "md5:59a6225b88b635365f70c91b3e52f70f"),),
+    "mpi3d_real": (_mpi3d("mpi3d_real", "md5:0f33f609918fb5c97996692f91129802"),),
     "smallnorb": tuple(Resource(f"small_norb/{n}.gz", (f"{_NORB}/{n}.gz",), size=s, checksum=f"sha256:{h}",
                                 unpack="gunzip", output=f"small_norb/{n}") for n, s, h in _NORB_FILES),
-    # doubtful: the tarball's inner folder (data/cars/) is taken from the reference's download script;
-    # an archive without it is refused with the folders it does hold
+    # the tarball holds data/cars/ (list.txt + car_*_mesh.mat), data/sprites/ and data/shapes48.mat; the
+    # umich.edu address is the authors' former one
     "cars3d": (Resource("nips2015-analogy-data.tar.gz",
-                        ("http://www.scottreed.info/files/nips2015-analogy-data.tar.gz",),
+                        ("http://www.scottreed.info/files/nips2015-analogy-data.tar.gz",
+                         "http://www-personal.umich.edu/~reedscot/files/nips2015-analogy-data.tar.gz"),
                         checksum="md5:4e866a7919c1beedf53964e6f7a23686", unpack="tar", member="data/cars",
                         output="cars"),),
-    # doubtful: the project page (www.di.ens.fr/willow/research/seeing3Dchairs/) links the tar under data/
+    # the address the project page (www.di.ens.fr/willow/research/seeing3Dchairs/) links; no checksum published
     "chairs3d": (Resource("rendered_chairs.tar",
                           ("https://www.di.ens.fr/willow/research/seeing3Dchairs/data/rendered_chairs.tar",),
                           unpack="tar", member="rendered_chairs", output="rendered_chairs"),),
@@ -267,7 +275,7 @@ def _fetch(res: Resource, root: Path, progress: bool) -> tuple[str, str]:
     target = root / res.file
     target.parent.mkdir(parents=True, exist_ok=True)
     _check_space(target, res)
-    failures = []
+    failures, mismatches = [], []
     algo = (res.checksum or "sha256").partition(":")[0]
     for url in res.urls:
         dl = _RangeDownloader(target, res.size, progress, algo)
@@ -283,14 +291,16 @@ def _fetch(res: Resource, root: Path, progress: bool) -> tuple[str, str]:
             _part_path(target).unlink(missing_ok=True)
             if dl.digest is None:
                 raise
-            got = f"{algo}:{dl.digest}"
-            raise DownloadError(f"{url}: checksum mismatch for {res.file}: expected {res.checksum}, got {got}; "
-                                "the bad file was removed: run again, or pass --url with another mirror") from None
+            mismatches.append(f"{url} gave {algo}:{dl.digest}")  # a mirror may hold another file: go on
         except OSError as e:
             if e.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise DownloadError(f"disk full writing {target} ({e.strerror}); the partial download is kept in "
                                     f"{_part_path(target)}: free space (or pass --data-dir) and run again to resume") from None
             raise
+    if mismatches:
+        raise DownloadError(f"checksum mismatch for {res.file}: expected {res.checksum}, but {'; '.join(mismatches)}"
+                            + (f" ({'; '.join(failures)})" if failures else "")
+                            + "; the bad file was removed: run again, or pass --url with another mirror")
     unreachable = all("HTTP" not in f for f in failures)
     if unreachable:
         raise DownloadError(f"cannot reach {'; '.join(failures)}: no network? download it by hand from {res.urls[0]} "
