@@ -133,18 +133,18 @@ def main(argv=None) -> int:
 
 def _main(args) -> int:
     from benchmark.sweep.executors import get_executor
-    from benchmark.sweep.job import is_finished
+    from benchmark.results.layout import is_finished
 
     t0 = time.time()
     if args.jobs is not None and args.jobs < 1:
         raise BenchmarkError(f"--jobs must be at least 1, got {args.jobs}")
-    from benchmark.sweep.job import resolve_device
+    from benchmark.device import resolve_device
 
     resolve_device(args.device)  # a bad --device is one clear error now, not a failed run later
     results_dir = Path(args.results_dir)
     if not args.dry_run:
         from benchmark.io import check_writable, make_dir
-        from benchmark.sweep.job import RUNS
+        from benchmark.results.layout import RUNS
 
         make_dir(results_dir, "--results-dir folder")  # before any run: not one failed run per spec
         check_writable(results_dir, "--results-dir folder")  # a read-only folder: this one line, not one per run

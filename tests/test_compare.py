@@ -60,7 +60,8 @@ def test_codes_file_ranks_within_its_group_and_submits(board, gt_codes, capsys):
 
 
 def test_submit_only_appends_and_records_device_and_commit(board, gt_codes):
-    from benchmark.sweep.job import git_commit, resolve_device
+    from benchmark.device import resolve_device
+    from benchmark.results.provenance import git_commit
 
     before = board.read_text().splitlines()
     assert "30.0" not in board.read_text()  # a baseline's empty steps makes pandas read the column as float
@@ -74,7 +75,7 @@ def test_submit_only_appends_and_records_device_and_commit(board, gt_codes):
 
 
 def test_unsupervised_scores_rank_lower_first_and_flags_are_not_scores(board, gt_codes, capsys, monkeypatch):
-    from benchmark.sweep import job
+    from benchmark.sweep import scoring
 
     df = pd.read_csv(board)
     extra = [_row(m, metric, v) for m, metric, v in (("ae", "gaussian_total_correlation", 4.15),
@@ -84,7 +85,7 @@ def test_unsupervised_scores_rank_lower_first_and_flags_are_not_scores(board, gt
     # ground-truth factors are independent: near-zero total correlation must rank first, not last
     fake = {"beta_vae_reference": 1.0, "gaussian_total_correlation": 0.0038, "gaussian_wasserstein_correlation_norm": 0.0003,
             "beta_vae_paper_converged": False, "_details": {}}
-    monkeypatch.setattr(job, "score_representation", lambda *a, **k: dict(fake))
+    monkeypatch.setattr(scoring, "score_representation", lambda *a, **k: dict(fake))
     assert _compare(board, "--codes", str(gt_codes), "--dataset", "dsprites_mini") == 0
     lines = capsys.readouterr().out.splitlines()
     table = lines[lines.index(next(l for l in lines if l.startswith("metric"))):]

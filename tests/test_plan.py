@@ -9,8 +9,9 @@ import pytest
 
 from benchmark.errors import BenchmarkError
 from benchmark.io import atomic_write_json
-from benchmark.sweep import executors, job
-from benchmark.sweep.plan import BASELINES, RunSpec, fmt_value, make_run_id, model_grid, plan
+from benchmark.results import layout
+from benchmark.sweep import executors, job, training
+from benchmark.sweep.plan import BASELINES, RunSpec, fmt_value, make_run_id, model_grid, plan, rerun_record
 from benchmark.sweep.presets import PRESETS, get_preset
 
 
@@ -93,7 +94,7 @@ def test_presets():
 
 def _finish(results_dir: Path, spec) -> None:
     """Write a run's finished marker the way run_one does (its last step)."""
-    atomic_write_json(job.run_dir(results_dir, spec.run_id) / job.METRICS_FILE,
+    atomic_write_json(layout.run_dir(results_dir, spec.run_id) / layout.METRICS_FILE,
                       {"run_id": spec.run_id, "spec": spec.to_dict(), "scores": {}})
 
 
@@ -104,7 +105,7 @@ def test_local_executor_skips_finished_runs_and_reports_failures_without_raising
     # and the run is reported as running elsewhere, not as a failure
     import fcntl
 
-    folder = job.run_dir(tmp_path, specs[1].run_id)
+    folder = layout.run_dir(tmp_path, specs[1].run_id)
     folder.mkdir(parents=True)
     with open(folder / ".lock", "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -123,10 +124,10 @@ def test_run_one_returns_stored_metrics_of_a_finished_run(tmp_path):
 
 def test_metrics_of_another_run_do_not_count_as_finished(tmp_path):
     a, b = _plan(models=["ae", "vae"], baselines=[])
-    folder = job.run_dir(tmp_path, b.run_id)
-    atomic_write_json(folder / job.METRICS_FILE, {"run_id": a.run_id})
+    folder = layout.run_dir(tmp_path, b.run_id)
+    atomic_write_json(folder / layout.METRICS_FILE, {"run_id": a.run_id})
     assert not job.is_finished(b.to_dict(), tmp_path)
-    (folder / job.METRICS_FILE).write_text("{truncated")
+    (folder / layout.METRICS_FILE).write_text("{truncated")
     assert not job.is_finished(b.to_dict(), tmp_path)
 
 
@@ -152,7 +153,7 @@ def test_get_executor_and_outcome_from_status():
 def test_ensemble_groups_only_compatible_unfinished_model_runs():
     specs = _plan(models=["ae", "vae", "beta_vae", "factor_vae"], grids={"--betas": [1, 4, 16], "--gammas": [10]},
                   seeds=[0, 1], baselines=["pca"])
-    groups = job.ensemble_groups([s.to_dict() for s in specs])
+    groups = training.ensemble_groups([s.to_dict() for s in specs])
     by_model = {g[-1]["model"]: sorted((d["model"], d["params"].get("beta", d["params"].get("gamma", 0)), d["seed"])
                                        for d in g) for g in groups}
     # the AE and factor_vae each form a seed pair; the VAE (beta = 1) joins beta 4 and 16 x 2 seeds in one group of 6
@@ -161,7 +162,7 @@ def test_ensemble_groups_only_compatible_unfinished_model_runs():
     assert set(by_model) == {"ae", "beta_vae", "factor_vae"} and all(len(g) >= 2 for g in groups)
     other = plan(get_preset("quick").with_steps(5), models=["beta_vae"], grids={"--betas": [4]}, baselines=[],
                  data_source="procedural")
-    mixed = job.ensemble_groups([specs[-1].to_dict(), other[0].to_dict()])
+    mixed = training.ensemble_groups([specs[-1].to_dict(), other[0].to_dict()])
     assert mixed == []  # different recipes never train together
 
 
@@ -195,3 +196,17 @@ def test_recipe_with_the_sampled_representation_scores_it_too(tmp_path):
 
     df = write_results(tmp_path)
     assert "mig_sampled" in df.columns
+
+
+def test_rerun_record_replans_the_run_with_its_data_source_and_steps():
+    quick = get_preset("quick")
+    specs = plan(quick.with_steps(500), models=["vae", "beta_vae"], grids={"--betas": [1, 4]}, baselines=["pca"],
+                 seeds=[3], data_source="procedural")
+    rec = {(s.model, s.params.get("beta")): rerun_record(s) for s in specs}
+    assert rec[("beta_vae", 4.0)] == {"rerun": "--preset quick --dataset dsprites --data-source procedural --models beta_vae "
+                                               "--baselines none --betas 4 --steps 500", "smoke_test": True}
+    assert rec[("pca", None)]["rerun"] == "--preset quick --dataset dsprites --data-source procedural --models none --baselines pca"
+    default = plan(quick, models=["vae"], grids={"--betas": [1]}, baselines=[], seeds=[0], data_source="official")[0]
+    assert rerun_record(default)["rerun"].endswith("--data-source official --models vae --baselines none")  # no --steps
+    assert rerun_record(plan(get_preset("paper"), models=["vae"], grids={"--betas": [1]}, baselines=[], seeds=[0],
+                             data_source="official")[0])["smoke_test"] is False

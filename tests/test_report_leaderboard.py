@@ -18,10 +18,13 @@ def _results():
             rows.append(dict(run_id=f"{model}-{seed}", kind="model", model=model, label=model, hyperparameters=hyper,
                              beta=beta, seed=seed, dataset="dsprites", data_source="procedural", preset="quick",
                              steps=2000 if model == "vae" else 500, beta_vae_reference=v, recon_bce=10 * beta + seed, kl=5.0 / beta,
-                             device="cpu", git_commit="abc"))
+                             device="cpu", git_commit="abc",
+                             rerun=f"--preset quick --dataset dsprites --data-source procedural --models {model} --baselines none"
+                                   + ("" if model == "vae" else " --betas 4 --steps 500")))
     rows.append(dict(run_id="pca-0", kind="baseline", model="pca", label="PCA", hyperparameters="", beta=np.nan, seed=0,
                      dataset="dsprites", data_source="procedural", preset="quick", steps=np.nan,
-                     beta_vae_reference=0.5, device="cpu", git_commit="abc"))
+                     beta_vae_reference=0.5, device="cpu", git_commit="abc",
+                     rerun="--preset quick --dataset dsprites --data-source procedural --models none --baselines pca"))
     return pd.DataFrame(rows)
 
 
@@ -29,9 +32,12 @@ def test_aggregate_mean_std_count_and_reproduce_command():
     lb = L.aggregate(_results())
     r = lb[(lb.model == "vae") & (lb.metric == "beta_vae_reference")].iloc[0]
     assert r["mean"] == pytest.approx(0.7) and r["std"] == pytest.approx(0.1) and r["n"] == 3 and r["seeds"] == "0 1 2"
-    assert r["command"] == ("python run_all.py --preset quick --dataset dsprites --models vae --baselines none --seeds 0 1 2")
+    assert r["command"] == ("python run_all.py --preset quick --dataset dsprites --data-source procedural --models vae "
+                            "--baselines none --seeds 0 1 2")
     b = lb[(lb.model == "beta_vae") & (lb.metric == "beta_vae_reference")].iloc[0]
-    assert b["command"].endswith("--betas 4 --seeds 0 1 2 --steps 500")  # not the preset's 2,000 steps
+    assert b["command"].endswith("--betas 4 --steps 500 --seeds 0 1 2")
+    old = _results().drop(columns="rerun")  # rows written before runs recorded how to rerun them
+    assert set(L.aggregate(old)["command"]) == {""}
     p = lb[(lb.model == "pca")].iloc[0]
     assert p["n"] == 1 and math.isnan(p["std"]) and "--models none --baselines pca" in p["command"]
     assert set(lb.entry) == {"measured"}

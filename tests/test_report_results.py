@@ -10,8 +10,8 @@ from benchmark.errors import BenchmarkError
 from benchmark.io import atomic_write_json
 from benchmark.report import results as R
 from benchmark.report import summary as S
-from benchmark.sweep import job
-from benchmark.sweep.plan import plan
+from benchmark.results import layout
+from benchmark.sweep.plan import plan, rerun_record
 from benchmark.sweep.presets import get_preset
 
 
@@ -24,15 +24,15 @@ def _write_runs(root, recon=(30.0, 34.0, 50.0, 110.0), kl=(40.0, 20.0, 7.0, 2.5)
              "generative": {} if s.kind == "baseline" else {"recon_bce": recon[i], "kl": kl[i], "active_units": active[i]},
              "dataset_info": {"num_pixels": 4096, "data_generator": "g", "data_version": "1"}, "num_latents": 10,
              "train": {"seconds": 1.5}, "environment": {"device": "cpu", "torch": "x", "git_commit": "c0ffee"},
-             "finished_at": "t"}
-        atomic_write_json(job.run_dir(root, s.run_id) / job.METRICS_FILE, m)
+             "finished_at": "t", **rerun_record(s)}
+        atomic_write_json(layout.run_dir(root, s.run_id) / layout.METRICS_FILE, m)
     return specs
 
 
 def test_results_table_one_row_per_finished_run_with_provenance(tmp_path):
     specs = _write_runs(tmp_path)
     # an unfinished run (no metrics.json) and a stray file never appear
-    (job.run_dir(tmp_path, "beta_vae-beta2-s0-0000000000")).mkdir(parents=True)
+    (layout.run_dir(tmp_path, "beta_vae-beta2-s0-0000000000")).mkdir(parents=True)
     df = R.write_results(tmp_path)
     assert len(df) == len(specs) and set(df.run_id) == {s.run_id for s in specs}
     back = pd.read_csv(tmp_path / "results.csv")

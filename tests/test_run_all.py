@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 import run_all
-from benchmark.sweep import job
+from benchmark.results import layout
+from benchmark.sweep import job, scoring, training
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--preset", "tiny", "--dataset", "dsprites_mini", "--steps", "30", "--betas", "1", "8",
@@ -50,7 +51,7 @@ def test_end_to_end_writes_every_output(full_run, capsys):
     trained = df[df.kind == "model"]
     assert trained["recon_bce"].notna().all() and (trained["steps"] == 30).all()
     for rid in trained.run_id:
-        folder = job.run_dir(full_run, rid)
+        folder = layout.run_dir(full_run, rid)
         for name in ("config.json", "metrics.json", "train/checkpoint.pt", "train/train_log.csv", "codes", "figures/arrays.npz"):
             assert (folder / name).exists(), (rid, name)
         m = json.loads((folder / "metrics.json").read_text())
@@ -203,8 +204,8 @@ def test_a_resumed_run_records_every_thread_count_it_trained_with(tmp_path):
     spec = run_all.make_plan(args)[0][0]
     short = RunSpec.from_dict({**spec.to_dict(), "run_id": None, "threads": 1,
                                "train": {**spec.train, "steps": 10}})
-    folder = job.run_dir(tmp_path, spec.run_id)
-    job.train_model(short, folder, "cpu", job.load_run_dataset(spec))  # the call that was "killed" at step 10
+    folder = layout.run_dir(tmp_path, spec.run_id)
+    training.train_model(short, folder, "cpu", scoring.load_run_dataset(spec))  # the call that was "killed" at step 10
     m = job.run_one({**spec.to_dict(), "threads": 2}, str(tmp_path))
     assert m["train"]["threads_history"] == [{"from_step": 0, "threads": 1}, {"from_step": 10, "threads": 2}]
     assert m["train"]["threads"] == 2 and m["train"]["resumed_from"] == 10
@@ -222,3 +223,16 @@ def test_paper_preset_on_a_cpu_warns_and_the_dry_run_estimates_its_hours(tmp_pat
                          "--results-dir", str(tmp_path)]) == 0
     out, err = capsys.readouterr()
     assert "WARNING" not in err and "estimated" not in out  # no estimate at non-reference metric sizes
+
+
+def test_every_recorded_rerun_command_replans_the_same_run():
+    """A leaderboard row's command must rerun exactly its runs: the same ids, on the same data source."""
+    from benchmark.sweep.plan import rerun_record
+
+    argv = TINY + ["--models", "ae", "beta_vae", "--betas", "1", "4", "--seeds", "0", "2", "--steps", "30",
+                   "--data-source", "procedural", "--baselines", "pca"]
+    specs, _ = run_all.make_plan(run_all.build_parser().parse_args(argv))
+    for s in specs:
+        again, _ = run_all.make_plan(run_all.build_parser().parse_args(
+            rerun_record(s)["rerun"].split() + ["--seeds", str(s.seed)]))
+        assert [a.run_id for a in again] == [s.run_id]

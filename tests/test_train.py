@@ -14,7 +14,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.models import build_model, load_checkpoint, make_config
 from benchmark.models.checkpoint import read_checkpoint
 from benchmark.train import TrainConfig, TrainingDiverged, train
-from benchmark.train.device import select_device
+from benchmark.device import select_device
 from benchmark.train.engine import BatchStream, CsvLog, make_streams
 
 torch.set_num_threads(1)

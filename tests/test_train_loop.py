@@ -147,7 +147,7 @@ def test_members_must_share_one_loss(tmp_path):
 
 
 def test_sweep_groups_vae_with_beta_vae_runs():
-    from benchmark.sweep.job import ensemble_groups
+    from benchmark.sweep.training import ensemble_groups
 
     def spec(model, params, seed):
         return {"kind": "model", "model": model, "params": params, "dataset": "dsprites", "data_source": "procedural",

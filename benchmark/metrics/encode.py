@@ -109,9 +109,9 @@ class Codes:
 
 # --------------------------------------------------------------------------------------------------
 def default_device():
-    import torch
+    from benchmark.device import select_device
 
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return select_device("auto")
 
 
 def default_batch_size(device) -> int:
@@ -133,7 +133,9 @@ def choose_indices(needed, num_images: int, subset_fraction: float = 0.9):
     return None if len(unique) >= subset_fraction * num_images else unique
 
 
-def _split_output(out):
+def encoder_output(encoder, x):
+    """``encoder.encode(x)`` as ``(mean, logvar or None)``: the encoder contract is a mean, or (mean, logvar)."""
+    out = encoder.encode(x)
     if isinstance(out, (tuple, list)):
         if len(out) == 0 or len(out) > 2:
             raise BenchmarkError(f"encoder.encode returned {len(out)} values; expected mean or (mean, logvar)")
@@ -274,7 +276,7 @@ def encode_dataset(encoder: Any, dataset, indices=None, batch_size: Optional[int
                     batch = dataset.uint8(indices[s:s + batch_size])
                 x = dataset.to_float(batch.to(device, non_blocking=True), noise_rng)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                    mu, lv = _split_output(encoder.encode(x))
+                    mu, lv = encoder_output(encoder, x)
                 mu = mu.float().reshape(len(x), -1)
                 if mean_out is None:
                     mean_out = np.empty((count, mu.shape[1]), np.float32)
@@ -332,7 +334,7 @@ class OnTheFlyCodes:
         with torch.inference_mode():
             for s in range(0, len(idx), self.batch_size):
                 x = self.dataset.observe(idx[s:s + self.batch_size], self.device, self.rng)
-                mu, _ = _split_output(self.encoder.encode(x))
+                mu, _ = encoder_output(self.encoder, x)
                 out.append(mu.float().reshape(len(x), -1).cpu().numpy())
         self.seconds += time.perf_counter() - start
         self.num_encoded += len(idx)

@@ -46,6 +46,7 @@ from typing import Optional
 import numpy as np
 
 from benchmark.errors import BenchmarkError
+from benchmark.metrics.encode import encoder_output
 from benchmark.metrics.utils import rng_int
 
 DEFAULTS = dict(num_points=1_000, batch_size=64, iwae_k=100, iwae_points=None, active_threshold=0.01)
@@ -110,11 +111,7 @@ def iwae_bound(model, x, k: int, generator=None, chunk: int = 1024):
 
 
 def _encode(model, x):
-    out = model.encode(x)
-    if isinstance(out, (tuple, list)):
-        mu, logvar = out[0], (out[1] if len(out) > 1 else None)
-    else:
-        mu, logvar = out, None
+    mu, logvar = encoder_output(model, x)
     return mu.float(), (None if logvar is None else logvar.float())
 
 

@@ -69,6 +69,6 @@ def _scratch() -> str:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from benchmark.report.compare import compare
+    from benchmark.cli_compare import compare
 
     return compare(args)

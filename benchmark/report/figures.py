@@ -347,9 +347,8 @@ def build_all(results: pd.DataFrame, published: pd.DataFrame, results_dir: str |
     kept and listed, and so is the traversal comparison when every run it shows is kept that way;
     runs with none at all are left out (summary.md says so).
     """
-    from benchmark.sweep.job import RUNS
-
     from benchmark.io import check_plain_name
+    from benchmark.results.layout import RUNS
 
     out = Path(out_dir)
     made: dict[str, list[Path]] = {}

@@ -26,7 +26,7 @@ import pandas as pd
 
 from benchmark.errors import BenchmarkError
 from benchmark.io import atomic_write_text, locked
-from benchmark.report.results import GENERATIVE_COLUMNS, score_columns
+from benchmark.report.results import score_columns
 
 LEADERBOARD_CSV = "leaderboard.csv"
 KEY = ["dataset", "data_source", "preset", "model", "hyperparameters", "metric"]
@@ -48,23 +48,13 @@ def _fmt_seeds(seeds) -> str:
     return " ".join(str(int(s)) for s in sorted(set(int(s) for s in seeds)))
 
 
-def reproduce_command(model: str, kind: str, hyper: str, dataset: str, preset: str, seeds: str,
-                      steps=None, default_steps=None) -> str:
-    """The ``run_all.py`` command that reproduces one leaderboard row."""
-    from benchmark.sweep.plan import MODEL_GRIDS
-
-    parts = ["python run_all.py", f"--preset {preset}", f"--dataset {dataset}"]
-    if kind == "baseline":
-        parts += ["--models none", f"--baselines {model}"]
-    else:
-        parts += [f"--models {model}", "--baselines none"]
-        param, flag, _ = MODEL_GRIDS.get(model, (None, None, ()))
-        if flag and hyper:
-            parts.append(f"{flag} {hyper.split('=', 1)[1]}")
-    parts.append(f"--seeds {seeds}")
-    if steps is not None and default_steps is not None and _num(steps) != _num(default_steps) and kind != "baseline":
-        parts.append(f"--steps {int(_num(steps))}")
-    return " ".join(parts)
+def reproduce_command(rerun, seeds: str) -> str:
+    """The ``run_all.py`` command that reproduces one leaderboard row: the runs' ``rerun`` flags
+    (recorded by the runner; see :func:`benchmark.sweep.plan.rerun_record`) and the group's seeds.
+    '' when the runs recorded none (a study's recipe, or results written before the column existed)."""
+    if not isinstance(rerun, str) or not rerun.strip():
+        return ""
+    return f"python run_all.py {rerun.strip()} --seeds {seeds}"
 
 
 def _num(x):
@@ -85,8 +75,6 @@ def aggregate(results: pd.DataFrame) -> pd.DataFrame:
     -------
     Long table with columns :data:`COLUMNS`, one row per group key and metric with a finite value.
     """
-    from benchmark.sweep.presets import PRESETS
-
     if results.empty:
         return pd.DataFrame(columns=COLUMNS)
     df = results.copy()
@@ -100,7 +88,7 @@ def aggregate(results: pd.DataFrame) -> pd.DataFrame:
     for key, g in df.groupby(group_cols, dropna=False, sort=True):
         dataset, source, preset, kind, model, hyper, label = key
         steps = g["steps"].dropna().iloc[0] if "steps" in g and g["steps"].notna().any() else None
-        preset_steps = PRESETS[preset].train.steps if preset in PRESETS else None
+        rerun = g["rerun"].dropna().iloc[0] if "rerun" in g and g["rerun"].notna().any() else None
         for m in metrics:
             vals = pd.to_numeric(g[m], errors="coerce").dropna()
             vals = vals[np.isfinite(vals)]
@@ -113,7 +101,7 @@ def aggregate(results: pd.DataFrame) -> pd.DataFrame:
                 "mean": float(vals.mean()), "std": float(vals.std(ddof=1)) if len(vals) > 1 else float("nan"),
                 "n": int(len(vals)), "seeds": seeds, "steps": steps, "entry": "measured",
                 "device": _join(g.get("device")), "git_commit": _join(g.get("git_commit")),
-                "command": reproduce_command(model, kind, hyper, dataset, preset, seeds, steps, preset_steps),
+                "command": reproduce_command(rerun, seeds),
             })
     return pd.DataFrame(rows, columns=COLUMNS)
 

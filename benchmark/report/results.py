@@ -1,14 +1,13 @@
 """Finished run folders -> one tidy table, ``results/results.csv`` (one row per run).
 
 Aggregation reads only ``runs/*/metrics.json`` files (the "finished" marker written last and
-atomically by :func:`benchmark.sweep.job.run_one`), so a run that is still training or was killed
+atomically by the runner; the layout is :mod:`benchmark.results.layout`), so a run that is still training or was killed
 never appears half-done. Every row says what produced it: model and hyperparameters, seed, dataset
 and its provenance (official file + checksum, or generator + version), preset and recipe, every
 score, reconstruction / ELBO / KL / active units, timings, package versions, git commit, device.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Iterable
 import pandas as pd
 
 from benchmark.errors import BenchmarkError
+from benchmark.results.columns import hyperparameter_text
+from benchmark.results.layout import finished_metrics
 from benchmark.io import atomic_write_text, check_plain_name, locked
 
 RESULTS_CSV = "results.csv"
@@ -39,7 +40,7 @@ GENERATIVE_COLUMNS = ["recon_bce", "recon_bce_sampled", "recon_mse", "elbo", "kl
                       "active_units_variance", "iwae"]
 META_COLUMNS = [
     "beta_vae_paper_converged", "train_seconds", "eval_seconds", "wall_seconds", "device", "device_name", "torch", "numpy", "sklearn",
-    "python", "git_commit", "finished_at",
+    "python", "git_commit", "finished_at", "smoke_test", "rerun",
 ]
 # Every results.csv has these columns, empty where a preset skips a metric (the tiny preset scores
 # only two), so that scripts reading it see one documented layout whatever produced it.
@@ -70,13 +71,6 @@ SCORE_LABELS = {
     "active_units_variance": "active latents (variance of the mean > 0.01)",
     "iwae": "IWAE log-likelihood bound (nats/image)",
 }
-
-
-def hyperparameter_text(params: dict) -> str:
-    """Canonical text of a hyperparameter dict (``beta=4``), '' for none: a grouping key."""
-    from benchmark.sweep.plan import fmt_value
-
-    return ";".join(f"{k}={fmt_value(v)}" for k, v in sorted(params.items()))
 
 
 def row_from_metrics(m: dict) -> dict:
@@ -127,6 +121,8 @@ def row_from_metrics(m: dict) -> dict:
     for k in ("device", "device_name", "torch", "numpy", "sklearn", "python", "git_commit"):
         row[k] = env.get(k)
     row["finished_at"] = m.get("finished_at")
+    row["smoke_test"] = m.get("smoke_test")  # the preset's scores are a smoke test
+    row["rerun"] = m.get("rerun")  # run_all.py flags that replan this run (all but --seeds)
     return row
 
 
@@ -142,21 +138,6 @@ def _label(spec: dict) -> str:
     if model == "beta_vae":
         return f"beta-VAE (beta={hyperparameter_text(params).split('=', 1)[-1]})"
     return f"{model} ({hyperparameter_text(params).replace(';', ', ')})"
-
-
-def finished_metrics(results_dir: str | os.PathLike) -> list[dict]:
-    """Content of every finished run's metrics.json under ``results_dir/runs`` (sorted by run id)."""
-    from benchmark.sweep.job import METRICS_FILE, RUNS, read_metrics
-
-    runs = Path(results_dir) / RUNS
-    out = []
-    if not runs.is_dir():
-        return out
-    for d in sorted(runs.iterdir()):
-        m = read_metrics(d / METRICS_FILE)
-        if m and m.get("run_id") == d.name:
-            out.append(m)
-    return out
 
 
 def order_columns(columns: Iterable[str]) -> list[str]:

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from benchmark.io import atomic_write_text
+from benchmark.results.columns import smoke_test_note
 from benchmark.report.figures import REPRESENTATION_ORDER, comparison_table, groups
-from benchmark.report.results import SCORE_LABELS, score_columns
+from benchmark.report.results import score_columns
 
 SUMMARY_MD = "summary.md"
 MAIN_COLUMNS = ["recon_bce", "kl", "active_units"]
@@ -137,17 +138,16 @@ def comparison_markdown(g: pd.DataFrame, published: pd.DataFrame, dataset: str) 
     return "\n".join(out) + "\n"
 
 
-def preset_note(preset: str, steps) -> str | None:
-    from benchmark.sweep.presets import PRESETS
-
-    p = PRESETS.get(preset)
-    if p is None or not p.smoke_test:
+def preset_note(g: pd.DataFrame) -> str | None:
+    """The smoke-test warning for a group of runs whose preset is a smoke test (``smoke_test`` column,
+    recorded by the runner), with the steps they trained; None otherwise."""
+    if "smoke_test" not in g:
         return None
-    try:
-        steps = int(steps)
-    except (TypeError, ValueError):
-        steps = p.train.steps
-    return p.with_steps(steps).note()
+    flagged = g[g["smoke_test"].astype(str).str.lower() == "true"]
+    if flagged.empty:
+        return None
+    steps = flagged.loc[flagged["kind"] == "model", "steps"].dropna()
+    return smoke_test_note(str(flagged["preset"].iloc[0]), int(float(steps.iloc[0])) if len(steps) else 0)
 
 
 def adagrad_note(g: pd.DataFrame) -> str | None:
@@ -180,9 +180,8 @@ def write_summary(results: pd.DataFrame, published: pd.DataFrame, figures: dict[
         g = results[(results["dataset"] == dataset) & (results["preset"] == preset)]
         tag = f"{dataset}_{preset}"
         sources = ", ".join(sorted(g["data_source"].dropna().astype(str).unique())) if "data_source" in g else "?"
-        steps = g.loc[g["kind"] == "model", "steps"].dropna()
         lines += [f"## {dataset} ({sources}), preset `{preset}`", ""]
-        note = preset_note(preset, steps.iloc[0] if len(steps) else None)
+        note = preset_note(g)
         if note:
             lines += [f"> **Smoke test.** {note}", ""]
         dev = ", ".join(sorted(g["device"].dropna().astype(str).unique())) if "device" in g else "?"
@@ -247,8 +246,7 @@ def print_summary(results: pd.DataFrame, dataset: str | None = None, preset: str
         unconverged = adagrad_note(g)
         if unconverged:
             out.append("NOTE: " + unconverged)
-        steps = g.loc[g["kind"] == "model", "steps"].dropna()
-        note = preset_note(pr, steps.iloc[0] if len(steps) else None)
+        note = preset_note(g)
         if note:
             out.append("NOTE: " + note)
     return "\n".join(out)

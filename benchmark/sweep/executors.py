@@ -142,9 +142,9 @@ def idle_cores(window_s: float = 0.5) -> int | None:
 def _worker_init(threads: int) -> None:
     """Worker processes: one torch thread each (set before any work)."""
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    import benchmark  # noqa: F401  (allocator and OpenMP settings)
-    from benchmark.runtime import flush_denormals, set_threads
+    from benchmark.runtime import flush_denormals, set_threads, setup
 
+    setup()  # allocator and OpenMP settings, before torch starts its threads
     set_threads(threads)
     flush_denormals()
 
@@ -244,7 +244,7 @@ class LocalExecutor:
     def _train_groups(self, todo: list[dict], results_dir: str) -> None:
         """Train every group of compatible runs as one ensemble (in this process)."""
         from benchmark.runtime import flush_denormals, set_threads
-        from benchmark.sweep.job import ensemble_groups, train_group
+        from benchmark.sweep.training import ensemble_groups, train_group
 
         n = set_threads(self.threads if self.threads is not None else idle_cores())
         flush_denormals()
@@ -337,7 +337,7 @@ def get_executor(args: argparse.Namespace) -> Executor:
         jobs = getattr(args, "jobs", None)
         mode = getattr(args, "ensemble", "auto") or "auto"
         if mode == "auto":
-            from benchmark.sweep.job import resolve_device
+            from benchmark.device import resolve_device
 
             ensemble = resolve_device(getattr(args, "device", "auto") or "auto").startswith("cuda")
         else:

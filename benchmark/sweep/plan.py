@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
 from benchmark.errors import BenchmarkError
-from benchmark.sweep.presets import Preset
+from benchmark.results.columns import fmt_value
+from benchmark.sweep.presets import PRESETS, Preset
 
 SPEC_VERSION = 1
 
@@ -41,10 +42,6 @@ DEFAULT_BASELINES = BASELINES
 UNHASHED = ("run_id", "device", "data_dir", "threads")
 
 
-def fmt_value(v: float) -> str:
-    """Compact number for ids and labels: 4.0 -> '4', 0.5 -> '0.5', 1e-05 -> '1e-05'."""
-    v = float(v)
-    return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
 
 
 @dataclass(frozen=True)
@@ -257,3 +254,35 @@ def plan(
     ids = [s.run_id for s in specs]
     assert len(set(ids)) == len(ids), "run ids collide"
     return specs
+
+
+def rerun_record(spec: RunSpec) -> dict:
+    """What a result row needs to be rerun and read: ``rerun`` (the ``run_all.py`` flags that plan
+    this run again, all but ``--seeds``, which a leaderboard row adds for its group; None for a run
+    that no preset command replans, e.g. a study's) and ``smoke_test`` (the preset's scores are a
+    smoke test)."""
+    preset = PRESETS.get(spec.preset)
+    if preset is None:
+        return {"rerun": None, "smoke_test": None}
+    parts = [f"--preset {spec.preset}", f"--dataset {spec.dataset}", f"--data-source {spec.data_source}"]
+    models, baselines, grids, steps = [], [], {}, None
+    if spec.kind == "baseline":
+        baselines = [spec.model]
+        parts += ["--models none", f"--baselines {spec.model}"]
+    else:
+        models = [spec.model]
+        parts += [f"--models {spec.model}", "--baselines none"]
+        param, flag, _ = MODEL_GRIDS.get(spec.model, (None, None, ()))
+        if flag and param in spec.params:
+            grids[flag] = [spec.params[param]]
+            parts.append(f"{flag} {fmt_value(spec.params[param])}")
+        if spec.train.get("steps") is not None and int(spec.train["steps"]) != preset.train.steps:
+            steps = int(spec.train["steps"])
+            parts.append(f"--steps {steps}")
+    try:  # the flags are kept only if they plan this very run (same id)
+        again = plan(preset.with_steps(steps), models=models, grids=grids, seeds=[spec.seed], dataset=spec.dataset,
+                     data_source=spec.data_source, baselines=baselines)
+    except BenchmarkError:
+        again = []
+    rerun = " ".join(parts) if [a.run_id for a in again] == [spec.run_id] else None
+    return {"rerun": rerun, "smoke_test": preset.smoke_test}

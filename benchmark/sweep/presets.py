@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from benchmark.errors import BenchmarkError
+from benchmark.results.columns import smoke_test_note
+
 # The quick preset's metric sizes: the metrics layer's "quick" sizes, halved again for the scores whose
 # samples dominate the encoding cost (each beta-VAE point encodes 2 x 64 images) and for DCI's
 # boosted trees (the slowest fit). Measured cost per trained model on the 2-core CPU: docs/performance.md.
@@ -30,15 +33,6 @@ QUICK_METRIC_PARAMS = {
     "factor_vae": {"num_train": 500, "num_eval": 250},
     "dci": {"num_train": 1_000, "num_test": 500},
 }
-
-from benchmark.errors import BenchmarkError
-
-SMOKE_TEST_NOTE = (
-    "The {preset} preset trains each model for only {steps:,} steps: its reconstruction, KL and "
-    "active-unit numbers show the rate-distortion trade-off, but its disentanglement scores are a "
-    "SMOKE TEST, not evidence for or against the paper's claim. The paper preset (300,000 steps, "
-    "--preset paper, on a GPU) is where that claim is tested."
-)
 
 
 @dataclass(frozen=True)
@@ -116,7 +110,7 @@ class Preset:
         """The smoke-test warning printed for short presets, or None for the paper protocol."""
         if not self.smoke_test:
             return None
-        return SMOKE_TEST_NOTE.format(preset=self.name, steps=self.train.steps)
+        return smoke_test_note(self.name, self.train.steps)
 
     def to_dict(self) -> dict:
         return asdict(self)
