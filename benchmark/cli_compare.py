@@ -48,5 +48,8 @@ def compare(args) -> int:
         raise BenchmarkError(f"none of the scores ({', '.join(scores)}) has leaderboard rows to rank against for "
                              f"{dataset}/{source}/{preset.name}")
     if args.submit:
-        submit(board, rows, args, device)
+        from benchmark.io import sha256_file
+
+        what = "checkpoint" if args.checkpoint else "codes"
+        submit(board, rows, args, device, inputs=f"{what}_sha256={sha256_file(args.checkpoint or args.codes)}")
     return 0

@@ -3,6 +3,7 @@ file with the leaderboard's protocol, ranking within one (dataset, source, prese
 --submit, and the clear errors for malformed leaderboards and mismatched datasets."""
 from __future__ import annotations
 
+import hashlib
 import textwrap
 
 import numpy as np
@@ -72,6 +73,8 @@ def test_submit_only_appends_and_records_device_and_commit(board, gt_codes):
     assert len(after) == len(before) + 2
     sub = read_leaderboard(board).query("entry == 'submitted'")
     assert set(sub.device) == {resolve_device("auto")} and set(sub.git_commit) == {git_commit()}
+    digest = hashlib.sha256(gt_codes.read_bytes()).hexdigest()
+    assert set(sub.hyperparameters) == {f"codes_sha256={digest}"}  # the scored file, traceable
 
 
 def test_unsupervised_scores_rank_lower_first_and_flags_are_not_scores(board, gt_codes, capsys, monkeypatch):

@@ -204,4 +204,4 @@ def test_progress_is_readable_lines_in_a_log_file(tmp_path, capsys):
     train_members(member_cfgs(steps=4)[:1], data, [tmp_path / "a"], progress=True)
     err = capsys.readouterr().err
     assert "\r" not in err
-    assert "vae: step 4/4 (100.0 %), ETA 00:00:00, loss " in err and "images/s " in err
+    assert "vae: 4/4 step (100.0 %), " in err and "ETA 00:00:00, loss " in err and "images/s " in err

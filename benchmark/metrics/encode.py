@@ -38,6 +38,7 @@ from typing import Any, Optional
 import numpy as np
 
 from benchmark.errors import BenchmarkError, one_line
+from benchmark.progress import progress as progress_bar
 from benchmark.metrics.utils import _check_finite
 
 CACHE_VERSION = 1
@@ -223,7 +224,7 @@ def encode_dataset(encoder: Any, dataset, indices=None, batch_size: Optional[int
     bf16 : bool
         Run the encoder under bfloat16 autocast (declared option; off by default).
     progress : bool
-        Show a tqdm bar with images/s.
+        Report progress with images/s: a bar on a terminal, periodic lines in a log file.
 
     Returns
     -------
@@ -264,10 +265,7 @@ def encode_dataset(encoder: Any, dataset, indices=None, batch_size: Optional[int
     mean_out = logvar_out = None
     start = time.perf_counter()
     try:
-        from tqdm import tqdm
-
-        with torch.inference_mode(), tqdm(total=count, desc=f"encode {dataset.name}", unit="img",
-                                          disable=not progress, unit_scale=True) as bar:
+        with torch.inference_mode(), progress_bar(count, f"encode {dataset.name}", "img", enabled=progress) as bar:
             for s in range(0, count, batch_size):
                 if indices is None:
                     batch = dataset.images[s:s + batch_size] if dataset.is_materialised else \

@@ -32,6 +32,7 @@ from __future__ import annotations
 import copy
 import inspect
 import math
+import sys
 import time
 import warnings
 import zlib
@@ -248,7 +249,7 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
     subset_fraction : float
         Encode only the touched indices when they are fewer than this fraction of the grid.
     progress : bool
-        Progress bars while encoding.
+        Report progress: encoding as a bar (periodic lines in a log file), then one line per score.
     random_stream : "reference" | "independent"
         ``reference`` (default): every metric draws from its own ``numpy.random.RandomState(seed)``
         as disentanglement_lib's ``compute_*`` functions do when given that seed, so the samples are
@@ -347,6 +348,9 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
                                     # the reference also draws per-image nuisance noise from it, between chunks
                                     "replays_reference_samples": not dataset.stochastic}),
         }
+        if progress:  # scoring a run takes minutes at reference sizes: say what is done
+            print(f"scored {m} in {results[m]['seconds']:.1f} s ({len(results)}/{len(metrics)})",
+                  file=sys.stderr, flush=True)
     flat = {f"{m}.{k}": v for m, r in results.items() for k, v in r["scores"].items()
             if not isinstance(v, (list, dict))}
     out = {

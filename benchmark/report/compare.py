@@ -83,11 +83,13 @@ def format_table(lines: list[tuple[str, ...]]) -> str:
                      for line in lines)
 
 
-def submit(board: pd.DataFrame, rows: list[dict], args, device: str) -> pd.DataFrame:
+def submit(board: pd.DataFrame, rows: list[dict], args, device: str, inputs: str = "") -> pd.DataFrame:
     """Append the scored rows as ``submitted`` entries (validated; an existing entry of that name is refused).
 
     Like a measured row, each records what produced it: the device that scored it (``device``, not
-    ``auto``), the commit of this checkout and the command.
+    ``auto``), the commit of this checkout, the command and, in the ``hyperparameters`` column
+    (``inputs``), the SHA-256 of the checkpoint or codes file that was scored
+    (``checkpoint_sha256=...`` / ``codes_sha256=...``), so a row can be traced to its file.
     """
     name = check_name(args.name)
     model = f"submitted:{name}"
@@ -102,7 +104,7 @@ def submit(board: pd.DataFrame, rows: list[dict], args, device: str) -> pd.DataF
     cmd = "python -m benchmark compare " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
     new = pd.DataFrame([{
         "dataset": r["dataset"], "data_source": r["data_source"], "preset": r["preset"], "model": model,
-        "hyperparameters": "", "metric": r["metric"], "label": name, "kind": "submitted", "mean": r["value"],
+        "hyperparameters": inputs, "metric": r["metric"], "label": name, "kind": "submitted", "mean": r["value"],
         "std": float("nan"), "n": 1, "seeds": str(args.seed), "steps": None, "entry": "submitted",
         "device": device, "git_commit": git_commit() or "", "command": cmd,
     } for r in rows], columns=COLUMNS)

@@ -125,4 +125,4 @@ def score_entry(rep, codes: str | None, dataset_name: str, source: str, preset, 
         dataset = load_dataset(dataset_name, data_dir)
     if codes is not None:
         rep = load_codes(codes, len(dataset), dataset_name)
-    return score_representation(rep, dataset, preset.eval, seed=seed, device=device)
+    return score_representation(rep, dataset, preset.eval, seed=seed, device=device, progress=True)

@@ -22,7 +22,8 @@ def load_run_dataset(spec):
 
 
 def score_representation(rep, dataset, eval_recipe, seed: int, device: str, metrics=None, generative: bool | None = None,
-                         cache_dir=None, key: str | None = None, representation: str = "mean") -> dict:
+                         cache_dir=None, key: str | None = None, representation: str = "mean",
+                         progress: bool = False) -> dict:
     """Scores of a representation under a preset's evaluation recipe, as ``{results.csv column: value}``.
 
     Parameters
@@ -36,6 +37,7 @@ def score_representation(rep, dataset, eval_recipe, seed: int, device: str, metr
     generative: add the generative scores (default: the recipe's, for models with ``decode``).
     cache_dir, key: cache encoder codes there (see ``benchmark.metrics.encode.encode_dataset``).
     representation: ``mean`` (the encoder mean) or ``sampled`` (mu + sigma * eps, fresh eps per read).
+    progress: report encoding progress and one line per score on stderr.
 
     Returns
     -------
@@ -51,7 +53,7 @@ def score_representation(rep, dataset, eval_recipe, seed: int, device: str, metr
     if gen and hasattr(rep, "encode") and hasattr(rep, "decode"):
         names.append("generative")
     res = evaluate(rep, dataset, metrics=names, seed=seed, preset=ev["metrics_preset"], device=device,
-                   params=ev.get("metric_params") or None, cache_dir=cache_dir, key=key, progress=False,
+                   params=ev.get("metric_params") or None, cache_dir=cache_dir, key=key, progress=progress,
                    representation=representation)
     out = {}
     for k, v in (res.get("scores") or {}).items():

@@ -27,7 +27,6 @@ checkpoint stays the last good one.
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -40,6 +39,7 @@ from benchmark.errors import BenchmarkError
 from benchmark.io import atomic_write_json, folder_lock, make_dir
 from benchmark.models import build_model, make_config
 from benchmark.models.checkpoint import load_state, read_checkpoint, save_checkpoint
+from benchmark.progress import progress as progress_bar
 from benchmark.train.config import TrainConfig
 from benchmark.train.csvlog import CsvLog
 from benchmark.train.device import resolve_switch, select_device
@@ -201,51 +201,6 @@ def fmt_params(params: dict) -> str:
     return " ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in params.items())
 
 
-def _progress(enabled: bool, total: int, initial: int, desc: str):
-    """A tqdm bar on a terminal; readable periodic lines where stderr is a file (nohup, Slurm, CI)."""
-    if enabled and not sys.stderr.isatty():
-        return ProgressLines(total, initial, desc)
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, disable=not enabled, desc=desc, unit="step", dynamic_ncols=True,
-                mininterval=1.0)
-
-
-class ProgressLines:
-    """The bar's information as a line every ``every_s`` seconds (and at the end), for log files:
-    ``ensemble of 3 beta_vae: step 12,000/300,000 (4.0 %), 103,655 images/s, ETA 0:09:15, loss 57.3``."""
-
-    def __init__(self, total: int, initial: int, desc: str, every_s: float = 30.0, stream=None):
-        self.total, self.n, self.desc, self.every_s = int(total), int(initial), desc, float(every_s)
-        self.stream = stream if stream is not None else sys.stderr
-        self.start_n, self.t0 = self.n, time.perf_counter()
-        self.last = self.t0
-        self.post: dict = {}
-
-    def update(self, k: int = 1) -> None:
-        self.n += k
-        now = time.perf_counter()
-        if now - self.last >= self.every_s:
-            self.last = now
-            self._line(now)
-
-    def set_postfix(self, post: dict) -> None:
-        self.post = dict(post)
-
-    def _line(self, now: float) -> None:
-        done = self.n - self.start_n
-        rate = done / max(now - self.t0, 1e-9)  # steps/s of this call
-        eta = (self.total - self.n) / rate if rate > 0 else float("inf")
-        eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta < 86400 * 365 else "?"
-        extra = "".join(f", {k} {v}" for k, v in self.post.items())
-        print(f"{self.desc}: step {self.n:,}/{self.total:,} ({100 * self.n / max(self.total, 1):.1f} %), "
-              f"ETA {eta_text}{extra}", file=self.stream, flush=True)
-
-    def close(self) -> None:
-        if self.n > self.start_n:
-            self._line(time.perf_counter())
-
-
 # ------------------------------------------------------------------------------------------------
 
 
@@ -370,7 +325,7 @@ def _train_locked(configs: list[TrainConfig], dataset, outs: list[Path], *, resu
                             rng=steps.rng_state(i), extra={"wall_s": wall, "engine": engine, "ensemble_size": m})
 
     desc = (f"{c0.model} {fmt_params(c0.params)}".strip() if m == 1 else f"ensemble of {m} {c0.model}")
-    bar = _progress(progress, c0.steps, step, desc)
+    bar = progress_bar(c0.steps, desc, "step", initial=step, enabled=progress)
     window: list = []
     window_start, row_t, t0, start_step = step, time.perf_counter(), time.perf_counter(), step
     finals: list[dict] = [log.last_row() for log in logs] if step >= c0.steps else [{} for _ in range(m)]

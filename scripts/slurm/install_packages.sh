@@ -17,6 +17,8 @@ if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO=sudo
   else echo "note: not root and no passwordless sudo; Slurm cluster tests will skip" >&2; exit 0; fi
 fi
+echo "installing the Debian packages of the Slurm test cluster (slurm-wlm munge slurmdbd mariadb-server) with" \
+  "apt-get; skip this with 'make test SLURM=skip' (the cluster tests are then skipped)" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt_install() {
   $SUDO apt-get install -y -qq slurm-wlm munge slurmdbd >/dev/null &&
