@@ -20,9 +20,8 @@ parameters, the codes), never on which other metrics ran or in which order.
 
 Thread count: encoding an image batch with torch on CPU sums each matrix product in an order that
 depends on the number of threads, so codes computed with 1 and 2 threads differ by float rounding
-(recorded as ``torch_threads``). Scores that fit a classifier can turn that into a few test points:
-the beta-VAE score of PCA codes of ``dsprites_mini`` at the quick sizes is 0.814 with 1 thread and
-0.820 with 2 (explicitness moves by 3e-7). For bitwise repeats, fix ``--threads``.
+(recorded as ``torch_threads``). Scores that fit a classifier can turn that into a few test points
+(an example in docs/performance.md). For bitwise repeats, fix ``--threads``.
 
 Presets (sample sizes): ``reference`` = disentanglement_lib's study configs; ``quick`` = about 10x smaller for a laptop; ``tiny`` = for tests. Every parameter used is
 written to the result.
