@@ -1,4 +1,4 @@
-"""Training-engine numbers (issue 3), measured in one run on whatever machine runs it.
+"""Training-engine numbers, measured in one run on whatever machine runs it.
 
     flock /tmp/heavy.lock python benchmarks/bench_train.py [--steps 60] [--rounds 3] [--skip-slow]
     python benchmarks/bench_train.py --gpu-only      # on a CUDA machine: the GPU part alone (a few minutes)
