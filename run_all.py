@@ -12,12 +12,11 @@ At the end the results table, leaderboard, figures and summary.md are rebuilt fr
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 import time
 from pathlib import Path
 
-import benchmark  # noqa: F401  (process-wide CPU settings)
+# importing the package applies its process-wide CPU settings (benchmark.runtime)
 from benchmark.errors import BenchmarkError, one_line
 from benchmark.helpfmt import DefaultsHelp
 

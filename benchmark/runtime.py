@@ -1,17 +1,14 @@
 """Process-wide CPU settings that every entry point and test gets by importing ``benchmark``.
 
-Two traps measured on a 2-core machine:
+Two traps (measurements: docs/performance.md, "Design measurements behind the code"):
 
 * glibc's allocator returns freed activation buffers above its mmap threshold to the OS and
   page-faults them back in on the next use. glibc raises that threshold only to the size of a freed
   mmapped chunk, so same-size 8 MB activations keep being mapped and unmapped unless something
   larger was freed first (it depends on the process's history). Raising the mmap and trim
-  thresholds keeps them in the heap. Measured here (docs/performance.md, Training): training on
-  dSprites through ``python -m benchmark train`` 1.14x faster at 2 threads (2,000-7,300 page faults
-  per step without it), encoding at batch 1,024 (128 MB activations, above glibc's largest dynamic
-  threshold) 1.5-1.9x faster. We apply it with ``mallopt`` at import time, so it holds without a
-  shell wrapper (the ``MALLOC_*_`` environment variables only work if set before the interpreter
-  starts).
+  thresholds keeps them in the heap, which speeds up training and large-batch encoding. We apply it
+  with ``mallopt`` at import time, so it holds without a shell wrapper (the ``MALLOC_*_``
+  environment variables only work if set before the interpreter starts).
 * Denormal floats slow freshly initialised networks several-fold on x86; flushing them to zero
   costs nothing measurable in accuracy for these models.
 
@@ -71,8 +68,9 @@ def set_threads(n: int | None = None) -> int:
 
     ``n=None`` picks the number of cores that are idle right now (cores minus the 1-minute load
     average, at least 1). With OpenMP's default spin-waiting (libgomp spins ~300,000 iterations at
-    every barrier), two threads on a 2-core machine that share it with one other busy process were
-    measured ~10x slower than one thread, because each barrier waits for the descheduled thread.
+    every barrier), two threads on a 2-core machine that share it with one other busy process run
+    several times slower than one thread, because each barrier waits for the descheduled thread
+    (docs/performance.md).
     :func:`configure_openmp` bounds the spin instead (see there); it only takes effect if set
     before torch starts its thread pool, which is why ``benchmark/__init__`` calls it first.
     """
@@ -106,14 +104,10 @@ SPIN_COUNT = "10000"
 def configure_openmp() -> None:
     """Bound OpenMP's spin-wait unless the user chose a policy (call before torch starts).
 
-    Measured on the 2-core machine (conv beta-VAE, batch 64, 2 threads, best of 3 runs;
-    ``benchmarks/bench_train.py``, 2026-11-28 08:25 UTC; docs/performance.md has later runs): idle,
-    passive waiting (sleep at once) ran
-    1,344 images/s, active waiting 1,772, libgomp's default 300,000-iteration spin 1,713 and a
-    10,000-iteration spin (~10 us, ``GOMP_SPINCOUNT``) 1,735; beside one busy process passive ran
-    784, ours 584, active 596 and the default 517.
-    The short spin keeps 98 % of the best idle rate; beside a busy process it is no better than
-    active waiting, which is why :func:`set_threads` picks one thread there (924 images/s).
+    A 10,000-iteration spin (~10 us, ``GOMP_SPINCOUNT``) keeps nearly all of the best idle rate,
+    where passive waiting loses a quarter of it; beside a busy process no policy helps two threads,
+    which is why :func:`set_threads` picks one thread there (measurements: docs/performance.md,
+    "Design measurements behind the code").
     ``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT`` in the environment wins.
     """
     if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_data.py [--data-dir DIR]
 
-Targets (issue 2): full procedural grid < 60 s and < 6 GB peak; cached load < 5 s; random batches
+Targets: full procedural grid < 60 s and < 6 GB peak; cached load < 5 s; random batches
 of 64 as float tensors >= 50,000 images/s on CPU. Generation and loading run in fresh
 subprocesses so that peak memory and load time are those of a new process.
 """

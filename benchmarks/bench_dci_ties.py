@@ -34,7 +34,6 @@ def main() -> None:
     p.add_argument("--data-dir", default=None, help="data root (default: $DISENTANGLE_BENCH_DATA, else ./datasets)")
     args = p.parse_args()
 
-    import benchmark  # noqa: F401
     from benchmark.data.registry import load_dataset
     from benchmark.metrics import dci
     from benchmark.metrics.encode import encode_dataset

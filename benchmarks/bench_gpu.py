@@ -1,4 +1,4 @@
-"""GPU training-engine numbers (the engine issue's targets), measured in one run on a CUDA machine.
+"""GPU training-engine numbers against the engine's targets, measured in one run on a CUDA machine.
 
     python benchmarks/bench_gpu.py [--seconds 4] [--only NAME ...]
 

@@ -2,7 +2,7 @@
 
     flock /tmp/heavy.lock python benchmarks/bench_render.py [--batches 12] [--threads N]
 
-Targets (issue 6), on the 2-core CPU: procedural faces and chairs >= 2,000 images/s, Shapes3D
+Targets, on the 2-core CPU: procedural faces and chairs >= 2,000 images/s, Shapes3D
 scenes >= 1,000 images/s, batch 256 (random factor classes, uint8 output); random batches of 64
 from a loaded real-format file >= 20,000 images/s (float, as the trainer gets them).
 

@@ -89,7 +89,7 @@ def main(argv=None) -> int:
 
     from common import machine, print_table, write_json
 
-    from benchmark.sweep import slurm
+    from benchmark.sweep import slurm, slurm_config
 
     info = machine()
     tmp = Path(tempfile.mkdtemp(prefix="bench_slurm_"))
@@ -101,8 +101,8 @@ def main(argv=None) -> int:
     res["start_warm_s"] = start(root, ports)
     os.environ["SLURM_CONF"] = str(root / "slurm.conf")
     os.environ["PYTHONPATH"] = os.pathsep.join([str(HERE), str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    cfg = slurm.make_config(partition="debug", time_limit=5, cpus_per_job=1, mem_gb=0.5, poll_s=1.0, results_timeout_s=1,
-                            setup=["export BENCH_BATCH_T0=$(date +%s.%N)"])
+    cfg = slurm_config.make_config(partition="debug", time_limit=5, cpus_per_job=1, mem_gb=0.5, poll_s=1.0,
+                                   results_timeout_s=1, setup=["export BENCH_BATCH_T0=$(date +%s.%N)"])
     try:
         singles = []
         for i in range(args.repeats + 1):  # the first job after start-up is reported apart

@@ -1,4 +1,4 @@
-"""Training-engine numbers (issue 3), measured in one run on whatever machine runs it.
+"""Training-engine numbers, measured in one run on whatever machine runs it.
 
     flock /tmp/heavy.lock python benchmarks/bench_train.py [--steps 60] [--rounds 3] [--skip-slow]
     python benchmarks/bench_train.py --gpu-only      # on a CUDA machine: the GPU part alone (a few minutes)
@@ -111,7 +111,9 @@ def dataloader_rate(data, steps: int, threads: int, warmup: int = 15, device="cp
 
     from benchmark.models import build_model, make_config
     from benchmark.train import TrainConfig
-    from benchmark.train.engine import _amp_context, make_optimizers, train_step
+    from benchmark.train.host_steps import train_step
+    from benchmark.train.loop import amp_context
+    from benchmark.train.optim import make_optimizers
 
     torch.set_num_threads(threads)
     rng = np.random.default_rng(0)
@@ -132,7 +134,7 @@ def dataloader_rate(data, steps: int, threads: int, warmup: int = 15, device="cp
     model.to(memory_format=fmt)
     cfg = TrainConfig(model="beta_vae", params={"beta": 4.0})
     opt = make_optimizers(model, cfg)
-    amp = _amp_context(dev, cfg)
+    amp = amp_context(dev, cfg)
     groups = {"loss": list(model.parameters())}
     t = None
     for i, x in enumerate(loader):
@@ -174,7 +176,8 @@ def first_steps(flush: bool, threads: int, total: int = 160) -> dict:
 
     from benchmark.models import build_model, make_config
     from benchmark.train import TrainConfig
-    from benchmark.train.engine import make_optimizers, train_step
+    from benchmark.train.host_steps import train_step
+    from benchmark.train.optim import make_optimizers
 
     torch.set_num_threads(threads)
     torch.set_flush_denormal(flush)
@@ -325,10 +328,8 @@ def main(argv=None) -> int:
         ap.error(f"--steps and --rounds must be at least 1 and --cli-steps at least 100 "
                  f"(got {args.steps}, {args.rounds}, {args.cli_steps})")
 
-    import benchmark  # noqa: F401  (allocator fix, OpenMP policy)
+    from benchmark import runtime  # before torch: the allocator fix and OpenMP policy apply at import
     import torch
-
-    from benchmark import runtime
 
     info = machine()
     t_start = time.perf_counter()

@@ -40,7 +40,7 @@ def rate(variant: str = "engine", compiled: bool = False, steps: int = 30) -> tu
 
     from benchmark.models import architectures, build_model, make_config
     from benchmark.train import TrainConfig
-    from benchmark.train.engine import make_optimizers
+    from benchmark.train.optim import make_optimizers
 
     fwd = architectures.FastConvTranspose2d.forward
     if variant == "stock":
@@ -136,7 +136,7 @@ def step_profile(steps: int = 10) -> list[dict]:
 
     from benchmark.models import build_model, make_config
     from benchmark.train import TrainConfig
-    from benchmark.train.engine import make_optimizers
+    from benchmark.train.optim import make_optimizers
 
     torch.manual_seed(0)
     m = build_model(make_config("beta_vae", beta=4.0)).to(memory_format=torch.channels_last)
@@ -240,8 +240,9 @@ def main() -> None:
 
     import torch
 
-    import benchmark  # noqa: F401
+    from benchmark import runtime
 
+    runtime.setup()  # the package's process-wide CPU settings (idempotent)
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     rows = []

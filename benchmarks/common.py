@@ -1,7 +1,6 @@
 """Shared helpers for the benchmark scripts: machine facts, a table printer, JSON output."""
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess

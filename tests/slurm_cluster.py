@@ -11,6 +11,7 @@ that need the cluster are skipped with the install command as the reason, except
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -33,9 +34,7 @@ INSTALL = ("apt-get install -y slurm-wlm munge slurmdbd && apt-get install -y --
 def missing_requirements() -> list[str]:
     """Executables or Python packages the cluster tests need but this machine lacks."""
     missing = [d for d in DAEMONS if shutil.which(d) is None]
-    try:
-        import submitit  # noqa: F401
-    except ModuleNotFoundError:
+    if importlib.util.find_spec("submitit") is None:
         missing.append("submitit (Python)")
     if os.geteuid() != 0:
         missing.append("root (the daemons run as root with private sockets)")

@@ -1,6 +1,6 @@
 """Concurrent writers in real processes: two leaderboard submitters lose nothing, two trainers on one
 folder give one clear line, two ``run_all.py`` on one results folder report each other's runs as
-running elsewhere, not FAILED (issue 15, items 2, 3 and 8)."""
+running elsewhere, not FAILED."""
 from __future__ import annotations
 
 import os

@@ -203,7 +203,7 @@ def test_cli_messages(tmp_path, capsys):
     assert not any(tmp_path.iterdir())
 
 
-def test_missing_official_file_names_the_download_command(tmp_path):
+def test_loading_a_missing_official_file_names_the_download_command(tmp_path):
     with pytest.raises(DatasetError, match="python -m benchmark data download shapes3d"):
         load_dataset("shapes3d", data_dir=tmp_path, source="official")
 
@@ -216,7 +216,7 @@ def test_every_public_dataset_declares_urls_and_a_place():
             assert r.checksum is None or r.checksum.split(":")[0] in ("md5", "sha256")
 
 
-def test_missing_official_file_names_the_download_command(tmp_path):
+def test_planning_with_a_missing_official_file_names_the_download_command(tmp_path):
     from benchmark.errors import BenchmarkError
     from benchmark.sweep.plan import resolve_data_source
 

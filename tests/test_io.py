@@ -44,7 +44,6 @@ def test_a_writer_killed_mid_write_leaves_a_temporary_the_next_write_removes(tmp
     import signal
     import subprocess
     import sys
-    import time
 
     target = tmp_path / "checkpoint.pt"
     target.write_bytes(b"old")

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from benchmark.errors import BenchmarkError
-from benchmark.metrics.evaluate import METRICS, PRESETS, SUITE, evaluate, metric_rng
+from benchmark.metrics.evaluate import METRICS, SAMPLE_SIZES, SUITE, evaluate, metric_rng
 from metrics_helpers import LinearEncoder, LinearVAE, dataset, ground_truth, medium_grid
 
 ALL = list(METRICS)
@@ -21,7 +21,7 @@ def test_ground_truth_suite_is_json_ready_and_records_everything():
     assert s["factor_vae.eval_accuracy"] == 1.0
     assert s["mig.discrete_mig"] > 0.9 and s["dci.disentanglement"] > 0.99 and s["dci_hist.disentanglement"] > 0.99
     assert r["metrics"]["dci"]["variant"] == "dci_gbt" and r["metrics"]["mig"]["variant"] == "mig_histogram"
-    assert r["metrics"]["beta_vae"]["params"] == {**PRESETS["tiny"]["beta_vae"], "classifier": "sklearn_logreg"}
+    assert r["metrics"]["beta_vae"]["params"] == {**SAMPLE_SIZES["tiny"]["beta_vae"], "classifier": "sklearn_logreg"}
     assert r["seed"] == 1 and r["sklearn_version"] and r["dataset"]["dataset"] == "bars"
     assert r["torch_threads"] == torch.get_num_threads()  # codes depend on it at rounding level
     assert r["representation"]["kind"] == "codes"
@@ -106,14 +106,15 @@ def test_generative_metric_with_a_model_and_size_overrides():
     model = LinearVAE(16 * 16, dim=3)
     r = evaluate(model, ds, metrics=["generative", "mig"], seed=0, preset="tiny", device="cpu", num_train=200)
     assert r["metrics"]["mig"]["params"]["num_train"] == 200
-    assert r["metrics"]["generative"]["scores"]["num_points"] == PRESETS["tiny"]["generative"]["num_points"]
+    assert r["metrics"]["generative"]["scores"]["num_points"] == SAMPLE_SIZES["tiny"]["generative"]["num_points"]
     assert math.isfinite(r["scores"]["generative.elbo"])
 
 
 def test_suite_is_the_reference_set():
     assert SUITE == ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness", "unsupervised")
-    assert PRESETS["reference"]["beta_vae"] == dict(batch_size=64, num_train=10_000, num_eval=5_000, logreg_solver="lbfgs")
-    assert PRESETS["reference"]["factor_vae"]["prune_threshold"] == 0.05
+    assert SAMPLE_SIZES["reference"]["beta_vae"] == dict(batch_size=64, num_train=10_000, num_eval=5_000,
+                                                         logreg_solver="lbfgs")
+    assert SAMPLE_SIZES["reference"]["factor_vae"]["prune_threshold"] == 0.05
 
 
 def test_sampled_representation_adds_encoder_noise():

@@ -5,7 +5,6 @@ import pytest
 import torch
 from torch import nn
 
-import benchmark  # noqa: F401
 from benchmark.models.architectures import (ConvDecoder, ConvEncoder, Discriminator, FCDecoder, FCEncoder,
                                             num_parameters)
 
@@ -78,7 +77,7 @@ def test_fast_deconv_cpu_path_equals_conv_transpose(channels, ci, size):
     function, with its gradients (the bias gradient computed separately)."""
     from torch.nn import functional as F
 
-    from benchmark.models.architectures import FastConvTranspose2d, _Deconv4x4S2
+    from benchmark.models.architectures import FastConvTranspose2d
 
     torch.manual_seed(0)
     layer = FastConvTranspose2d(ci, channels, 4, 2, 1).double()

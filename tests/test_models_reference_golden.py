@@ -80,7 +80,7 @@ def test_adam_matches_tensorflow1s_adam_optimizer(model_name, key, golden_key):
     """Five steps of TF1's AdamOptimizer (reference settings) on gradients from 1e-8 to 1: the engine's
     optimiser (make_optimizers, fused Adam + the epsilon hook) lands on the same weights."""
     from benchmark.train import TrainConfig
-    from benchmark.train.engine import make_optimizers
+    from benchmark.train.optim import make_optimizers
 
     d = np.load(GOLDEN, allow_pickle=False)
     model = build_model(make_config(model_name))

@@ -1,5 +1,5 @@
 """Files we write honour the umask (a new file is 0666 & ~umask, not mkstemp's 0600) and a replaced
-file keeps its mode (issue 15, item 6)."""
+file keeps its mode."""
 from __future__ import annotations
 
 import os

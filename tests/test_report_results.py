@@ -1,8 +1,6 @@
 """results.csv from finished run folders; summary tables and the rate-distortion check."""
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
 

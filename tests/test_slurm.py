@@ -1,4 +1,4 @@
-"""Tests for benchmark.sweep.slurm: flags and config file, and a real single-node Slurm cluster.
+"""Tests for benchmark.sweep.slurm and slurm_config: flags and config file, and a real single-node Slurm cluster.
 
 The cluster tests start slurmctld/slurmd/slurmdbd/munged/mariadbd in a temporary folder (see
 tests/slurm_cluster.py), submit through submitit, cancel one job and SIGKILL another mid-run,
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.errors import BenchmarkError
-from benchmark.sweep import slurm
+from benchmark.sweep import slurm, slurm_config
 from slurm_cluster import slurm_cluster, toy_value  # noqa: F401  (fixture)
 
 
@@ -26,7 +26,7 @@ from slurm_cluster import slurm_cluster, toy_value  # noqa: F401  (fixture)
 
 def _parse(argv):
     p = argparse.ArgumentParser()
-    slurm.add_executor_arguments(p)
+    slurm_config.add_executor_arguments(p)
     return p.parse_args(argv)
 
 
@@ -35,13 +35,13 @@ def _parse(argv):
     ("45:30", 46), ("0:10", 1),
 ])
 def test_parse_time_limit_accepts_slurm_forms(text, minutes):
-    assert slurm.parse_time_limit(text) == minutes
+    assert slurm_config.parse_time_limit(text) == minutes
 
 
 @pytest.mark.parametrize("bad", ["abc", "1:2:3:4", "-5:00", "1h"])
 def test_parse_time_limit_rejects_garbage(bad):
     with pytest.raises(BenchmarkError, match="HH:MM:SS"):
-        slurm.parse_time_limit(bad)
+        slurm_config.parse_time_limit(bad)
 
 
 def test_flags_override_config_file(tmp_path):
@@ -89,8 +89,8 @@ def test_sbatch_parameters_follow_the_config(tmp_path):
 
     require_cluster()  # submitit present (a failure, not a skip, under CI)
     import submitit
-    cfg = slurm.make_config(partition="p1", time_limit="0:30:00", cpus_per_job=3, gpus_per_job=2, mem_gb=1.5,
-                            account="acc")
+    cfg = slurm_config.make_config(partition="p1", time_limit="0:30:00", cpus_per_job=3, gpus_per_job=2,
+                                   mem_gb=1.5, account="acc")
     ex = slurm.SlurmExecutor(cfg)
     params = dict(ex._sbatch_parameters())
     text = submitit.slurm.slurm._make_sbatch_string(command="true", folder=tmp_path, **params)
@@ -128,13 +128,13 @@ def _step(results: Path, rid: str) -> int:
 
 
 def _config(**kw):
-    return slurm.make_config(partition="debug", time_limit=5, cpus_per_job=1, mem_gb=0.5, poll_s=0.5,
-                             results_timeout_s=1, lost_after_s=30, **kw)
+    return slurm_config.make_config(partition="debug", time_limit=5, cpus_per_job=1, mem_gb=0.5, poll_s=0.5,
+                                    results_timeout_s=1, lost_after_s=30, **kw)
 
 
 @pytest.mark.slurm
 def test_rejected_submission_is_one_clear_error(slurm_cluster, tmp_path):
-    cfg = slurm.make_config(partition="no_such_partition", time_limit=5, mem_gb=0.5)
+    cfg = slurm_config.make_config(partition="no_such_partition", time_limit=5, mem_gb=0.5)
     ex = slurm.SlurmExecutor(cfg, job_module="slurm_cluster", progress=False)
     with pytest.raises(BenchmarkError, match=r"sbatch refused the submission \(.*[Pp]artition"):
         ex.run_statuses([{"run_id": "r", "seed": 0, "steps": 1}], tmp_path)
@@ -369,15 +369,15 @@ def test_dry_run_default_throughput_is_a_recorded_measurement():
 def test_sbatch_values_with_shell_or_newlines_are_one_clear_error(tmp_path, key, value):
     """Were written into the sbatch script as is: a newline became a shell line of its own."""
     with pytest.raises(BenchmarkError, match=f"slurm {key} .* holds characters sbatch does not take there") as e:
-        slurm.make_config({key: value})
+        slurm_config.make_config({key: value})
     assert "\n" not in str(e.value)
     f = tmp_path / "slurm.json"
     f.write_text(json.dumps({key: value}))
     with pytest.raises(BenchmarkError, match="holds characters sbatch does not take"):
         slurm.make_executor(_parse(["--slurm-config", str(f)]))
     # what sbatch does take: names, comma lists, constraint expressions
-    ok = slurm.make_config({"partition": "gpu,debug", "account": "proj-42_a", "qos": "high.prio",
-                            "constraint": "[rack1|rack2]*2&intel"})
+    ok = slurm_config.make_config({"partition": "gpu,debug", "account": "proj-42_a", "qos": "high.prio",
+                                   "constraint": "[rack1|rack2]*2&intel"})
     assert ok.constraint == "[rack1|rack2]*2&intel"
 
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-import benchmark  # noqa: F401
 from benchmark.data.dataset import GroundTruthDataset, Provenance
 from benchmark.data.grid import FactorGrid
 from benchmark.errors import BenchmarkError
@@ -15,9 +14,16 @@ from benchmark.models import build_model, load_checkpoint, make_config
 from benchmark.models.checkpoint import read_checkpoint
 from benchmark.train import TrainConfig, TrainingDiverged, train
 from benchmark.device import select_device
-from benchmark.train.engine import BatchStream, CsvLog, make_streams
+from benchmark.train.csvlog import CsvLog
+from benchmark.train.host_steps import BatchStream, make_streams
 
 torch.set_num_threads(1)
+
+
+def _random_tint(x, rng):
+    """Per-image random colour, drawn from the data stream."""
+    colour = torch.from_numpy(rng.uniform(0.5, 1.0, size=(x.shape[0], 3, 1, 1)).astype(np.float32))
+    return x * colour.to(x.device)
 
 
 def tiny_dataset(channels=1, tint=False):
@@ -27,11 +33,7 @@ def tiny_dataset(channels=1, tint=False):
     for i in range(32):
         cx, cy = grid.classes([i])[0]
         imgs[i, 0, 8 + 12 * cx: 20 + 12 * cx, 4 + 7 * cy: 12 + 7 * cy] = 1
-    transform = None
-    if tint:
-        def transform(x, rng):  # per-image random colour, drawn from the data stream
-            colour = torch.from_numpy(rng.uniform(0.5, 1.0, size=(x.shape[0], 3, 1, 1)).astype(np.float32))
-            return x * colour.to(x.device)
+    transform = _random_tint if tint else None
     return GroundTruthDataset("tiny", grid, Provenance("procedural", generator="test", version="1"), images=imgs,
                               max_value=1, channels=3 if tint else channels, transform=transform)
 
@@ -187,7 +189,7 @@ def test_device_selection(tmp_path):
 def test_fused_adam_with_mismatched_gradient_layout_equals_plain_adam():
     """PyTorch's fused CPU Adam (2.13) silently mixes up elements when a gradient's strides differ
     from its parameter's; make_optimizers aligns them first (without that step this test fails)."""
-    from benchmark.train.engine import _tf1_adam_epsilon, make_optimizers
+    from benchmark.train.optim import _tf1_adam_epsilon, make_optimizers
 
     torch.manual_seed(0)
     model = build_model(make_config("beta_vae", beta=4.0)).to(memory_format=torch.channels_last)
@@ -213,7 +215,7 @@ def test_adam_update_is_tensorflow1s(model_name, key, betas):
     """The reference trains with tf.train.AdamOptimizer: theta -= lr_t m / (sqrt(v) + eps) with
     lr_t = lr sqrt(1 - b2^t) / (1 - b1^t). Written out here in float64 with gradients of the order of
     epsilon, where PyTorch's own convention (eps added to sqrt(v_hat)) moves the weights very differently."""
-    from benchmark.train.engine import make_optimizers
+    from benchmark.train.optim import make_optimizers
 
     torch.manual_seed(0)
     model = build_model(make_config(model_name))

@@ -2,7 +2,6 @@
 import pytest
 import torch
 
-import benchmark  # noqa: F401
 from benchmark.errors import BenchmarkError
 from benchmark.models.checkpoint import read_checkpoint
 from benchmark.train import TrainConfig, TrainingDiverged
@@ -176,8 +175,8 @@ def test_members_equal_solo_runs_in_float64(tmp_path, float64, engine, rows, ste
     """Each member follows its solo run. In float32 that cannot be checked per member over many steps:
     rounding differences between a stacked and a solo network (grouped convolutions, another memory
     layout) flip a ReLU whose input is within ~1e-8 of zero, and Adam turns the flipped gradient into an
-    lr-sized step (the beta-4 'mismatch' of the engine issue: solo runs in two memory layouts drift as
-    far apart). In float64 nothing flips, so every member must equal its solo run to ~1e-12 over many
+    lr-sized step (beta-4 solo runs in two memory layouts drift as far apart as a member and its solo
+    run do). In float64 nothing flips, so every member must equal its solo run to ~1e-12 over many
     steps, and a wrong data row, noise row, hyperparameter, optimiser state, epsilon or step count shows
     at full size (>= 1e-6)."""
     data = tiny_dataset()

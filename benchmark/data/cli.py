@@ -1,7 +1,6 @@
 """``python -m benchmark data list|prepare|show``."""
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from benchmark.data.paths import data_root

@@ -14,7 +14,7 @@ DATA_DIR_HELP = "data root (default: $DISENTANGLE_BENCH_DATA, else ./datasets)"
 
 def add_parsers(sub) -> None:
     from benchmark.metrics.baselines import BASELINES
-    from benchmark.metrics.evaluate import PRESETS, SUITE, available_metrics
+    from benchmark.metrics.evaluate import SAMPLE_SIZES, SUITE, available_metrics
 
     p = sub.add_parser(
         "evaluate",
@@ -33,7 +33,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
     p.add_argument("--metrics", nargs="+", default=list(SUITE), metavar="METRIC",
                    help=f"metrics to compute, from: {', '.join(available_metrics())}")
-    p.add_argument("--preset", choices=list(PRESETS), default="reference",
+    p.add_argument("--preset", choices=list(SAMPLE_SIZES), default="reference",
                    help="sample sizes: reference = disentanglement_lib's study, quick = ~10x smaller, tiny = tests")
     p.add_argument("--seed", type=_seed, default=0, help="metric seed: each metric draws from its own numpy RandomState(seed), as the reference (see --random-stream)")
     p.add_argument("--param", action="append", default=[], metavar="METRIC.NAME=VALUE",

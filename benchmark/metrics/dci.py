@@ -26,15 +26,13 @@ Variants (the ``variant`` argument; both name themselves in results):
     different features that score bit-identically are chosen at random, as scikit-learn does (it
     visits features in a random order per node); the choice is seeded from the metric rng, so
     repeated runs are bit-identical (the reference passes no seed, so its own runs differ).
-    Known, measured limitation: splits that tie only in exact arithmetic (two features cutting off
-    the same samples, often mirror images) are decided by float rounding, and our sums round
-    differently from scikit-learn's, so the two credit such ties to different features in a
-    systematic way. Measured (``benchmarks/bench_dci_agreement.py``, same samples, 12 / 4 seeds per
-    classifier): disentanglement and completeness come out 0.001-0.004 *lower* than with
-    scikit-learn's classifier at 10,000 training points (z up to 2.7) and up to 0.004-0.005 lower
-    at 1,000 (z up to 5); informativeness is unaffected. That is the size of the reference's own
-    seed-to-seed spread (sd 0.002-0.005). For scores to compare with reference DCI numbers to better
-    than that, use ``"gbt_sklearn"`` (the metric ``dci_sklearn``), about 3x slower.
+    Known limitation: splits that tie only in exact arithmetic (two features cutting off the same
+    samples, often mirror images) are decided by float rounding, and our sums round differently
+    from scikit-learn's, so the two credit such ties to different features in a systematic way:
+    disentanglement and completeness come out up to ~0.005 *lower* than with scikit-learn's
+    classifier, about the reference's own seed-to-seed spread; informativeness is unaffected
+    (measurements: docs/performance.md). For scores to compare with reference DCI numbers to better
+    than that, use ``"gbt_sklearn"`` (the metric ``dci_sklearn``), which is slower.
     Factors are fitted in parallel (``n_jobs`` processes).
 ``"gbt_sklearn"`` (the reference's classifier itself)
     ``sklearn.ensemble.GradientBoostingClassifier(random_state=seed)``, factors in parallel
@@ -46,7 +44,7 @@ Variants (the ``variant`` argument; both name themselves in results):
     features binned into 255 quantile bins; one OpenMP thread per fit and factors in parallel.
     It has no ``feature_importances_``: R[:, j] is the total split gain of each feature over all
     trees (the gradient-boosting analogue of the impurity decrease), normalised to sum 1.
-    Measured ~40x faster per fit; scores are close to but not identical with ``gbt``.
+    Much faster per fit (docs/performance.md); scores are close to but not identical with ``gbt``.
 """
 from __future__ import annotations
 
@@ -159,9 +157,8 @@ def importance_matrix(x_train, y_train, x_test, y_test, rng, variant="gbt", n_jo
     # stage), so the longest fits start first and the threads finish together.
     order = sorted(range(k), key=lambda j: -len(np.unique(y_train[:, j])))
     n_jobs = n_jobs or os.cpu_count() or 1
-    # NumPy gbt: processes (its many array operations contend for the GIL: on 2 cores threads gave 1.56x,
-    # processes 1.84x over one process; benchmarks/bench_gbt.py part 3). scikit-learn releases the GIL in
-    # its tree builder, so threads suffice there.
+    # NumPy gbt: processes, since its many array operations contend for the GIL (docs/performance.md).
+    # scikit-learn releases the GIL in its tree builder, so threads suffice there.
     backend = "loky" if variant == "gbt" and min(n_jobs, k) > 1 else "threading"
     results = Parallel(n_jobs=min(n_jobs, k), backend=backend)(
         delayed(fit)(x_train, y_train[:, j], x_test, y_test[:, j], seeds[j]) for j in order

@@ -20,12 +20,12 @@ parameters, the codes), never on which other metrics ran or in which order.
 
 Thread count: encoding an image batch with torch on CPU sums each matrix product in an order that
 depends on the number of threads, so codes computed with 1 and 2 threads differ by float rounding
-(recorded as ``torch_threads``). Scores that fit a classifier can turn that into a few test points:
-the beta-VAE score of PCA codes of ``dsprites_mini`` at the quick sizes is 0.814 with 1 thread and
-0.820 with 2 (explicitness moves by 3e-7). For bitwise repeats, fix ``--threads``.
+(recorded as ``torch_threads``). Scores that fit a classifier can turn that into a few test points
+(an example in docs/performance.md). For bitwise repeats, fix ``--threads``.
 
-Presets (sample sizes): ``reference`` = disentanglement_lib's study configs; ``quick`` = about 10x smaller for a laptop; ``tiny`` = for tests. Every parameter used is
-written to the result.
+Sample sizes (:data:`SAMPLE_SIZES`, chosen by ``preset``): ``reference`` = disentanglement_lib's study
+configs; ``quick`` = about 10x smaller for a laptop; ``tiny`` = for tests. Every parameter used is written
+to the result.
 """
 from __future__ import annotations
 
@@ -92,8 +92,11 @@ GENERATIVE = "generative"
 # (downstream_gbt / downstream_logreg: by name, as they cost another DCI-sized fit).
 SUITE = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness", "unsupervised")
 
-PRESETS: dict[str, dict[str, dict]] = {
-    "reference": {name: dict(spec.defaults) for name, spec in METRICS.items()} | {GENERATIVE: dict(generative.DEFAULTS)},
+# Each metric's sample sizes and parameters per preset name (``--preset``); not the training protocols of
+# benchmark.sweep.presets, which share the names quick and tiny.
+SAMPLE_SIZES: dict[str, dict[str, dict]] = {
+    "reference": ({name: dict(spec.defaults) for name, spec in METRICS.items()}
+                  | {GENERATIVE: dict(generative.DEFAULTS)}),
     "quick": {
         "beta_vae": dict(batch_size=64, num_train=1_000, num_eval=500, logreg_solver="lbfgs"),
         "beta_vae_paper": dict(batch_size=64, num_train=1_000, num_eval=500),
@@ -141,9 +144,9 @@ def available_metrics() -> list[str]:
 def resolve_params(name: str, grid, preset: str = "reference", overrides: Optional[dict] = None,
                    per_metric: Optional[dict] = None) -> dict:
     """Parameters of one metric: preset sizes, then global ``overrides`` it accepts, then ``per_metric``."""
-    if preset not in PRESETS:
-        raise BenchmarkError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    params = dict(PRESETS[preset][name])
+    if preset not in SAMPLE_SIZES:
+        raise BenchmarkError(f"unknown preset {preset!r}; choose one of {', '.join(SAMPLE_SIZES)}")
+    params = dict(SAMPLE_SIZES[preset][name])
     for k, v in (overrides or {}).items():
         if k in params:
             params[k] = v

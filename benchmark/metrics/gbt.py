@@ -4,9 +4,7 @@ re-implemented in vectorised NumPy for dense data (the reference DCI classifier,
 The reference DCI fits ``sklearn.ensemble.GradientBoostingClassifier()`` (100 stages, depth-3
 regression trees, learning rate 0.1, log-loss, subsample 1, all features at every split) on
 10,000 points per factor. scikit-learn grows every tree on its own and re-sorts each feature at
-every node, which takes ~29 ms per tree here; a 40-class factor needs 4,000 trees (~2 minutes).
-DCI on the full dSprites grid took 335 s with scikit-learn fitting factor after factor (as the
-reference does) and 59 s with this module in 2 processes (``benchmarks/bench_metrics.py``).
+every node, which makes a many-class factor take minutes (timings: docs/performance.md).
 This module runs the *same algorithm* (Friedman 2001, "Greedy Function Approximation", Algorithm 6
 with scikit-learn's conventions) but sorts each feature once and grows the K trees of a stage
 together, level by level, as array operations. What it reproduces, step by step:
@@ -39,8 +37,8 @@ two rules differ: the split is the same, but the importance goes to another feat
 this spreads the importances slightly more than scikit-learn does (DCI disentanglement and
 completeness 0.001-0.005 lower; ``benchmarks/bench_dci_agreement.py``). Reproducing scikit-learn's
 rule would need its exact summation order, which depends on the order samples sit in a node after
-its random feature visits; computing the proxy with scikit-learn's formula and per-node sums was
-tried and did not remove the offset. ``tests/test_metrics_gbt.py`` checks the agreement;
+its random feature visits (docs/performance.md records what was tried). ``tests/test_metrics_gbt.py``
+checks the agreement;
 ``benchmarks/bench_dci_ties.py`` and ``bench_dci_agreement.py`` measure the DCI differences.
 """
 from __future__ import annotations

@@ -170,15 +170,13 @@ class Throughput:
     model_steps_per_s: dict = field(default_factory=dict)
 
 
-# Measured numbers only; the first GPU entry is used by default, else the first entry.
+# Measured numbers only; the first GPU entry is used by default, else the first entry. How each number
+# was derived from its measurement: docs/performance.md, "Design measurements behind the code".
 THROUGHPUTS: list[Throughput] = [
     Throughput(
         device="NVIDIA H200 + 16 cores, K = 32 members per ensemble",
-        # 205,796 images/s for 32 conv beta-VAEs trained together (wide channels_last network, bf16
-        # autocast, CUDA graph) = 3,215.6 member steps/s; FactorVAE 86,065 images/s (fp32) = 1,344.8
         steps_per_s=3215.6,
         model_steps_per_s={"factor_vae": 1344.8},
-        # the paper suite of 5 runs scored by 5 worker processes x 3 threads in 95 s of wall time
         eval_s=19.0,
         source=("`bash benchmarks/gpu_check.sh layouts` and `paper` (benchmarks/bench_gpu.py rows k32_graph_bf16, "
                 "k32_factor_vae_wide_cl_fp32; run_all.py --preset paper --steps 30000 --jobs 5 --threads 3), "
@@ -189,9 +187,7 @@ THROUGHPUTS: list[Throughput] = [
     ),
     Throughput(
         device="2-core x86-64 CPU, 2 torch threads",
-        # 626.6 images/s at batch 64 = 9.79 steps/s (train_result.json images_per_s)
         steps_per_s=9.79,
-        # the paper preset's whole metric suite on one dSprites model: total_seconds 324
         eval_s=324.0,
         source=("`python -m benchmark train --model beta_vae --beta 4 --dataset dsprites --steps 600 --threads 2` "
                 "(626.6 images/s, load 1.9, 2026-11-28) and `python benchmarks/bench_metrics.py --threads 2` "

@@ -90,7 +90,7 @@ def model_params(spec) -> dict:
 def build_untrained(spec, device: str, dataset):
     """A freshly initialised VAE of the run's architecture (the paper's "untrained VAE"), seeded by the run's seed."""
     from benchmark.train import TrainConfig
-    from benchmark.train.engine import init_model
+    from benchmark.train.loop import init_model
 
     # exactly the initial weights of the seed's VAE run
     cfg = TrainConfig(model="vae", architecture=spec.train["architecture"], latent_dim=int(spec.train["num_latents"]),

@@ -42,7 +42,7 @@ class TrainConfig:
         uniformly with replacement over the whole factor grid, as the reference does.
     optimizer, lr, adam_beta1, adam_beta2, adam_eps
         Main optimiser (Adam, lr 1e-4, betas 0.9/0.999, eps 1e-8 in TensorFlow 1's convention, as the
-        reference: see ``engine._tf1_adam_epsilon``; or Adagrad for the paper's FC recipe).
+        reference: see ``optim._tf1_adam_epsilon``; or Adagrad for the paper's FC recipe).
     disc_lr, disc_beta1, disc_beta2
         FactorVAE discriminator's Adam (lr 1e-4, betas 0.5/0.9).
     seed : int

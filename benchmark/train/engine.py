@@ -23,17 +23,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from benchmark.train.config import TrainConfig
-# the building blocks below are imported from here by benchmarks and older code
-from benchmark.train.csvlog import CsvLog  # noqa: F401
-from benchmark.train.host_steps import (BatchStream, make_streams, rng_state, set_rng_state,  # noqa: F401
-                                        train_step)
-from benchmark.train.loop import (CHECKPOINT_FILE, CONFIG_FILE, LOG_FILE, RESULT_FILE, TrainingDiverged,  # noqa: F401
-                                  TrainResult, amp_context, check_identity, fmt_params, init_model,
-                                  model_config_for, out_of_memory_as_error, prepare_device, run_config_dict,
-                                  train_members)
-from benchmark.train.optim import _tf1_adam_epsilon, make_optimizers  # noqa: F401
-
-_amp_context = amp_context  # older name
+from benchmark.train.loop import TrainResult, train_members
 
 
 def train(config: TrainConfig, dataset, out_dir, *, resume: bool = True, progress: bool = True,

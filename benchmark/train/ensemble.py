@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from benchmark.train.config import TrainConfig
-from benchmark.train.loop import PER_MEMBER, TrainResult, train_members  # noqa: F401
+from benchmark.train.loop import TrainResult, train_members
 
 
 def train_ensemble(configs: list[TrainConfig], dataset, out_dirs: list, *, progress: bool = True,

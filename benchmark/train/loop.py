@@ -54,8 +54,7 @@ RESULT_FILE = "train_result.json"
 # fields that may differ between members of one call
 PER_MEMBER = ("model", "params", "seed")
 # how the device engine runs several members of the conv architecture (benchmark.train.stack.LAYOUTS):
-# the wide network in channels_last, fastest on an H200 (K = 32: 205k images/s with bf16 autocast
-# against 137k-150k for vmap; benchmarks/bench_gpu.py, docs/performance.md)
+# the wide network in channels_last, the fastest layout measured on a GPU (docs/performance.md)
 DEVICE_STACK_LAYOUT = "wide_cl"
 TRAIN_BUSY = "{folder} is being trained by another process (pid {pid}); wait for it or use another --out"
 

@@ -156,7 +156,8 @@ def resize_rgb(img: np.ndarray, size: int = 64) -> np.ndarray:
 
 def read_runs(array, rows: np.ndarray) -> np.ndarray:
     """Rows of an h5py dataset (or any sliceable array) at sorted unique ``rows``, one slice read per
-    run of consecutive rows: h5py's fancy indexing is ~100x slower than plain slices for this."""
+    run of consecutive rows: h5py's fancy indexing is far slower than plain slices for this
+    (docs/performance.md)."""
     out = np.empty((len(rows),) + tuple(array.shape[1:]), dtype=array.dtype)
     if len(rows) == 0:
         return out
