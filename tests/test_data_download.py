@@ -216,10 +216,10 @@ def test_every_public_dataset_declares_urls_and_a_place():
             assert r.checksum is None or r.checksum.split(":")[0] in ("md5", "sha256")
 
 
-def test_planning_with_a_missing_official_file_names_the_download_command(tmp_path):
+def test_planning_without_the_official_file_names_the_download_command(tmp_path):
     from benchmark.errors import BenchmarkError
     from benchmark.sweep.plan import resolve_data_source
 
-    with pytest.raises(BenchmarkError, match=r"no official file for shapes3d under .*; or run: "
-                                             r"python -m benchmark data download shapes3d$"):
+    with pytest.raises(BenchmarkError, match=r"no official file for shapes3d under .*; run: python -m benchmark "
+                                             r"data download shapes3d, or pass --data-source procedural$"):
         resolve_data_source("shapes3d", str(tmp_path), "official")

@@ -186,6 +186,23 @@ def test_official_file_preferred_and_checksummed(tmp_path, monkeypatch):
     assert images.shape == (SUB.num_images, 1, 64, 64)
 
 
+def test_procedural_cache_is_a_plain_npy_with_a_sidecar(tmp_path, monkeypatch, capsys):
+    # a small grid stands for the 737,280 images: the cache is read, never rendered, in this test
+    from benchmark.data import cache as array_cache
+
+    monkeypatch.setattr(ds, "NUM_IMAGES", SUB.num_images)
+    monkeypatch.setattr(ds, "_LOADED", {})
+    path = tmp_path / ds.SUBDIR / ds.CACHE_NAME
+    assert ds.CACHE_NAME == f"dsprites_procedural_v{render.VERSION}.npy"
+    imgs = sub_images()
+    array_cache.write(path, imgs, {"generator": render.GENERATOR, "version": render.VERSION})
+    np.savez(path.with_suffix(".npz"), imgs=imgs)  # an old-format cache beside it is not read
+    images, prov = ds.load_images(tmp_path, "procedural")
+    assert torch.equal(images[:, 0], torch.from_numpy(imgs)) and images.is_contiguous()
+    assert prov.source == "procedural" and prov.file == str(path) and prov.version == render.VERSION
+    assert np.array_equal(np.load(path, mmap_mode="r"), imgs) and capsys.readouterr().err == ""
+
+
 # ------------------------------------------------------------------------------------------------
 # procedural renderer
 # ------------------------------------------------------------------------------------------------

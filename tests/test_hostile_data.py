@@ -1,14 +1,16 @@
 """Crafted, truncated and foreign dataset files: every reader refuses them with one DatasetError line.
 
 The files are written here in the real formats (npz = zip of .npy members, HDF5 through h5py, the
-NYU binary matrix of smallNORB) with headers that lie: object dtypes, wrong shapes, sizes no file
-holds. Each case must end in one line naming the file and the problem, before any data is read;
-the object-dtype dSprites file once crashed the interpreter (rc 139), so that case runs in a
-subprocess.
+NYU binary matrix of smallNORB, the caches' .npy + JSON sidecar) with headers that lie: object
+dtypes, wrong shapes, sizes no file holds. Each case must end in one line naming the file and the
+problem, before any data is read; the object-dtype dSprites file once crashed the interpreter
+(rc 139), so that case runs in a subprocess.
 """
 import io
+import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 import zipfile
@@ -19,6 +21,7 @@ import numpy as np
 import pytest
 
 from benchmark.data import FactorGrid, npy
+from benchmark.data import cache as array_cache
 from benchmark.data import dsprites as ds
 from benchmark.data import dsprites_render as render
 from benchmark.data import mpi3d, smallnorb
@@ -55,6 +58,14 @@ def write_zip(path: Path, members: dict, compress: int = zipfile.ZIP_STORED) -> 
     return path
 
 
+def write_cache(path: Path, blob: bytes, identity: dict, shape: tuple, **sidecar) -> Path:
+    """A cache ``.npy`` holding ``blob`` and a sidecar that vouches for it (``sidecar`` overrides fields)."""
+    path.write_bytes(blob)
+    meta = dict(identity, format=array_cache.FORMAT, shape=list(shape), dtype="uint8", bytes=len(blob), sha256="")
+    array_cache.sidecar(path).write_text(json.dumps({**meta, **sidecar}))
+    return path
+
+
 def official_members(grid: FactorGrid = SUB, metadata=None, **replace) -> dict:
     """Members of the official dSprites npz for ``grid`` (imgs blank, metadata pickled); ``replace``
     swaps members before the others are built (the full grid's blank images would take 3 GB)."""
@@ -79,7 +90,7 @@ def one_line(e) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
-# dSprites npz (official file and procedural cache share the reader)
+# dSprites npz (the official file) and its procedural cache
 # ------------------------------------------------------------------------------------------------
 def test_the_crafted_object_dtype_file_gives_one_line_not_a_crash(tmp_path):
     # 12 KB: imgs.npy declares object dtype over bytes that would be dereferenced as pointers
@@ -97,13 +108,16 @@ def test_the_crafted_object_dtype_file_gives_one_line_not_a_crash(tmp_path):
     assert f"{path}: array 'imgs' holds Python objects (dtype object)" in lines[0] and "download" in lines[0]
 
 
-def test_a_crafted_procedural_cache_is_refused_before_any_read(tmp_path):
-    # the procedural cache goes through read_npz(validate=False): the same header checks apply
-    path = write_zip(tmp_path / ds.CACHE_NAME, official_members(
-        ds.GRID, imgs=npy_bytes("|O", (737280, 64, 64), b"\0" * 64), latents_classes=b"", latents_values=b""))
-    with pytest.raises(DatasetError, match="array 'imgs' holds Python objects") as e:
-        ds.read_npz(path, validate=False)
-    one_line(e)
+def test_a_crafted_procedural_cache_is_refused_before_any_read(tmp_path, capsys):
+    # the dSprites procedural cache: an object-dtype .npy whose sidecar matches is noticed, never mapped
+    path = tmp_path / ds.SUBDIR / ds.CACHE_NAME
+    path.parent.mkdir()
+    write_cache(path, npy_bytes("|O", (ds.NUM_IMAGES, 64, 64), b"\0" * 64),
+                {"generator": render.GENERATOR, "version": render.VERSION}, (ds.NUM_IMAGES, 64, 64))
+    assert array_cache.read(path, {"generator": render.GENERATOR, "version": render.VERSION},
+                            (ds.NUM_IMAGES, 64, 64)) is None
+    err = capsys.readouterr().err
+    assert err.startswith("notice: unreadable cache (") and "holds Python objects" in err and err.count("\n") == 1
 
 
 N = SUB.num_images
@@ -233,7 +247,7 @@ def test_shapes3d_datasets_are_checked_before_reading(tmp_path, images, labels, 
 
 
 # ------------------------------------------------------------------------------------------------
-# MPI3D npz, decoded-grid and procedural caches
+# MPI3D npz, decoded-grid and procedural caches (.npy + sidecar)
 # ------------------------------------------------------------------------------------------------
 MPI_SMALL = (1, 1, 2, 1, 1, 2, 2)  # 8 images
 
@@ -259,27 +273,38 @@ def test_mpi3d_fortran_order_member_reads_the_same_images(tmp_path):
     assert np.array_equal(data.uint8(np.arange(8)).numpy(), imgs.transpose(0, 3, 1, 2))
 
 
-@pytest.mark.parametrize("members", [
-    {"images": npy_bytes("|O", (4, 1, 64, 64), b"\x41" * 64), "key": real_npy(np.str_("k"))},
-    {"images": npy_bytes("|u1", (2**40, 1, 64, 64)), "key": real_npy(np.str_("k"))},
-    {"images": real_npy(np.zeros((4, 1, 64, 64), np.uint8)), "key": npy_bytes("<U1000000000", ())},
-    {"images": real_npy(np.zeros((4, 1, 64, 64), np.uint8)), "key": npy_bytes("|O", ())},
-    {"images": real_npy(np.zeros((4, 1, 64, 64), np.uint8))},
-    {},
-], ids=['object', '2**40 images', '1e9-char key', 'object key', 'no key', 'truncated zip'])
-def test_decoded_grid_cache_is_decoded_again_not_trusted(tmp_path, capsys, members):
-    path = write_zip(tmp_path / "cache.npz", members) if members else tmp_path / "cache.npz"
-    if not members:
-        path.write_bytes(b"PK\x03\x04 truncated")
+GOOD = real_npy(np.zeros((4, 1, 64, 64), np.uint8))
+
+
+@pytest.mark.parametrize("blob, sidecar, message", [
+    (npy_bytes("|O", (4, 1, 64, 64), b"\x41" * 64), {}, r"unreadable cache \(.*holds Python objects"),
+    (npy_bytes("|u1", (2**40, 1, 64, 64)), {}, r"unreadable cache \(.*is \(1099511627776, 1, 64, 64\) uint8, expected"),
+    (npy_bytes("|u1", (4, 1, 64, 64), b"\0" * 100), {}, r"unreadable cache \(.*declares"),
+    (GOOD, {"key": "other"}, "stale cache"),
+    (GOOD, {"dtype": "float32"}, "stale cache"),
+    (GOOD, {"bytes": len(GOOD) + 1}, r"unreadable cache \(.*size differs"),
+    (GOOD, None, r"unreadable cache \(.*sidecar c.json is missing or invalid"),
+    (GOOD, "[1, 2", r"unreadable cache \(.*sidecar c.json is missing or invalid"),
+    (GOOD, "x" * 100_000, r"unreadable cache \(.*sidecar c.json is missing or invalid"),
+    (b"PK\x03\x04 an npz", {}, r"unreadable cache \(.*cannot read it as a .npy array"),
+], ids=['object', '2**40 images', 'truncated', 'stale key', 'other shape', 'size', 'no sidecar', 'bad json',
+        'huge sidecar', 'npz bytes'])
+def test_decoded_grid_cache_is_decoded_again_not_trusted(tmp_path, capsys, blob, sidecar, message):
+    fields = sidecar if isinstance(sidecar, dict) else {}
+    path = write_cache(tmp_path / "c.npy", blob, {"key": "k"}, (4, 1, 64, 64), **fields)
+    if sidecar is None:
+        array_cache.sidecar(path).unlink()
+    elif isinstance(sidecar, str):
+        array_cache.sidecar(path).write_text(sidecar)
     assert common.load_cache(path, "k", (4, 1, 64, 64)) is None
     err = capsys.readouterr().err
-    assert err.startswith("notice: unreadable cache (") and err.count("\n") == 1
+    assert err.startswith("notice: ") and err.count("\n") == 1 and re.search(message, err), err
 
 
 def test_decoded_grid_cache_round_trip_still_works(tmp_path):
     imgs = np.arange(4 * 4096, dtype=np.uint8).reshape(4, 1, 64, 64)
-    common.save_cache(tmp_path / "c.npz", "k", imgs)
-    assert np.array_equal(common.load_cache(tmp_path / "c.npz", "k", (4, 1, 64, 64)), imgs)
+    common.save_cache(tmp_path / "c.npy", "k", imgs)
+    assert np.array_equal(common.load_cache(tmp_path / "c.npy", "k", (4, 1, 64, 64)), imgs)
 
 
 def test_procedural_cache_with_lying_header_is_rendered_again(tmp_path, capsys):
@@ -289,12 +314,12 @@ def test_procedural_cache_with_lying_header_is_rendered_again(tmp_path, capsys):
         import torch
         return torch.from_numpy(np.repeat(cl[:, :1].astype(np.uint8), 4096, 1).reshape(-1, 1, 64, 64))
 
-    path = tmp_path / "procedural" / "toy_v1.npz"
+    path = tmp_path / "procedural" / "toy_v1.npy"
     path.parent.mkdir()
-    write_zip(path, {"images": npy_bytes("|O", (6, 1, 64, 64), b"\x41" * 64),
-                     "generator": real_npy(np.str_("gen")), "version": real_npy(np.str_("1"))})
+    write_cache(path, npy_bytes("|O", (6, 1, 64, 64), b"\x41" * 64), {"generator": "gen", "version": "1"},
+                (6, 1, 64, 64))
     data = common.procedural_dataset("toy", grid, render_classes, "gen", "1", 1, tmp_path, cache=True, progress=False)
-    assert "array 'images' holds Python objects" in capsys.readouterr().err
+    assert "holds Python objects" in capsys.readouterr().err
     assert data.is_materialised and np.array_equal(data.images.numpy(), render_classes(grid.classes(np.arange(6))).numpy())
 
 

@@ -109,7 +109,7 @@ def test_source_selection(tmp_path, capsys):
         load_dataset("shapes3d", data_dir=tmp_path, source="official")
     ds = load_dataset("shapes3d", data_dir=tmp_path)  # auto: procedural with a notice
     assert ds.provenance.source == "procedural" and "notice" in capsys.readouterr().err
-    with pytest.raises(DatasetError, match="unknown shapes3d source"):
+    with pytest.raises(DatasetError, match="unknown data source 'nope' for shapes3d"):
         load_dataset("shapes3d", data_dir=tmp_path, source="nope")
 
 

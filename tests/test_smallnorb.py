@@ -104,7 +104,11 @@ def test_bad_files(tmp_path):
 
 
 def test_bad_sets(tmp_path):
-    with pytest.raises(DatasetError, match="missing 6 smallNORB"):
+    with pytest.raises(DatasetError, match="no official file for smallnorb .*data download smallnorb"):
+        load_dataset("smallnorb", data_dir=tmp_path)
+    (tmp_path / sn.SUBDIR).mkdir()
+    sn.files(tmp_path)[0][0].write_bytes(b"")  # one file of six: the others are named
+    with pytest.raises(DatasetError, match="missing 5 smallNORB"):
         load_dataset("smallnorb", data_dir=tmp_path)
     parts = halves()
     # a duplicated grid cell (and so a gap)

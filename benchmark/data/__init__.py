@@ -2,7 +2,7 @@
 from benchmark.data.dataset import GroundTruthDataset, Provenance
 from benchmark.data.grid import FactorGrid
 from benchmark.data.paths import data_root
-from benchmark.data.registry import DatasetSpec, available, get_spec, load_dataset, register
+from benchmark.data.registry import DatasetSpec, available, get_spec, load_dataset, register, resolve_source
 
 __all__ = [
     "FactorGrid",
@@ -14,4 +14,5 @@ __all__ = [
     "get_spec",
     "load_dataset",
     "register",
+    "resolve_source",
 ]

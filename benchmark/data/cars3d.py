@@ -7,7 +7,7 @@ listing). Each file is a MATLAB file with a variable ``im``: uint8 ``(128, 128, 
 
 Factors (all latent, disentanglement_lib order): elevation 4, azimuth 24, object 183 (17,568
 images; index = elevation * 4392 + azimuth * 183 + object). The decoded grid is cached as
-``<data root>/cars/cars3d_64x64.npz``. No procedural stand-in.
+``<data root>/cars/cars3d_64x64.npy`` (with a JSON sidecar). No procedural stand-in.
 """
 from __future__ import annotations
 
@@ -19,12 +19,13 @@ import torch
 
 from benchmark.data.dataset import GroundTruthDataset, Provenance
 from benchmark.data.grid import FactorGrid
-from benchmark.data.registry import DatasetSpec, register
+from benchmark.data.paths import data_root
+from benchmark.data.registry import DatasetSpec, register, resolve_source
 from benchmark.data.render import common
 from benchmark.errors import DatasetError
 
 SUBDIR = "cars"
-CACHE_NAME = "cars3d_64x64.npz"
+CACHE_NAME = "cars3d_64x64.npy"
 OFFICIAL_URL = "http://www.scottreed.info/files/nips2015-analogy-data.tar.gz"
 NUM_OBJECTS = 183
 NAMES = ("elevation", "azimuth", "object_type")
@@ -72,9 +73,11 @@ def decode(folder: Path, num_objects: int | None = NUM_OBJECTS, progress: bool =
     return out.reshape(4 * 24 * k, 3, 64, 64), paths
 
 
-def load(root: Path, num_objects: int | None = NUM_OBJECTS, progress: bool = True) -> GroundTruthDataset:
-    """``num_objects=None`` accepts any number of car files (smaller test sets)."""
-    root = Path(root)
+def load(root: Path | None = None, source: str = "auto", *, num_objects: int | None = NUM_OBJECTS,
+         progress: bool = True) -> GroundTruthDataset:
+    """The car files (the only source); ``num_objects=None`` accepts any number of them (smaller test sets)."""
+    root = data_root(root)
+    resolve_source("cars3d", root, source)
     folder = root / SUBDIR
     if not folder.is_dir():
         raise DatasetError(f"no {SUBDIR}/ folder under {root} — {FIX}")
@@ -97,5 +100,5 @@ def load(root: Path, num_objects: int | None = NUM_OBJECTS, progress: bool = Tru
 register(DatasetSpec(
     name="cars3d", description="Cars3D (Reed et al. 2015): 183 car models, 24 azimuths x 4 elevations; colour 64x64",
     factor_names=NAMES, factor_sizes=SIZES, latent=(0, 1, 2), channels=3,
-    official_files=(SUBDIR,), procedural=False, load=lambda root, **kw: load(root, **kw),
+    official_files=(SUBDIR,), procedural=False, load=load,
 ))

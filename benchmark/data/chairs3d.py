@@ -9,7 +9,8 @@ Registered names
     folder name in sorted order), azimuth (the 31 sorted ``t`` values), elevation. Each PNG is
     converted to grey, centre-cropped to 2/3 of its side (400 of 600 pixels) and Lanczos-resized to
     64x64. Decoding takes minutes, so the decoded grid is cached atomically as
-    ``<data root>/rendered_chairs_64x64.npz`` (rebuilt when the file listing changes).
+    ``<data root>/rendered_chairs_64x64.npy`` with a JSON sidecar (:mod:`benchmark.data.cache`;
+    rebuilt when the file listing changes).
 ``chairs3d-procedural``
     :mod:`benchmark.data.render.chairs`: 144 parametric chairs whose style parameters are labelled
     factors, 31 azimuths x 2 elevations, rendered on the fly.
@@ -25,13 +26,14 @@ import torch
 
 from benchmark.data.dataset import GroundTruthDataset, Provenance
 from benchmark.data.grid import FactorGrid
-from benchmark.data.registry import DatasetSpec, register
+from benchmark.data.paths import data_root
+from benchmark.data.registry import DatasetSpec, register, resolve_source
 from benchmark.data.render import chairs as render
 from benchmark.data.render import common
 from benchmark.errors import DatasetError
 
 DIR_NAME = "rendered_chairs"
-CACHE_NAME = "rendered_chairs_64x64.npz"
+CACHE_NAME = "rendered_chairs_64x64.npy"
 OFFICIAL_URL = "https://www.di.ens.fr/willow/research/seeing3Dchairs/ (rendered_chairs.tar)"
 NUM_CHAIRS = 1393
 NAMES = ("chair", "azimuth", "elevation")
@@ -128,15 +130,22 @@ def load_official(root: Path, num_chairs: int | None = NUM_CHAIRS, name: str = "
     return ds
 
 
-def load(root: Path) -> GroundTruthDataset:
-    if not (Path(root) / DIR_NAME).exists():
-        raise DatasetError(f"no {DIR_NAME}/ under {root}: expected {LAYOUT} — {FIX}, or use chairs3d-procedural")
+def load(root: Path | None = None, source: str = "auto") -> GroundTruthDataset:
+    """The registered ``chairs3d`` (its only source is ``official``; the stand-in is ``chairs3d-procedural``)."""
+    root = data_root(root)
+    resolve_source("chairs3d", root, source)
     return load_official(root)
 
 
 def load_procedural(root: Path | None = None, cache: bool = False) -> GroundTruthDataset:
     return common.procedural_dataset("chairs3d-procedural", PROCEDURAL_GRID, render.render_classes,
                                      render.GENERATOR, render.VERSION, 1, root, cache=cache)
+
+
+def load_stand_in(root: Path | None = None, source: str = "auto", *, cache: bool = False) -> GroundTruthDataset:
+    """The registered ``chairs3d-procedural`` (its only source is ``procedural``)."""
+    resolve_source("chairs3d-procedural", root, source)
+    return load_procedural(root, cache)
 
 
 register(DatasetSpec(
@@ -148,5 +157,5 @@ register(DatasetSpec(
     name="chairs3d-procedural",
     description="procedural chairs with labelled style factors, 31 azimuths x 2 elevations, rendered on the fly",
     factor_names=render.NAMES, factor_sizes=render.SIZES, latent=PROCEDURAL_GRID.latent, channels=1,
-    official_files=(), procedural=True, load=lambda root=None, cache=False: load_procedural(root, cache),
+    official_files=(), procedural=True, load=load_stand_in,
 ))

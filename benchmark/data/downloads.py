@@ -159,12 +159,6 @@ def resources_for(name: str, root: Path | None = None) -> tuple[Resource, ...]:
     return DOWNLOADS[name]
 
 
-def download_hint(name: str) -> str:
-    """``'; or run: python -m benchmark data download NAME'`` for a downloadable dataset, else ``''``."""
-    base = ALIASES.get(name, name)
-    return f"; or run: python -m benchmark data download {base}" if base in DOWNLOADS else ""
-
-
 def with_url(res: Sequence[Resource], url: str) -> tuple[Resource, ...]:
     """``res`` with ``url`` put first for the resource whose file name the URL ends with (or the only one).
 

@@ -34,19 +34,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmark.data import cache as array_cache
 from benchmark.data import dsprites_render as render
 from benchmark.data import npy
 from benchmark.data.dataset import GroundTruthDataset, Provenance
 from benchmark.data.grid import FactorGrid
 from benchmark.data.npz_pickle import read_pickled_entry
-from benchmark.data.registry import DatasetSpec, register
+from benchmark.data.paths import data_root
+from benchmark.data.registry import DatasetSpec, register, resolve_source
 from benchmark.errors import DatasetError
 from benchmark.io import atomic_save_npz, sha256_file
 
 NPZ_NAME = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
 HDF5_NAME = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.hdf5"
 SUBDIR = "dsprites"
-CACHE_NAME = f"dsprites_procedural_v{render.VERSION}.npz"
+CACHE_NAME = f"dsprites_procedural_v{render.VERSION}.npy"
 OFFICIAL_URL = "https://github.com/deepmind/dsprites-dataset"
 NPZ_MD5 = "7da33b31b13a06f4b04a70402ce90c2e"
 HDF5_SHA256 = "729fa22e884c9c500e1f17415d580746b4c5894fbbb780a1319bbcfa39a745bb"
@@ -138,7 +140,7 @@ def read_npz(path: Path, validate: bool = True, grid: FactorGrid | None = None):
         raise DatasetError(f"{path}: cannot read its metadata ({type(e).__name__}: {npy.first_line(e)}); the file is "
                            f"truncated or corrupt — {FIX}") from None
     _latents_sizes(path, metadata, grid)
-    # uncompressed (our cache): mapped, then copied in one read; compressed: decompressed in memory
+    # uncompressed (np.savez): mapped, then copied in one read; compressed (the published file): decompressed
     imgs = np.array(npy.npz_member(path, "imgs", dtype=np.uint8, shape=(n, 64, 64), fix=FIX, mmap=True))
     classes = npy.npz_member(path, "latents_classes", dtype="iu", shape=(n, 6), fix=FIX)
     values = npy.npz_member(path, "latents_values", dtype="fiu", shape=(n, 6), fix=FIX)
@@ -210,59 +212,41 @@ def write_npz(path: Path, imgs: np.ndarray, metadata: dict | None = None, compre
 _LOADED: dict = {}  # (root, source) -> (imgs tensor, provenance); the 3 GB grid is loaded once per process
 
 
-def _notice(msg: str) -> None:
-    print(f"notice: {msg}", file=sys.stderr)
-
-
 def load_procedural(root: Path, regenerate: bool = False, progress: bool = True):
-    """The procedural grid, rendered once and cached in ``<root>/dsprites/`` (official npz layout)."""
+    """The procedural grid ``(N, 64, 64)`` uint8 in memory, and its cache path (None if it could not be written).
+
+    Rendered once and cached as ``<root>/dsprites/dsprites_procedural_v<VERSION>.npy`` with a JSON
+    sidecar (:mod:`benchmark.data.cache`); the cache is memory-mapped and copied in one read.
+    """
     cache = Path(root) / SUBDIR / CACHE_NAME
-    if cache.exists() and not regenerate:
-        try:
-            imgs, meta = read_npz(cache, validate=False)
-            # plain comparisons: str() of a crafted metadata object could be enormous
-            if meta.get("generator") == render.GENERATOR and meta.get("generator_version") == render.VERSION:
-                return imgs, cache
-        except DatasetError as e:
-            _notice(f"procedural cache unusable ({e}); rendering it again")
+    identity = {"generator": render.GENERATOR, "version": render.VERSION}
+    cached = None if regenerate else array_cache.read(cache, identity, (NUM_IMAGES, 64, 64), again="rendered again")
+    if cached is not None:
+        return np.array(cached), cache
     from tqdm import tqdm
 
     with tqdm(total=NUM_IMAGES, desc="render dSprites", unit="img", disable=not progress, file=sys.stderr) as bar:
         imgs = render.render_grid(progress=bar.update)
-    meta = official_metadata()
-    meta.update({"generator": render.GENERATOR, "generator_version": render.VERSION,
-                 "description": "procedural dSprites rendered by disentangle-bench (not the official file)"})
-    try:
-        write_npz(cache, imgs, meta)
-    except OSError as e:
-        _notice(f"could not cache the procedural grid at {cache} ({e}); it will be rendered again next time")
-        cache = None
-    return imgs, cache
+    return imgs, array_cache.write(cache, imgs, identity)
 
 
 def load_images(root: Path, source: str = "auto"):
     """uint8 images ``(N, 1, 64, 64)`` and their :class:`Provenance`.
 
-    ``source``: ``"official"`` (error if no official file), ``"procedural"``, or ``"auto"`` (official
-    when present, else procedural with a notice).
+    ``source``: as for every loader (:func:`benchmark.data.registry.resolve_source`): ``"official"``
+    (error if no official file), ``"procedural"``, or ``"auto"`` (official when present, else
+    procedural with a notice).
     """
-    if source not in ("auto", "official", "procedural"):
-        raise DatasetError(f"unknown dSprites source {source!r}; use auto, official or procedural")
     root = Path(root)
+    source = resolve_source("dsprites", root, source, notice=True)
     key = (str(root.resolve()), source)
     if key in _LOADED:
         return _LOADED[key]
-    found = [p for p in official_candidates(root) if p.exists()]
-    if source == "official" and not found:
-        raise DatasetError(f"no official dSprites file under {root}: expected {root / SUBDIR / NPZ_NAME} (or the .hdf5 twin); download it from {OFFICIAL_URL}, or use --data-source procedural (source='procedural' in Python)")
-    if found and source != "procedural":
-        path = found[0]
+    if source == "official":
+        path = next(p for p in official_candidates(root) if p.exists())
         imgs, _ = read_hdf5(path) if path.suffix == ".hdf5" else read_npz(path)
         prov = Provenance("official", file=str(path), sha256=sha256_file(path))
     else:
-        if source == "auto":
-            _notice(f"dsprites: no official file under {root}/{SUBDIR}/; using the procedural grid "
-                    f"({render.GENERATOR} v{render.VERSION}). Put {NPZ_NAME} there to use the official data.")
         imgs, cache = load_procedural(root)
         prov = Provenance("procedural", file=str(cache) if cache else None,
                           generator=render.GENERATOR, version=render.VERSION)
@@ -308,7 +292,8 @@ def load_scream(root: Path) -> tuple[torch.Tensor, Path]:
     path = Path(root) / SCREAM_FILE
     if not path.exists():
         raise DatasetError(f"scream_dsprites needs the painting at {path}: save {SCREAM_URL} there "
-                           "(the reference's file, Munch's The Scream from Wikimedia Commons)")
+                           "(the reference's file, Munch's The Scream from Wikimedia Commons), or run: "
+                           "python -m benchmark data download scream_dsprites")
     try:
         with Image.open(path) as im:
             w, h = im.size
@@ -359,18 +344,26 @@ def scream_transform(scream: torch.Tensor):
     return transform
 
 
-def load_dsprites(root: Path, source: str = "auto", variant: str | None = None) -> GroundTruthDataset:
+def load_dsprites(root: Path | None = None, source: str = "auto", variant: str | None = None) -> GroundTruthDataset:
+    """dSprites or one of its variants (``noshape``, ``color``, ``noisy``, ``scream``) from ``source``."""
+    root = data_root(root)
+    name = {None: "dsprites", "noshape": "dsprites_noshape"}.get(variant, f"{variant}_dsprites")
     if variant == "scream":  # check the painting first: it is the file most likely missing
         scream, scream_path = load_scream(root)
-    images, prov = load_images(root, source)
+    images, prov = load_images(root, resolve_source(name, root, source, notice=True))
     transforms = {None: (None, 1), "noshape": (None, 1), "color": (color_transform, 3), "noisy": (noise_transform, 3)}
     if variant == "scream":
         transforms["scream"] = (scream_transform(scream), 3)
         prov = replace(prov, auxiliary=f"{SCREAM_FILE} sha256 {sha256_file(scream_path)}")
     transform, channels = transforms[variant]
-    name = {None: "dsprites", "noshape": "dsprites_noshape"}.get(variant, f"{variant}_dsprites")
     grid = GRID_NOSHAPE if variant == "noshape" else GRID
     return GroundTruthDataset(name, grid, prov, images=images, max_value=1, channels=channels, transform=transform)
+
+
+def _variant_loader(variant: str | None):
+    def load(root: Path | None = None, source: str = "auto") -> GroundTruthDataset:
+        return load_dsprites(root, source, variant)
+    return load
 
 
 # --------------------------------------------------------------------------------------------------
@@ -390,7 +383,9 @@ MINI_GRID = FactorGrid.build(
 )
 
 
-def load_mini(root: Path | None = None) -> GroundTruthDataset:
+def load_mini(root: Path | None = None, source: str = "auto") -> GroundTruthDataset:
+    """The ``dsprites_mini`` sub-grid, rendered in memory (its only source is ``procedural``)."""
+    resolve_source("dsprites_mini", root, source)
     classes = MINI_GRID.classes(np.arange(MINI_GRID.num_images))
     official = np.stack([MINI_CLASSES[i][classes[:, i]] for i in range(6)], axis=1)
     images = render.render_classes(official).unsqueeze(1)
@@ -411,10 +406,10 @@ for _name, _variant, _ch, _desc in (
         name=_name, description=_desc, factor_names=render.NAMES, factor_sizes=render.SIZES,
         latent=(GRID_NOSHAPE if _variant == "noshape" else GRID).latent, channels=_ch, official_files=_FILES,
         procedural=True, needs_files=(SCREAM_FILE,) if _variant == "scream" else (),
-        load=(lambda root, source="auto", _v=_variant: load_dsprites(root, source, _v)),
+        load=_variant_loader(_variant),
     ))
 register(DatasetSpec(
     name="dsprites_mini", description="procedural dSprites sub-grid (23,040 images) for tests and tiny runs",
     factor_names=render.NAMES, factor_sizes=MINI_GRID.sizes, latent=MINI_GRID.latent, channels=1,
-    official_files=(), procedural=True, load=lambda root=None: load_mini(root),
+    official_files=(), procedural=True, load=load_mini,
 ))

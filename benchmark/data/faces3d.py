@@ -20,7 +20,8 @@ import torch
 
 from benchmark.data.dataset import GroundTruthDataset, Provenance
 from benchmark.data.grid import FactorGrid
-from benchmark.data.registry import DatasetSpec, register
+from benchmark.data.paths import data_root
+from benchmark.data.registry import DatasetSpec, register, resolve_source
 from benchmark.data.render import common
 from benchmark.data.render import faces as render
 from benchmark.errors import DatasetError
@@ -88,21 +89,21 @@ def load_procedural(root: Path | None = None, cache: bool = False) -> GroundTrut
                                      render.VERSION, 1, root, cache=cache)
 
 
-def load(root: Path, source: str = "auto") -> GroundTruthDataset:
-    """``source``: ``official`` (error without the file), ``procedural``, or ``auto``."""
-    if source not in ("auto", "official", "procedural"):
-        raise DatasetError(f"unknown faces3d source {source!r}; use auto, official or procedural")
-    found = common.first_existing(official_candidates(root))
-    if source == "procedural" or (found is None and source == "auto"):
-        if source == "auto":
-            common.notice(f"faces3d: no {FILE_NAME} under {root}/{SUBDIR}/; using the procedural stand-in "
-                          f"({render.GENERATOR} v{render.VERSION}).")
+def load(root: Path | None = None, source: str = "auto") -> GroundTruthDataset:
+    """``source``: ``official`` (error without the file), ``procedural``, or ``auto`` (see
+    :func:`benchmark.data.registry.resolve_source`)."""
+    root = data_root(root)
+    if resolve_source("faces3d", root, source, notice=True) == "procedural":
         ds = load_procedural(root)
         ds.name = "faces3d"
         return ds
-    if found is None:
-        raise DatasetError(f"no {FILE_NAME} under {root}: expected {official_candidates(root)[0]} — {FIX}")
-    return load_official(found)
+    return load_official(common.first_existing(official_candidates(root)))
+
+
+def load_stand_in(root: Path | None = None, source: str = "auto", *, cache: bool = False) -> GroundTruthDataset:
+    """The registered ``faces3d-procedural`` (its only source is ``procedural``)."""
+    resolve_source("faces3d-procedural", root, source)
+    return load_procedural(root, cache)
 
 
 register(DatasetSpec(
@@ -113,5 +114,5 @@ register(DatasetSpec(
 register(DatasetSpec(
     name="faces3d-procedural", description="procedural parametric heads (same grid), rendered on the fly",
     factor_names=NAMES, factor_sizes=SIZES, latent=GRID.latent, channels=1, official_files=(),
-    procedural=True, load=lambda root=None, cache=False: load_procedural(root, cache),
+    procedural=True, load=load_stand_in,
 ))

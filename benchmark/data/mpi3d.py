@@ -18,7 +18,8 @@ import torch
 from benchmark.data import npy
 from benchmark.data.dataset import GroundTruthDataset, Provenance
 from benchmark.data.grid import FactorGrid
-from benchmark.data.registry import DatasetSpec, register
+from benchmark.data.paths import data_root
+from benchmark.data.registry import DatasetSpec, register, resolve_source
 from benchmark.data.render import common
 from benchmark.errors import DatasetError
 from benchmark.data.render.common import checksum as sha256_file
@@ -80,11 +81,10 @@ def load_file(path: Path, name: str, lazy: bool = True, extra_sizes=(), checksum
 
 
 def _loader(name: str):
-    def load(root: Path, lazy: bool = True) -> GroundTruthDataset:
-        found = common.first_existing(candidates(root, name))
-        if found is None:
-            raise DatasetError(f"no {name}.npz under {root}: expected {candidates(root, name)[0]} — {_fix(name)}")
-        return load_file(found, name, lazy=lazy)
+    def load(root: Path | None = None, source: str = "auto", *, lazy: bool = True) -> GroundTruthDataset:
+        root = data_root(root)
+        resolve_source(name, root, source)  # only official: a missing file or another source is refused here
+        return load_file(common.first_existing(candidates(root, name)), name, lazy=lazy)
     return load
 
 

@@ -8,7 +8,8 @@ Registered names
     shape 4, orientation 15, row-major with orientation fastest (bases 48000, 4800, 480, 60, 15, 1).
     ``load_dataset("shapes3d", lazy=True)`` reads batches from the file on demand (sorted unique
     index reads); the default loads all images once as uint8 ``(N, 3, 64, 64)`` (5.9 GB; never
-    float32). Without the file, ``source="auto"`` falls back to the procedural grid with a notice.
+    float32). Without the file, ``source="auto"`` falls back to the procedural grid with a notice
+    (``source="procedural"`` forces it).
 ``shapes3d-procedural``
     :mod:`benchmark.data.render.scenes`: the same grid and factor values rendered on the fly.
 """
@@ -21,7 +22,8 @@ import torch
 
 from benchmark.data.dataset import GroundTruthDataset, Provenance
 from benchmark.data.grid import FactorGrid
-from benchmark.data.registry import DatasetSpec, register
+from benchmark.data.paths import data_root
+from benchmark.data.registry import DatasetSpec, register, resolve_source
 from benchmark.data.render import common
 from benchmark.data.render import scenes as render
 from benchmark.errors import DatasetError
@@ -129,22 +131,21 @@ def load_procedural(root: Path | None = None, cache: bool = False) -> GroundTrut
                                      render.VERSION, 3, root, cache=cache)
 
 
-def load(root: Path, source: str = "auto", lazy: bool = False) -> GroundTruthDataset:
-    """``source``: ``official`` (error without the file), ``procedural``, or ``auto``."""
-    if source not in ("auto", "official", "procedural"):
-        raise DatasetError(f"unknown shapes3d source {source!r}; use auto, official or procedural")
-    found = common.first_existing(official_candidates(root))
-    if source == "procedural" or (found is None and source == "auto"):
-        if source == "auto":
-            common.notice(f"shapes3d: no {FILE_NAME} under {root}/{SUBDIR}/; using the procedural stand-in "
-                          f"({render.GENERATOR} v{render.VERSION}). {FIX} to use the real data.")
+def load(root: Path | None = None, source: str = "auto", *, lazy: bool = False) -> GroundTruthDataset:
+    """``source``: ``official`` (error without the file), ``procedural``, or ``auto`` (see
+    :func:`benchmark.data.registry.resolve_source`)."""
+    root = data_root(root)
+    if resolve_source("shapes3d", root, source, notice=True) == "procedural":
         ds = load_procedural(root)
         ds.name = "shapes3d"
         return ds
-    if found is None:
-        raise DatasetError(f"no {FILE_NAME} under {root}: expected {official_candidates(root)[0]} — {FIX}, "
-                           "or use shapes3d-procedural")
-    return load_official(found, lazy=lazy)
+    return load_official(common.first_existing(official_candidates(root)), lazy=lazy)
+
+
+def load_stand_in(root: Path | None = None, source: str = "auto", *, cache: bool = False) -> GroundTruthDataset:
+    """The registered ``shapes3d-procedural`` (its only source is ``procedural``)."""
+    resolve_source("shapes3d-procedural", root, source)
+    return load_procedural(root, cache)
 
 
 register(DatasetSpec(
@@ -156,5 +157,5 @@ register(DatasetSpec(
     name="shapes3d-procedural",
     description="procedural Shapes3D scenes (same factors and values), rendered on the fly",
     factor_names=NAMES, factor_sizes=SIZES, latent=GRID.latent, channels=3, official_files=(),
-    procedural=True, load=lambda root=None, cache=False: load_procedural(root, cache),
+    procedural=True, load=load_stand_in,
 ))

@@ -15,7 +15,7 @@ Factors (as disentanglement_lib): category 5, instance 10, elevation 9, azimuth 
 fresh for every observation by :meth:`FactorGrid.complete`. The two halves are concatenated and
 reordered into the row-major grid, checking that every grid cell occurs exactly once; images are
 resized 96 -> 64 with Lanczos (antialiased), and the decoded grid is cached as
-``<data root>/small_norb/smallnorb_64x64.npz``.
+``<data root>/small_norb/smallnorb_64x64.npy`` (with a JSON sidecar, :mod:`benchmark.data.cache`).
 """
 from __future__ import annotations
 
@@ -28,12 +28,13 @@ import torch
 
 from benchmark.data.dataset import GroundTruthDataset, Provenance
 from benchmark.data.grid import FactorGrid
-from benchmark.data.registry import DatasetSpec, register
+from benchmark.data.paths import data_root
+from benchmark.data.registry import DatasetSpec, register, resolve_source
 from benchmark.data.render import common
 from benchmark.errors import DatasetError
 
 SUBDIR = "small_norb"
-CACHE_NAME = "smallnorb_64x64.npz"
+CACHE_NAME = "smallnorb_64x64.npy"
 OFFICIAL_URL = "https://cs.nyu.edu/~ylclab/data/norb-v1.0-small/"
 PREFIXES = ("smallnorb-5x46789x9x18x6x2x96x96-training", "smallnorb-5x01235x9x18x6x2x96x96-testing")
 NAMES = ("category", "instance", "elevation", "azimuth", "lighting")
@@ -148,8 +149,11 @@ def assemble(parts, grid: FactorGrid = GRID, progress: bool = True, where: str =
     return out
 
 
-def load(root: Path, grid: FactorGrid = GRID, progress: bool = True) -> GroundTruthDataset:
-    root = Path(root)
+def load(root: Path | None = None, source: str = "auto", *, grid: FactorGrid = GRID,
+         progress: bool = True) -> GroundTruthDataset:
+    """The six official files (the only source), decoded once and cached."""
+    root = data_root(root)
+    resolve_source("smallnorb", root, source)
     triples = files(root)
     flat = [p for t in triples for p in t]
     missing = [p.name for p in flat if not p.exists()]
@@ -169,6 +173,5 @@ def load(root: Path, grid: FactorGrid = GRID, progress: bool = True) -> GroundTr
 register(DatasetSpec(
     name="smallnorb", description="smallNORB (LeCun et al. 2004): toys under varied pose and light; grey 64x64",
     factor_names=NAMES, factor_sizes=SIZES, latent=LATENT, channels=1,
-    official_files=tuple(f"{SUBDIR}/{p}-dat.mat" for p in PREFIXES), procedural=False,
-    load=lambda root, **kw: load(root, **kw),
+    official_files=tuple(f"{SUBDIR}/{p}-dat.mat" for p in PREFIXES), procedural=False, load=load,
 ))

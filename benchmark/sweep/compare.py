@@ -116,13 +116,10 @@ def score_entry(rep, codes: str | None, dataset_name: str, source: str, preset, 
                 seed: int) -> dict:
     """Scores of an encoder ``rep`` (or of the codes file ``codes``) on ``dataset_name`` from ``source``,
     under ``preset``'s evaluation recipe: ``{results.csv column: value}`` plus ``_details``."""
-    from benchmark.data import get_spec, load_dataset
+    from benchmark.data import load_dataset
     from benchmark.sweep.scoring import score_representation
 
-    if dataset_name != "dsprites_mini" and get_spec(dataset_name).official_files:
-        dataset = load_dataset(dataset_name, data_dir, source=source)
-    else:
-        dataset = load_dataset(dataset_name, data_dir)
+    dataset = load_dataset(dataset_name, data_dir, source=source)
     if codes is not None:
         rep = load_codes(codes, len(dataset), dataset_name)
     return score_representation(rep, dataset, preset.eval, seed=seed, device=device, progress=True)

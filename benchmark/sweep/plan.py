@@ -174,29 +174,10 @@ def model_grid(models: Sequence[str], grids: dict[str, Sequence[float]] | None =
 
 
 def resolve_data_source(dataset: str, data_dir: str | None, source: str = "auto") -> str:
-    """``official`` if the dataset's official file is present under the data root, else ``procedural``."""
-    from benchmark.data import data_root, get_spec
+    """``official`` or ``procedural`` for ``dataset`` under the data root: :func:`benchmark.data.resolve_source`."""
+    from benchmark.data import resolve_source
 
-    spec = get_spec(dataset)
-    if source not in ("auto", "official", "procedural"):
-        raise BenchmarkError(f"unknown data source {source!r}; use auto, official or procedural")
-    present = bool(spec.official_files) and bool(spec.official_present(data_root(data_dir)))
-    from benchmark.data.downloads import download_hint
-
-    if source == "official" and not present:
-        raise BenchmarkError(f"no official file for {dataset} under {data_root(data_dir)}; see datasets/README.md, "
-                             f"or use --data-source procedural{download_hint(dataset)}")
-    if source == "procedural" and not spec.procedural:
-        raise BenchmarkError(f"{dataset} has no procedural generator; bring its official file "
-                             f"(datasets/README.md){download_hint(dataset)}")
-    if source != "auto":
-        return source
-    if present:
-        return "official"
-    if spec.procedural:
-        return "procedural"
-    raise BenchmarkError(f"no official file for {dataset} under {data_root(data_dir)} and no generator; "
-                         "see datasets/README.md for where to get it, or pass --data-dir")
+    return resolve_source(dataset, data_dir, source)
 
 
 def plan(

@@ -14,11 +14,9 @@ BASELINE_METRICS = {"pixels": ("beta_vae", "beta_vae_paper")}
 
 def load_run_dataset(spec):
     """The dataset of a run, from the data source its id was planned with."""
-    from benchmark.data import get_spec, load_dataset
+    from benchmark.data import load_dataset
 
-    if get_spec(spec.dataset).official_files:
-        return load_dataset(spec.dataset, spec.data_dir, source=spec.data_source)
-    return load_dataset(spec.dataset, spec.data_dir)
+    return load_dataset(spec.dataset, spec.data_dir, source=spec.data_source)
 
 
 def score_representation(rep, dataset, eval_recipe, seed: int, device: str, metrics=None, generative: bool | None = None,

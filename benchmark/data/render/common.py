@@ -12,15 +12,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from benchmark.data import npy
+from benchmark.data import cache as array_cache
 from benchmark.data.dataset import GroundTruthDataset, Provenance
 from benchmark.data.grid import FactorGrid
-from benchmark.errors import DatasetError
-from benchmark.io import atomic_save_npz
-
-
-def notice(msg: str) -> None:
-    print(f"notice: {msg}", file=sys.stderr)
 
 
 def first_existing(candidates) -> Path | None:
@@ -31,7 +25,7 @@ def first_existing(candidates) -> Path | None:
 
 
 # ------------------------------------------------------------------------------------------------
-# Procedural datasets: rendered on demand, optionally cached as npz in the data root
+# Procedural datasets: rendered on demand, optionally cached in the data root (benchmark.data.cache)
 # ------------------------------------------------------------------------------------------------
 def procedural_dataset(name: str, grid: FactorGrid, render_classes: Callable[[np.ndarray], torch.Tensor],
                        generator: str, version: str, channels: int, root: Path | None,
@@ -39,28 +33,18 @@ def procedural_dataset(name: str, grid: FactorGrid, render_classes: Callable[[np
     """A :class:`GroundTruthDataset` whose batches are rendered from factor classes on demand.
 
     With ``cache=True`` the whole grid is rendered once and saved to
-    ``<root>/procedural/<name>_v<version>.npz`` (key ``images``, ``(N, C, 64, 64)`` uint8, written
-    atomically); an existing cache with the right shape is always used.
+    ``<root>/procedural/<name>_v<version>.npy`` (``(N, C, 64, 64)`` uint8, with its JSON sidecar,
+    written atomically); an existing cache of the same generator, version and shape is always used.
     """
-    path = None if root is None else Path(root) / "procedural" / f"{name}_v{version}.npz"
+    path = None if root is None else Path(root) / "procedural" / f"{name}_v{version}.npy"
     images = None
-    if path is not None and path.exists():
-        fix = "it is rendered again now"
-        try:  # headers are checked before any read: a crafted or truncated cache is only re-rendered
-            if npy.npz_string(path, "generator", fix) == generator and npy.npz_string(path, "version", fix) == version:
-                images = torch.from_numpy(npy.npz_member(path, "images", dtype=np.uint8, fix=fix,
-                                                         shape=(grid.num_images, channels, 64, 64)))
-            else:
-                notice(f"{path}: cache does not match {generator} v{version}; ignoring it")
-        except DatasetError as e:
-            notice(f"unreadable cache ({e})")
+    if path is not None:
+        cached = array_cache.read(path, {"generator": generator, "version": version},
+                                  (grid.num_images, channels, 64, 64), again="rendered again")
+        images = None if cached is None else torch.from_numpy(np.array(cached))  # in memory, as rendered
     if images is None and cache and path is not None:
         images = render_all(grid, render_classes, channels, desc=f"render {name}", progress=progress)
-        try:
-            atomic_save_npz(path, images=images.numpy(), generator=np.str_(generator), version=np.str_(version))
-        except OSError as e:
-            notice(f"could not cache {name} at {path} ({e})")
-            path = None
+        path = array_cache.write(path, images.numpy(), {"generator": generator, "version": version})
     prov = Provenance("procedural", file=str(path) if images is not None and path is not None else None,
                       generator=generator, version=version)
     if images is not None:
@@ -98,31 +82,14 @@ def listing_key(files: list[Path], root: Path) -> str:
 
 
 def load_cache(path: Path, key: str, shape: tuple) -> np.ndarray | None:
-    """Images from a decoded-grid cache if it exists and matches ``key`` and ``shape``, else None.
-
-    The stored headers are checked before any data is read, so a truncated, stale or crafted cache
-    is decoded again instead of crashing or allocating what its header claims.
-    """
-    if not path.exists():
-        return None
-    fix = "it is decoded again now"
-    try:
-        if npy.npz_string(path, "key", fix) != key:
-            notice(f"{path}: stale cache (source files changed); decoding again")
-            return None
-        return npy.npz_member(path, "images", dtype=np.uint8, shape=shape, fix=fix)
-    except DatasetError as e:
-        notice(f"unreadable cache ({e})")
-        return None
+    """Images from a decoded-grid cache (:mod:`benchmark.data.cache`) if it matches ``key`` and
+    ``shape``, read into memory; else None, and a truncated, stale or crafted cache is decoded again."""
+    cached = array_cache.read(path, {"key": key}, shape, again="decoded again")
+    return None if cached is None else np.array(cached)
 
 
 def save_cache(path: Path, key: str, images: np.ndarray) -> Path | None:
-    try:
-        atomic_save_npz(path, images=images, key=np.str_(key))
-        return path
-    except OSError as e:
-        notice(f"could not write the decoded-grid cache {path} ({e}); it will be decoded again next time")
-        return None
+    return array_cache.write(path, images, {"key": key})
 
 
 # ------------------------------------------------------------------------------------------------
