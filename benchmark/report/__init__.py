@@ -33,7 +33,11 @@ def refresh(results_dir: str | os.PathLike, *, rebuild_table: bool = True, leade
     from benchmark.report.summary import write_summary
 
     rd = Path(results_dir)
-    df = write_results(rd) if rebuild_table else read_results(rd)
+    if rebuild_table:
+        write_results(rd)
+    # Everything below reads the table as stored (6 significant digits), never the in-memory one, so that
+    # run_all's closing refresh and `python -m benchmark figures` draw identical figures from the same numbers.
+    df = read_results(rd)
     update_leaderboard(df, Path(leaderboard) if leaderboard else rd / LEADERBOARD_CSV)
     pub_path = rd / PUBLISHED_CSV
     published = read_published(pub_path) if pub_path.is_file() else write_published(pub_path)

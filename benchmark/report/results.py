@@ -46,32 +46,6 @@ META_COLUMNS = [
 # only two), so that scripts reading it see one documented layout whatever produced it.
 COLUMNS = ID_COLUMNS + SCORE_COLUMNS + GENERATIVE_COLUMNS + META_COLUMNS
 
-SCORE_LABELS = {
-    "beta_vae_reference": "beta-VAE score (reference: sklearn logreg, 5 factors)",
-    "beta_vae_paper": "beta-VAE score (paper: Adagrad linear, 4 factors)",
-    "factor_vae": "FactorVAE score",
-    "mig": "MIG (histogram estimator)",
-    "dci_disentanglement": "DCI disentanglement",
-    "dci_completeness": "DCI completeness",
-    "dci_informativeness": "DCI informativeness",
-    "sap": "SAP score",
-    "modularity": "modularity",
-    "explicitness": "explicitness",
-    "irs": "IRS (interventional robustness)",
-    "downstream_gbt_100": "downstream task, GBT, 100 training points (test accuracy)",
-    "downstream_gbt_10000": "downstream task, GBT, 10,000 training points (test accuracy)",
-    "downstream_logreg_100": "downstream task, logistic regression CV, 100 training points (test accuracy)",
-    "downstream_logreg_10000": "downstream task, logistic regression CV, 10,000 training points (test accuracy)",
-    "recon_bce": "reconstruction error (Bernoulli NLL, nats/image)",
-    "recon_mse": "reconstruction MSE (per image)",
-    "elbo": "ELBO (nats/image)",
-    "kl": "KL(q(z|x) || p(z)) (nats/image)",
-    "active_units": "active latents (KL > 0.01 nats)",
-    "recon_bce_sampled": "reconstruction error of a sampled z (the ELBO's term)",
-    "active_units_variance": "active latents (variance of the mean > 0.01)",
-    "iwae": "IWAE log-likelihood bound (nats/image)",
-}
-
 
 def row_from_metrics(m: dict) -> dict:
     """One tidy row from a run's metrics.json content."""

@@ -14,7 +14,7 @@ import pandas as pd
 
 from benchmark.io import atomic_write_text
 from benchmark.results.columns import smoke_test_note
-from benchmark.report.figures import REPRESENTATION_ORDER, comparison_table, groups
+from benchmark.report.figures import REPRESENTATION_ORDER, comparison_table, groups, spread_text
 from benchmark.report.results import score_columns
 
 SUMMARY_MD = "summary.md"
@@ -188,9 +188,10 @@ def write_summary(results: pd.DataFrame, published: pd.DataFrame, figures: dict[
         commits = ", ".join(sorted(g["git_commit"].dropna().astype(str).str[:12].unique())) if "git_commit" in g else "?"
         lines += [f"Runs: {len(g)} ({g['seed'].nunique()} seed(s)); device: {dev}; commit: {commits}.", ""]
         t = runs_table(g)
-        lines += ["### Runs (mean ± sd over seeds)", "",
+        lines += [f"### Runs ({spread_text(int(g['seed'].nunique()))})", "",
                   "recon = Bernoulli NLL per image (nats), KL = KL(q(z|x)||p(z)) per image (nats), "
-                  "active = latents with KL > 0.01 nats; scores in [0, 1].", "", markdown_table(t)]
+                  "active = latents with KL > 0.01 nats; supervised scores in [0, 1], GaussTC and MI in nats.",
+                  "", markdown_table(t)]
         unconverged = adagrad_note(g)
         if unconverged:
             lines += ["", f"> **Note.** {unconverged}", ""]
