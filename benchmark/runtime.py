@@ -1,4 +1,14 @@
-"""Process-wide CPU settings that every entry point and test gets by importing ``benchmark``.
+"""Process-wide CPU settings, applied by the entry points with :func:`setup` (importing ``benchmark``
+changes nothing).
+
+Where :func:`setup` is called: the command line's ``main`` (``python -m benchmark``, the console
+script ``disentangle-bench``) and ``run_all.py`` (:func:`benchmark.cli.run.main`), both before any
+module that imports torch; the sweep's worker processes (``sweep/executors.py``, ``_worker_init``);
+:func:`benchmark.train.loop.train_members`, which :func:`benchmark.train.train` and
+:func:`benchmark.train.train_ensemble` run; :func:`benchmark.metrics.evaluate.evaluate`; and the
+tests (``tests/conftest.py``). Ordering: the OpenMP wait policy is an environment variable that
+libgomp reads once, when torch loads it, so it only takes effect where :func:`setup` runs before
+``import torch`` (the entry points above do); the allocator thresholds take effect whenever it runs.
 
 Two traps measured on a 2-core machine:
 
@@ -9,7 +19,7 @@ Two traps measured on a 2-core machine:
   thresholds keeps them in the heap. Measured here (docs/performance.md, Training): training on
   dSprites through ``python -m benchmark train`` 1.14x faster at 2 threads (2,000-7,300 page faults
   per step without it), encoding at batch 1,024 (128 MB activations, above glibc's largest dynamic
-  threshold) 1.5-1.9x faster. We apply it with ``mallopt`` at import time, so it holds without a
+  threshold) 1.5-1.9x faster. We apply it with ``mallopt`` from :func:`setup`, so it holds without a
   shell wrapper (the ``MALLOC_*_`` environment variables only work if set before the interpreter
   starts).
 * Denormal floats slow freshly initialised networks several-fold on x86; flushing them to zero
@@ -74,7 +84,7 @@ def set_threads(n: int | None = None) -> int:
     every barrier), two threads on a 2-core machine that share it with one other busy process were
     measured ~10x slower than one thread, because each barrier waits for the descheduled thread.
     :func:`configure_openmp` bounds the spin instead (see there); it only takes effect if set
-    before torch starts its thread pool, which is why ``benchmark/__init__`` calls it first.
+    before torch is imported, which is why the entry points call :func:`setup` first.
     """
     import torch
 
@@ -121,7 +131,17 @@ def configure_openmp() -> None:
     os.environ.setdefault("KMP_BLOCKTIME", "0")  # Intel OpenMP builds: yield right away
 
 
+_setup_done = False
+
+
 def setup() -> None:
-    """Apply the process-wide settings; safe to call many times."""
+    """Apply the process-wide settings (OpenMP wait policy, allocator thresholds).
+
+    Idempotent and cheap after the first call, so library functions call it on every use.
+    """
+    global _setup_done
+    if _setup_done:
+        return
     configure_openmp()
     tune_allocator()
+    _setup_done = True

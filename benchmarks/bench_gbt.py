@@ -129,7 +129,9 @@ def main() -> None:
     p.add_argument("--skip-parallel", action="store_true", help="skip part 3 (~4 min)")
     args = p.parse_args()
 
-    import benchmark  # noqa: F401
+    from benchmark import runtime
+
+    runtime.setup()  # allocator thresholds, OpenMP wait policy
 
     rows = synthetic_dci(args.seeds)
     print_table(rows, ["implementation", "seed", "seconds", "disentanglement", "completeness", "accuracy_train",

@@ -240,7 +240,9 @@ def main() -> None:
 
     import torch
 
-    import benchmark  # noqa: F401
+    from benchmark import runtime
+
+    runtime.setup()  # allocator thresholds, OpenMP wait policy
 
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)

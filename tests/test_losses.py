@@ -7,7 +7,6 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
-import benchmark  # noqa: F401  (runtime settings)
 from benchmark.models import losses as L
 
 

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 from sklearn.ensemble import GradientBoostingClassifier
 
-import benchmark  # noqa: F401
 from benchmark.errors import BenchmarkError
 from benchmark.metrics.gbt import fit_gradient_boosting
 

@@ -5,7 +5,6 @@ import pytest
 import torch
 from torch import nn
 
-import benchmark  # noqa: F401
 from benchmark.models.architectures import (ConvDecoder, ConvEncoder, Discriminator, FCDecoder, FCEncoder,
                                             num_parameters)
 

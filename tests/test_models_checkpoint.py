@@ -4,7 +4,6 @@ import pickle
 import pytest
 import torch
 
-import benchmark  # noqa: F401
 from benchmark.errors import CheckpointError
 from benchmark.models import build_model, load_checkpoint, make_config, save_checkpoint
 from benchmark.models.checkpoint import read_checkpoint

@@ -2,7 +2,6 @@
 import pytest
 import torch
 
-import benchmark  # noqa: F401
 from benchmark.errors import BenchmarkError
 from benchmark.models import MODELS, build_model, config_from_dict, losses as L, make_config
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-import benchmark  # noqa: F401
 from benchmark.data.dataset import GroundTruthDataset, Provenance
 from benchmark.data.grid import FactorGrid
 from benchmark.errors import BenchmarkError

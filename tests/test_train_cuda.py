@@ -10,7 +10,6 @@ lr * sign(g).) Members against solo runs are compared in float64, where nothing 
 import pytest
 import torch
 
-import benchmark  # noqa: F401
 from benchmark.models.checkpoint import read_checkpoint
 from benchmark.train import TrainConfig
 from benchmark.train.device_steps import CHUNK_STEPS, DeviceSteps

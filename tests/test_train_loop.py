@@ -2,7 +2,6 @@
 import pytest
 import torch
 
-import benchmark  # noqa: F401
 from benchmark.errors import BenchmarkError
 from benchmark.models.checkpoint import read_checkpoint
 from benchmark.train import TrainConfig, TrainingDiverged

@@ -323,10 +323,8 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
                    help="local executor: train compatible runs (one loss and recipe: all betas x seeds, the VAE as "
                         "beta 1) together as one ensemble before scoring; auto = on for CUDA devices, off on CPU "
                         "(default auto)")
-    try:
-        from benchmark.sweep import slurm
-    except ModuleNotFoundError:  # pragma: no cover - slurm module missing
-        return
+    from benchmark.sweep import slurm  # submitit itself is imported only when the Slurm executor runs
+
     slurm.add_executor_arguments(parser)
 
 
