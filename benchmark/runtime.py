@@ -1,4 +1,14 @@
-"""Process-wide CPU settings that every entry point and test gets by importing ``benchmark``.
+"""Process-wide CPU settings, applied by the entry points with :func:`setup` (importing ``benchmark``
+changes nothing).
+
+Where :func:`setup` is called: the command line's ``main`` (``python -m benchmark``, the console
+script ``disentangle-bench``) and ``run_all.py`` (:func:`benchmark.cli.run.main`), both before any
+module that imports torch; the sweep's worker processes (``sweep/executors.py``, ``_worker_init``);
+:func:`benchmark.train.loop.train_members`, which :func:`benchmark.train.train` and
+:func:`benchmark.train.train_ensemble` run; :func:`benchmark.metrics.evaluate.evaluate`; and the
+tests (``tests/conftest.py``). Ordering: the OpenMP wait policy is an environment variable that
+libgomp reads once, when torch loads it, so it only takes effect where :func:`setup` runs before
+``import torch`` (the entry points above do); the allocator thresholds take effect whenever it runs.
 
 Two traps (measurements: docs/performance.md, "Design measurements behind the code"):
 
@@ -7,7 +17,7 @@ Two traps (measurements: docs/performance.md, "Design measurements behind the co
   mmapped chunk, so same-size 8 MB activations keep being mapped and unmapped unless something
   larger was freed first (it depends on the process's history). Raising the mmap and trim
   thresholds keeps them in the heap, which speeds up training and large-batch encoding. We apply it
-  with ``mallopt`` at import time, so it holds without a shell wrapper (the ``MALLOC_*_``
+  with ``mallopt`` from :func:`setup`, so it holds without a shell wrapper (the ``MALLOC_*_``
   environment variables only work if set before the interpreter starts).
 * Denormal floats slow freshly initialised networks several-fold on x86; flushing them to zero
   costs nothing measurable in accuracy for these models.
@@ -72,7 +82,7 @@ def set_threads(n: int | None = None) -> int:
     several times slower than one thread, because each barrier waits for the descheduled thread
     (docs/performance.md).
     :func:`configure_openmp` bounds the spin instead (see there); it only takes effect if set
-    before torch starts its thread pool, which is why ``benchmark/__init__`` calls it first.
+    before torch is imported, which is why the entry points call :func:`setup` first.
     """
     import torch
 
@@ -115,7 +125,17 @@ def configure_openmp() -> None:
     os.environ.setdefault("KMP_BLOCKTIME", "0")  # Intel OpenMP builds: yield right away
 
 
+_setup_done = False
+
+
 def setup() -> None:
-    """Apply the process-wide settings; safe to call many times."""
+    """Apply the process-wide settings (OpenMP wait policy, allocator thresholds).
+
+    Idempotent and cheap after the first call, so library functions call it on every use.
+    """
+    global _setup_done
+    if _setup_done:
+        return
     configure_openmp()
     tune_allocator()
+    _setup_done = True

@@ -29,6 +29,9 @@ def main() -> None:
     p.add_argument("--data-dir", default=None, help="data root (default: $DISENTANGLE_BENCH_DATA, else ./datasets)")
     args = p.parse_args()
 
+    from benchmark import runtime
+
+    runtime.setup()  # allocator thresholds, OpenMP wait policy
     from benchmark.data.registry import load_dataset
     from benchmark.metrics.evaluate import SUITE, evaluate
     from benchmark.runtime import set_threads

@@ -52,6 +52,9 @@ def main() -> None:
                     help="scorings per variant at 10,000 training points (default 4; 0 skips them, ~1 min each)")
     args = ap.parse_args()
 
+    from benchmark import runtime
+
+    runtime.setup()  # allocator thresholds, OpenMP wait policy
     from benchmark.data import FactorGrid
     from benchmark.metrics import dci
     from benchmark.metrics.utils import ReferenceRandomState

@@ -34,6 +34,9 @@ def main() -> None:
     p.add_argument("--data-dir", default=None, help="data root (default: $DISENTANGLE_BENCH_DATA, else ./datasets)")
     args = p.parse_args()
 
+    from benchmark import runtime
+
+    runtime.setup()  # allocator thresholds, OpenMP wait policy
     from benchmark.data.registry import load_dataset
     from benchmark.metrics import dci
     from benchmark.metrics.encode import encode_dataset

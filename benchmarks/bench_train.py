@@ -226,8 +226,8 @@ def ensemble_rate(data, members: int, steps: int, threads: int, device="cpu", wa
 CHILD = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1]); sys.path.insert(0, sys.argv[1] + "/benchmarks")
-import benchmark
 from benchmark import runtime
+runtime.setup()
 import bench_train as B
 threads, steps, what = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 data = B.load_data()
@@ -328,7 +328,9 @@ def main(argv=None) -> int:
         ap.error(f"--steps and --rounds must be at least 1 and --cli-steps at least 100 "
                  f"(got {args.steps}, {args.rounds}, {args.cli_steps})")
 
-    from benchmark import runtime  # before torch: the allocator fix and OpenMP policy apply at import
+    from benchmark import runtime
+
+    runtime.setup()  # allocator fix, OpenMP policy: before torch is imported
     import torch
 
     info = machine()

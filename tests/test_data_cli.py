@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from benchmark.cli import main
 
 
@@ -49,7 +51,10 @@ def test_bad_values_give_one_error_line():
 
 def test_show_refuses_a_negative_seed_and_a_folder_as_out(tmp_path, capsys):
     # both were tracebacks: numpy's seed error, and IsADirectoryError after drawing the sheet
-    assert main(["data", "show", "dsprites_mini", "--seed", "-1", "--out", str(tmp_path / "s.png")]) == 2
-    assert capsys.readouterr().err.strip() == "error: --seed must be >= 0, got -1"
+    with pytest.raises(SystemExit) as e:
+        main(["data", "show", "dsprites_mini", "--seed", "-1", "--out", str(tmp_path / "s.png")])
+    assert e.value.code == 2 and capsys.readouterr().err.strip() == (
+        "error: argument --seed: must be from 0 to 2**32 - 1 (numpy RandomState's range), got -1; "
+        "see disentangle-bench data show --help")
     assert main(["data", "show", "dsprites_mini", "--out", str(tmp_path)]) == 2
     assert "it is a folder; pass a file path" in capsys.readouterr().err

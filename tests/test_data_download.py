@@ -12,7 +12,7 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.data import downloads as dl
-from benchmark.data.cli import prepare_downloaded
+from benchmark.cli.data import prepare_downloaded
 from benchmark.data.downloads import DownloadError, Resource
 from benchmark.data.registry import load_dataset
 from benchmark.errors import DatasetError

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import run_all
+from benchmark.cli.run import build_parser, make_plan
 from benchmark.results import layout
 from benchmark.sweep import job, scoring, training
 
@@ -200,8 +201,8 @@ def test_a_resumed_run_records_every_thread_count_it_trained_with(tmp_path):
 
     from benchmark.sweep.plan import RunSpec
 
-    args = run_all.build_parser().parse_args(TINY + ["--models", "ae", "--baselines", "none", "--steps", "20"])
-    spec = run_all.make_plan(args)[0][0]
+    args = build_parser().parse_args(TINY + ["--models", "ae", "--baselines", "none", "--steps", "20"])
+    spec = make_plan(args)[0][0]
     short = RunSpec.from_dict({**spec.to_dict(), "run_id": None, "threads": 1,
                                "train": {**spec.train, "steps": 10}})
     folder = layout.run_dir(tmp_path, spec.run_id)
@@ -231,8 +232,8 @@ def test_every_recorded_rerun_command_replans_the_same_run():
 
     argv = TINY + ["--models", "ae", "beta_vae", "--betas", "1", "4", "--seeds", "0", "2", "--steps", "30",
                    "--data-source", "procedural", "--baselines", "pca"]
-    specs, _ = run_all.make_plan(run_all.build_parser().parse_args(argv))
+    specs, _ = make_plan(build_parser().parse_args(argv))
     for s in specs:
-        again, _ = run_all.make_plan(run_all.build_parser().parse_args(
+        again, _ = make_plan(build_parser().parse_args(
             rerun_record(s)["rerun"].split() + ["--seeds", str(s.seed)]))
         assert [a.run_id for a in again] == [s.run_id]

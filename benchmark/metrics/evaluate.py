@@ -268,8 +268,10 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
     ``scores`` (flat ``metric.key`` -> value), seed, preset, library versions, dataset provenance,
     representation (encoding info), warnings.
     """
+    from benchmark import runtime
     from benchmark.metrics.encode import Codes, SampledCodes, choose_indices, encode_dataset
 
+    runtime.setup()  # the allocator setting speeds up encoding; cheap and idempotent for repeated calls
     representation_kind = representation
     if representation_kind not in ("mean", "sampled"):
         raise BenchmarkError(f"representation must be 'mean' or 'sampled', got {representation_kind!r}")

@@ -234,6 +234,7 @@ def train_members(configs: list[TrainConfig], dataset, out_dirs: list, *, resume
     -------
     list of TrainResult, one per member.
     """
+    runtime.setup()  # process settings for library callers of train() / train_ensemble() too (idempotent)
     check_compatible(configs)
     if len(out_dirs) != len(configs):
         raise BenchmarkError(f"{len(configs)} configs but {len(out_dirs)} result folders")

@@ -1,8 +1,9 @@
-"""``python -m benchmark train``: train one zoo model resumably (see :func:`benchmark.train.train`)."""
+"""``train``: train one zoo model resumably (see :func:`benchmark.train.train`)."""
 from __future__ import annotations
 
 from pathlib import Path
 
+from benchmark.cli import common
 from benchmark.models import MODELS
 from benchmark.train.config import SWITCHES, TrainConfig
 
@@ -29,8 +30,10 @@ def add_parsers(sub) -> None:
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=typ, default=None, help=help_)
     d = TrainConfig()
     p.add_argument("--dataset", default=d.dataset, help=f"registered dataset (default {d.dataset}; see 'data list')")
-    p.add_argument("--data-dir", default=None, help="data root (default: $DISENTANGLE_BENCH_DATA or ./datasets)")
-    p.add_argument("--out", default=None, help="result folder (default results/train/<model>_<params>_<dataset>_seed<seed>)")
+    common.add_data_dir(p)
+    common.add_results_dir(p)
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="result folder (default: RESULTS_DIR/train/<model>_<params>_<dataset>_seed<seed>)")
     p.add_argument("--steps", type=int, default=d.steps, help=f"optimiser steps (default {d.steps:,}, the paper preset)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help=f"images per step (default {d.batch_size})")
     p.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr:g})")
@@ -40,11 +43,11 @@ def add_parsers(sub) -> None:
     p.add_argument("--latent-dim", type=int, default=d.latent_dim, help=f"code size (default {d.latent_dim})")
     p.add_argument("--likelihood", choices=("bernoulli", "gaussian"), default=d.likelihood,
                    help="decoder likelihood (default bernoulli on logits)")
-    p.add_argument("--seed", type=int, default=d.seed, help="seeds weights, data stream and noise (default 0)")
+    common.add_seed(p, "seeds weights, data stream and noise")
     p.add_argument("--log-every", type=int, default=d.log_every, help=f"steps between CSV rows (default {d.log_every})")
     p.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every,
                    help=f"steps between checkpoints (default {d.checkpoint_every})")
-    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps")
+    common.add_device(p)
     p.add_argument("--amp", choices=SWITCHES, default="auto", help="bfloat16 autocast: auto = on for CUDA only")
     p.add_argument("--compile", choices=SWITCHES, default="auto", help="torch.compile the model: auto = off")
     p.add_argument("--channels-last", choices=SWITCHES, default="auto", help="NHWC conv layout: auto = on for CPU")
@@ -56,9 +59,10 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=lambda args: _run_train(args))
 
 
-def default_out(model: str, params: dict, dataset: str, seed: int) -> Path:
+def default_out(model: str, params: dict, dataset: str, seed: int, results_dir="results") -> Path:
+    """``RESULTS_DIR/train/<model>_<params>_<dataset>_seed<seed>``: the result folder ``--out`` defaults to."""
     tag = "_".join(f"{k}{v:g}" for k, v in sorted(params.items()))
-    return Path("results") / "train" / "_".join(x for x in (model, tag, dataset, f"seed{seed}") if x)
+    return Path(results_dir) / "train" / "_".join(x for x in (model, tag, dataset, f"seed{seed}") if x)
 
 
 def _run_train(args) -> int:
@@ -85,7 +89,7 @@ def _run_train(args) -> int:
         from benchmark.runtime import check_threads
 
         check_threads(args.threads)
-    out = Path(args.out) if args.out else default_out(args.model, params, args.dataset, args.seed)
+    out = Path(args.out) if args.out else default_out(args.model, params, args.dataset, args.seed, args.results_dir)
     dataset = load_dataset(args.dataset, data_dir=args.data_dir)
     result = train(config, dataset, out, progress=not args.no_progress)
     name = " ".join([args.model] + [f"{k}={v:g}" for k, v in params.items()])

@@ -1,15 +1,16 @@
-"""``python -m benchmark evaluate``: score a checkpoint, a codes file or a baseline representation."""
+"""``evaluate``: score a checkpoint, a codes file or a baseline representation.
+
+Loading a checkpoint belongs here, not in :mod:`benchmark.metrics`: the metrics take an encoder, a
+model or codes and return numbers, and never import :mod:`benchmark.models`.
+"""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
+from benchmark.cli import common
 from benchmark.errors import BenchmarkError
-from benchmark.helpfmt import DefaultsHelp
-
-DATA_DIR_HELP = "data root (default: $DISENTANGLE_BENCH_DATA, else ./datasets)"
 
 
 def add_parsers(sub) -> None:
@@ -21,7 +22,6 @@ def add_parsers(sub) -> None:
         help="disentanglement scores (beta-VAE, FactorVAE, MIG, DCI, SAP, modularity, unsupervised, IRS) and generative scores",
         description="Encode the dataset once with the representation, then compute the requested scores "
                     "with the reference's definitions. Give exactly one of --checkpoint, --codes, --baseline.",
-        formatter_class=DefaultsHelp,
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="model checkpoint (loaded with benchmark.models.load_checkpoint)")
@@ -30,23 +30,24 @@ def add_parsers(sub) -> None:
     src.add_argument("--baseline", choices=[b for b in BASELINES if b != "untrained"],
                      help="a baseline representation of the beta-VAE paper's table; needs --dataset")
     p.add_argument("--dataset", help="dataset name (default for --checkpoint: the one it was trained on)")
-    p.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
+    common.add_data_dir(p)
     p.add_argument("--metrics", nargs="+", default=list(SUITE), metavar="METRIC",
-                   help=f"metrics to compute, from: {', '.join(available_metrics())}")
+                   help=f"metrics to compute, from: {', '.join(available_metrics())} (default: {' '.join(SUITE)})")
     p.add_argument("--preset", choices=list(SAMPLE_SIZES), default="reference",
                    help="sample sizes: reference = disentanglement_lib's study, quick = ~10x smaller, tiny = tests")
-    p.add_argument("--seed", type=_seed, default=0, help="metric seed: each metric draws from its own numpy RandomState(seed), as the reference (see --random-stream)")
+    common.add_seed(p, "metric seed: each metric draws from its own numpy RandomState(seed), as the reference "
+                       "(see --random-stream)")
     p.add_argument("--param", action="append", default=[], metavar="METRIC.NAME=VALUE",
                    help="override one metric parameter, e.g. dci.n_jobs=1 or mig.num_train=20000 (repeatable; JSON values)")
     p.add_argument("--json", dest="json_out", default=None, help="write the full result (every parameter, versions) here")
-    p.add_argument("--device", default=None, help="torch device for encoding (default: cuda if available, else cpu)")
+    common.add_device(p)
     p.add_argument("--batch-size", type=int, default=None, help="encoding batch size (default 64 on CPU, 1024 on GPU)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: idle cores)")
     p.add_argument("--cache-dir", default=None,
                    help="codes cache folder (default for --checkpoint: <checkpoint folder>/codes_cache)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the codes cache")
-    p.add_argument("--noise-seed", type=_seed, default=0,
-                   help="seed of the one nuisance draw per image for stochastic datasets (color/noisy dSprites)")
+    common.add_seed(p, "seed of the one nuisance draw per image for stochastic datasets (color/noisy dSprites)",
+                    flag="--noise-seed")
     p.add_argument("--representation", choices=["mean", "sampled"], default="mean",
                    help="score the encoder mean (published numbers) or the reference's sampled code mu + sigma * eps")
     p.add_argument("--random-stream", choices=["reference", "independent"], default="reference",
@@ -58,17 +59,6 @@ def add_parsers(sub) -> None:
                    help="encode under bfloat16 autocast (declared option, off by default; check scores against float32)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_evaluate)
-
-
-def _seed(text: str) -> int:
-    """argparse type: an integer in numpy RandomState's range 0 .. 2**32 - 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if not 0 <= value <= 2**32 - 1:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 2**32 - 1 (numpy RandomState's range), got {value}")
-    return value
 
 
 def _check_output_file(path: str) -> None:
@@ -100,11 +90,13 @@ def cmd_evaluate(args) -> int:
     import numpy as np
 
     from benchmark.data.registry import load_dataset
+    from benchmark.device import resolve_device
     from benchmark.io import atomic_write_json, sha256_file
     from benchmark.metrics.evaluate import available_metrics, evaluate
     from benchmark.runtime import set_threads
 
     set_threads(args.threads)
+    device = resolve_device(args.device)
     if args.json_out:
         _check_output_file(args.json_out)
     bad = [m for m in args.metrics if m not in available_metrics()]
@@ -118,11 +110,10 @@ def cmd_evaluate(args) -> int:
         ckpt = Path(args.checkpoint)
         if not ckpt.is_file():
             raise BenchmarkError(f"checkpoint {ckpt} not found; give the path of a file written by training")
-        from benchmark.models import load_checkpoint  # lazy: metrics never import models at module level
+        from benchmark.models import load_checkpoint
 
         model, config = load_checkpoint(str(ckpt))
-        if args.device:
-            model = model.to(args.device)
+        model = model.to(device)
         name = args.dataset or (config or {}).get("dataset")
         if not name:
             raise BenchmarkError(f"{ckpt}: the checkpoint does not say its dataset; pass --dataset NAME")
@@ -153,7 +144,7 @@ def cmd_evaluate(args) -> int:
     if any(m == "generative" for m in args.metrics) and not args.checkpoint:
         raise BenchmarkError("the 'generative' metric needs --checkpoint (a model with a decoder)")
     result = evaluate(rep, dataset, metrics=args.metrics, seed=args.seed, preset=args.preset, params=params,
-                      device=args.device, batch_size=args.batch_size, cache_dir=cache_dir, key=key,
+                      device=device, batch_size=args.batch_size, cache_dir=cache_dir, key=key,
                       noise_seed=args.noise_seed, bf16=args.bf16,
                       representation=args.representation, progress=not args.quiet,
                       random_stream=args.random_stream)

@@ -1,8 +1,9 @@
-"""``python -m benchmark data list|prepare|show``."""
+"""``data list|prepare|download|show``: the ground-truth datasets under the data root."""
 from __future__ import annotations
 
 from pathlib import Path
 
+from benchmark.cli import common
 from benchmark.data.paths import data_root
 from benchmark.errors import BenchmarkError
 
@@ -13,14 +14,13 @@ def add_parsers(sub) -> None:
     dsub.required = True
 
     q = dsub.add_parser("list", help="every dataset, its factors and sizes, and whether the official file is present")
-    q.add_argument("--data-dir", default=None, help="data root (default: $DISENTANGLE_BENCH_DATA, else ./datasets)")
+    common.add_data_dir(q)
     q.set_defaults(func=cmd_list)
 
     q = dsub.add_parser("prepare", help="validate the official file, or render and cache the procedural grid")
     q.add_argument("name", help="dataset name (see 'data list')")
-    q.add_argument("--data-dir", default=None, help="data root (default: $DISENTANGLE_BENCH_DATA, else ./datasets)")
-    q.add_argument("--source", choices=["auto", "official", "procedural"], default="auto",
-                   help="auto: official file when present, else procedural (default)")
+    common.add_data_dir(q)
+    common.add_data_source(q, "--source")
     q.set_defaults(func=cmd_prepare)
 
     q = dsub.add_parser("download", help="download, verify and unpack official files, then validate them as 'prepare' does")
@@ -28,14 +28,15 @@ def add_parsers(sub) -> None:
     q.add_argument("--all", action="store_true", help="every dataset with a public file (asks first unless --yes)")
     q.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     q.add_argument("--url", default=None, help="try this URL (a mirror) first; its file name picks the resource")
-    q.add_argument("--data-dir", default=None, help="data root (default: $DISENTANGLE_BENCH_DATA, else ./datasets)")
+    common.add_data_dir(q)
     q.set_defaults(func=cmd_download)
 
     q = dsub.add_parser("show", help="write a contact sheet PNG: one row per factor, varying only that factor")
     q.add_argument("name", help="dataset name (see 'data list')")
-    q.add_argument("--data-dir", default=None, help="data root (default: $DISENTANGLE_BENCH_DATA, else ./datasets)")
-    q.add_argument("--out", default=None, help="PNG path (default: docs/datasets/<name>.png)")
-    q.add_argument("--seed", type=int, default=0, help="seed of the base image and nuisance draws (default 0)")
+    common.add_data_dir(q)
+    common.add_results_dir(q)
+    q.add_argument("--out", default=None, metavar="PNG", help="PNG path (default: RESULTS_DIR/datasets/<name>.png)")
+    common.add_seed(q, "seed of the base image and nuisance draws")
     q.set_defaults(func=cmd_show)
 
 
@@ -69,10 +70,10 @@ def cmd_prepare(args) -> int:
     from benchmark.data.registry import get_spec
 
     kw = {}
-    if args.source != "auto":
+    if args.data_source != "auto":
         if "source" not in inspect.signature(get_spec(args.name).load).parameters:
-            raise BenchmarkError(f"dataset {args.name} has only one source; run without --source")
-        kw["source"] = args.source
+            raise BenchmarkError(f"dataset {args.name} has only one source; run without --data-source")
+        kw["source"] = args.data_source
     if "cache" in inspect.signature(get_spec(args.name).load).parameters:
         kw["cache"] = True  # procedural stand-ins: render the whole grid once and keep it in the data root
     _print_summary(_load(args, **kw))
@@ -144,14 +145,10 @@ def prepare_downloaded(name: str, data_dir=None, **load_kwargs) -> None:
 def cmd_show(args) -> int:
     import numpy as np
 
-    try:
-        from benchmark.data.contact_sheet import write_contact_sheet
-    except ModuleNotFoundError:
-        raise BenchmarkError("contact sheets are not available in this build (benchmark.data.contact_sheet missing)") from None
-    if args.seed < 0:  # numpy's generators take no negative seeds
-        raise BenchmarkError(f"--seed must be >= 0, got {args.seed}")
+    from benchmark.data.contact_sheet import write_contact_sheet
+
     ds = _load(args)
-    out = Path(args.out) if args.out else Path("docs/datasets") / f"{ds.name}.png"
+    out = Path(args.out) if args.out else Path(args.results_dir) / "datasets" / f"{ds.name}.png"
     write_contact_sheet(ds, out, rng=np.random.default_rng(args.seed))
     print(f"wrote {out}")
     return 0
