@@ -1,4 +1,5 @@
 """``python -m benchmark COMMAND``: the same command line as the console script ``disentangle-bench``."""
+
 import sys
 
 from benchmark.cli import main

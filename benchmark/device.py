@@ -1,4 +1,5 @@
 """The one device resolver: ``auto`` means CUDA, then Apple MPS, then the CPU; a named device is checked."""
+
 from __future__ import annotations
 
 from benchmark.errors import BenchmarkError

@@ -9,6 +9,7 @@ temporary left by a killed writer is recognised and removed by the next write of
 Locks (``fcntl.flock`` on a sidecar file) serialise the read-merge-write of shared tables
 (:func:`locked`) and give one process at a time a folder (:func:`folder_lock`).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -46,7 +47,9 @@ def check_writable(path: str | os.PathLike, what: str = "output folder") -> Path
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         os.unlink(probe)
     except OSError as e:
-        raise OutputError(f"cannot write in {what} {path}: {e.strerror or e}; make it writable or pass another folder") from None
+        raise OutputError(
+            f"cannot write in {what} {path}: {e.strerror or e}; make it writable or pass another folder"
+        ) from None
     return path
 
 
@@ -89,7 +92,7 @@ def clean_stale_temporaries(target: str | os.PathLike) -> list[Path]:
     except OSError:
         return removed
     for n in names:
-        parts = n[len(prefix):-len(_TMP_SUFFIX)].split("~")
+        parts = n[len(prefix) : -len(_TMP_SUFFIX)].split("~")
         if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
             continue
         if int(parts[1]) != os.getpid() and not _pid_alive(int(parts[1])):
@@ -129,7 +132,9 @@ def _atomic(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "
         clean_stale_temporaries(path)
         fd, tmp = _open_temporary(path)
     except OSError as e:
-        raise OutputError(f"cannot write {path}: {_why(e, path.parent)}; pass a path in a folder you can write") from None
+        raise OutputError(
+            f"cannot write {path}: {_why(e, path.parent)}; pass a path in a folder you can write"
+        ) from None
     try:
         with os.fdopen(fd, mode) as f:
             write(f)
@@ -142,7 +147,9 @@ def _atomic(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "
         except FileNotFoundError:
             pass
         if isinstance(e, OSError) and not isinstance(e, OutputError):  # disk full, quota: the old file is intact
-            raise OutputError(f"cannot write {path} ({e.strerror or e}); the old file is unchanged: free space or pass another path") from None
+            raise OutputError(
+                f"cannot write {path} ({e.strerror or e}); the old file is unchanged: free space or pass another path"
+            ) from None
         raise
     return path
 
@@ -220,8 +227,9 @@ def _flock(lock_file: Path, *, blocking: bool, on_busy: Callable[[int | None], B
         try:
             fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
         except OSError as e:
-            raise OutputError(f"cannot create lock file {lock_file}: {_why(e, lock_file.parent)}; "
-                              "pass a folder you can write") from None
+            raise OutputError(
+                f"cannot create lock file {lock_file}: {_why(e, lock_file.parent)}; pass a folder you can write"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
         except BlockingIOError:
@@ -305,8 +313,10 @@ def check_plain_name(value: Any, what: str, where: str) -> str:
     not hidden, at most 200 characters), else one clear error: names read from a file become paths."""
     text = str(value)
     if not _PLAIN.fullmatch(text) or text in (".", ".."):
-        raise BenchmarkError(f"{where}: {what} {text[:60]!r} is not a plain name (letters, digits, _ . + = , - only; "
-                             "no '/' or '..'); it would become a path outside the results folder: fix or delete that entry")
+        raise BenchmarkError(
+            f"{where}: {what} {text[:60]!r} is not a plain name (letters, digits, _ . + = , - only; "
+            "no '/' or '..'); it would become a path outside the results folder: fix or delete that entry"
+        )
     return text
 
 

@@ -6,6 +6,7 @@ terminal and :class:`ProgressLines` otherwise, one line every ``every_s`` second
 
     render dSprites: 245,760/737,280 img (33.3 %), 4,120 img/s, ETA 00:01:59
 """
+
 from __future__ import annotations
 
 import sys
@@ -14,8 +15,16 @@ import time
 LOG_EVERY_S = 30.0
 
 
-def progress(total: int, desc: str, unit: str = "it", *, initial: int = 0, enabled: bool = True,
-             every_s: float = LOG_EVERY_S, stream=None):
+def progress(
+    total: int,
+    desc: str,
+    unit: str = "it",
+    *,
+    initial: int = 0,
+    enabled: bool = True,
+    every_s: float = LOG_EVERY_S,
+    stream=None,
+):
     """A progress reporter with tqdm's ``update``/``set_postfix``/``close`` and context-manager protocol.
 
     Parameters
@@ -44,8 +53,18 @@ def progress(total: int, desc: str, unit: str = "it", *, initial: int = 0, enabl
         return ProgressLines(total, desc, unit, initial=initial, every_s=every_s, stream=stream)
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, initial=initial, desc=desc, unit=unit, disable=not enabled, file=stream,
-                dynamic_ncols=True, mininterval=1.0, unit_scale=unit == "B", unit_divisor=1024 if unit == "B" else 1000)
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=desc,
+        unit=unit,
+        disable=not enabled,
+        file=stream,
+        dynamic_ncols=True,
+        mininterval=1.0,
+        unit_scale=unit == "B",
+        unit_divisor=1024 if unit == "B" else 1000,
+    )
 
 
 def _is_terminal(stream) -> bool:
@@ -58,8 +77,9 @@ def _is_terminal(stream) -> bool:
 class ProgressLines:
     """The bar's information as one line every ``every_s`` seconds and at the end, for log files."""
 
-    def __init__(self, total: int, desc: str, unit: str = "it", *, initial: int = 0,
-                 every_s: float = LOG_EVERY_S, stream=None):
+    def __init__(
+        self, total: int, desc: str, unit: str = "it", *, initial: int = 0, every_s: float = LOG_EVERY_S, stream=None
+    ):
         self.total, self.n, self.desc, self.unit = int(total), int(initial), desc, unit
         self.every_s = float(every_s)
         self.stream = stream if stream is not None else sys.stderr
@@ -83,8 +103,10 @@ class ProgressLines:
         eta = (self.total - self.n) / rate if rate > 0 else float("inf")
         eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta < 86400 * 365 else "?"
         extra = "".join(f", {k} {v}" for k, v in self.post.items())
-        return (f"{self.desc}: {self.n:,}/{self.total:,} {self.unit} ({100 * self.n / max(self.total, 1):.1f} %), "
-                f"{rate:,.0f} {self.unit}/s, ETA {eta_text}{extra}")
+        return (
+            f"{self.desc}: {self.n:,}/{self.total:,} {self.unit} ({100 * self.n / max(self.total, 1):.1f} %), "
+            f"{rate:,.0f} {self.unit}/s, ETA {eta_text}{extra}"
+        )
 
     def _line(self, now: float) -> None:
         print(self.line_text(now), file=self.stream, flush=True)

@@ -24,6 +24,7 @@ Two traps (measurements: docs/performance.md, "Design measurements behind the co
 
 Thread counts are chosen by :func:`set_threads`: see its docstring.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -103,8 +104,10 @@ def check_threads(n: int) -> int:
     than cores only oversubscribe them (OpenMP crashes outright when it cannot create them all)."""
     cores = os.cpu_count() or 1
     if not 1 <= int(n) <= cores:
-        raise BenchmarkError(f"--threads must be between 1 and {cores} (the CPU cores of this machine), got {n}; "
-                             "pass a count in that range, or leave --threads out to use the idle cores")
+        raise BenchmarkError(
+            f"--threads must be between 1 and {cores} (the CPU cores of this machine), got {n}; "
+            "pass a count in that range, or leave --threads out to use the idle cores"
+        )
     return int(n)
 
 

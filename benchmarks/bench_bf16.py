@@ -9,6 +9,7 @@ autocast, scores both with the same seed, and prints encoding rate, every score,
 absolute score difference (the option is acceptable where it stays within 0.005).
 Writes ``benchmarks/out/bench_bf16.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,17 +45,41 @@ def main() -> None:
     runs = {}
     for bf16 in (False, True):
         with tempfile.TemporaryDirectory() as cache:
-            runs[bf16] = evaluate(model, dataset, metrics=metrics, seed=0, preset="reference", device="cpu",
-                                  batch_size=64, cache_dir=cache, key="bf16" if bf16 else "f32", bf16=bf16)
-    rows = [{"score": k, "float32": v, "bfloat16": runs[True]["scores"][k], "abs_diff": abs(v - runs[True]["scores"][k])}
-            for k, v in runs[False]["scores"].items() if isinstance(v, float)]
+            runs[bf16] = evaluate(
+                model,
+                dataset,
+                metrics=metrics,
+                seed=0,
+                preset="reference",
+                device="cpu",
+                batch_size=64,
+                cache_dir=cache,
+                key="bf16" if bf16 else "f32",
+                bf16=bf16,
+            )
+    rows = [
+        {"score": k, "float32": v, "bfloat16": runs[True]["scores"][k], "abs_diff": abs(v - runs[True]["scores"][k])}
+        for k, v in runs[False]["scores"].items()
+        if isinstance(v, float)
+    ]
     print_table(rows, ["score", "float32", "bfloat16", "abs_diff"])
     rate = {str(b): runs[b]["representation"]["images_per_second"] for b in runs}
     worst = max(r["abs_diff"] for r in rows)
-    print(f"encoding: float32 {rate['False']:,.0f} images/s, bfloat16 {rate['True']:,.0f} images/s "
-          f"({rate['True'] / rate['False']:.2f}x); largest score difference {worst:.4f} (tolerance 0.005)")
-    write_json("bench_bf16", {"command": " ".join(sys.argv), "machine": machine(), "encoder": desc,
-                              "images_per_second": rate, "rows": rows, "max_abs_diff": worst})
+    print(
+        f"encoding: float32 {rate['False']:,.0f} images/s, bfloat16 {rate['True']:,.0f} images/s "
+        f"({rate['True'] / rate['False']:.2f}x); largest score difference {worst:.4f} (tolerance 0.005)"
+    )
+    write_json(
+        "bench_bf16",
+        {
+            "command": " ".join(sys.argv),
+            "machine": machine(),
+            "encoder": desc,
+            "images_per_second": rate,
+            "rows": rows,
+            "max_abs_diff": worst,
+        },
+    )
 
 
 if __name__ == "__main__":

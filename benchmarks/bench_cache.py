@@ -12,6 +12,7 @@ are written in both formats to a temp dir, then each is opened and read back ``-
   sidecar, the file size, the .npy header and the map.
 * full read: open plus copying all images into memory (what the dSprites loader does with a cache).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,9 @@ LARGER = (np.array([0]), np.arange(3), np.array([0, 2, 5]), np.arange(40), np.ar
 
 def sub_grid(classes) -> tuple[FactorGrid, np.ndarray]:
     """A sub-grid of official classes (every factor keeps its official values) and its images."""
-    grid = FactorGrid.build(render.NAMES, [len(c) for c in classes], [v[c] for v, c in zip(render.VALUES, classes)],
-                            latent=(1, 2, 3, 4, 5))
+    grid = FactorGrid.build(
+        render.NAMES, [len(c) for c in classes], [v[c] for v, c in zip(render.VALUES, classes)], latent=(1, 2, 3, 4, 5)
+    )
     cl = grid.classes(np.arange(grid.num_images))
     official = np.stack([classes[i][cl[:, i]] for i in range(6)], axis=1)
     return grid, render.render_classes(official).numpy()
@@ -89,12 +91,17 @@ def main() -> None:
             write_npy = median_s(1, array_cache.write, new, imgs, IDENTITY)
             assert np.array_equal(full_read(npz_open, old, grid), full_read(npy_open, new, grid))
             for fmt, path, opener, write_s in (("npz", old, npz_open, write_npz), ("npy", new, npy_open, write_npy)):
-                rows.append({
-                    "data": label, "images": grid.num_images, "format": fmt, "MB": path.stat().st_size / 1e6,
-                    "write_s": write_s,
-                    "open_ms": 1e3 * median_s(args.repeats, opener, path, grid),
-                    "full_read_ms": 1e3 * median_s(args.repeats, full_read, opener, path, grid),
-                })
+                rows.append(
+                    {
+                        "data": label,
+                        "images": grid.num_images,
+                        "format": fmt,
+                        "MB": path.stat().st_size / 1e6,
+                        "write_s": write_s,
+                        "open_ms": 1e3 * median_s(args.repeats, opener, path, grid),
+                        "full_read_ms": 1e3 * median_s(args.repeats, full_read, opener, path, grid),
+                    }
+                )
     print_table(rows, ["data", "images", "format", "MB", "write_s", "open_ms", "full_read_ms"])
     write_json("bench_cache", {"machine": info, "repeats": args.repeats, "rows": rows})
 

@@ -6,6 +6,7 @@ Targets: full procedural grid < 60 s and < 6 GB peak; cached load < 5 s; random 
 of 64 as float tensors >= 50,000 images/s on CPU. Generation and loading run in fresh
 subprocesses so that peak memory and load time are those of a new process.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,13 @@ print(json.dumps(out))
 
 
 def child(mode: str, root: str) -> dict:
-    r = subprocess.run([sys.executable, "-c", CHILD, mode, root], capture_output=True, text=True, check=True,
-                       cwd=Path(__file__).resolve().parents[1])
+    r = subprocess.run(
+        [sys.executable, "-c", CHILD, mode, root],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -69,7 +75,9 @@ def batch_rate(root: str, batches: int = 2000, batch: int = 64) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data-dir", default=None, help="where to write the generated grid (default: a temp dir, deleted after)")
+    ap.add_argument(
+        "--data-dir", default=None, help="where to write the generated grid (default: a temp dir, deleted after)"
+    )
     args = ap.parse_args()
     info = machine()
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,7 +86,12 @@ def main() -> None:
         load = child("load", root)
         rate = batch_rate(root)
     rows = [
-        {"measure": "render full grid (737,280 images)", "value": gen["render_s"], "unit": "s", "target": "< 60 incl. cache write"},
+        {
+            "measure": "render full grid (737,280 images)",
+            "value": gen["render_s"],
+            "unit": "s",
+            "target": "< 60 incl. cache write",
+        },
         {"measure": "write cache (.npy + JSON sidecar)", "value": gen["write_cache_s"], "unit": "s", "target": ""},
         {"measure": "generation peak memory", "value": gen["peak_rss_gb"], "unit": "GB", "target": "< 6"},
         {"measure": "load cached grid (new process)", "value": load["load_s"], "unit": "s", "target": "< 5"},

@@ -12,6 +12,7 @@ training points and, ``--large-reps`` times, at the reference's 10,000. It print
 score per variant, the difference of the means and that difference in standard errors (z), and
 writes ``benchmarks/out/bench_dci_agreement.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,12 @@ def synthetic_codes(grid, kind: str, seed: int, dim: int = 8) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=12, help="scorings per variant at 1,000 training points (default 12)")
-    ap.add_argument("--large-reps", type=int, default=4,
-                    help="scorings per variant at 10,000 training points (default 4; 0 skips them, ~1 min each)")
+    ap.add_argument(
+        "--large-reps",
+        type=int,
+        default=4,
+        help="scorings per variant at 10,000 training points (default 4; 0 skips them, ~1 min each)",
+    )
     args = ap.parse_args()
 
     from benchmark import runtime
@@ -73,20 +78,36 @@ def main() -> None:
             t0 = time.time()
             for r in range(reps):
                 for variant in scores:
-                    scores[variant].append(dci.dci(codes, grid, np.random.default_rng(r), samples=samples,
-                                                   variant=variant, n_jobs=1))
+                    scores[variant].append(
+                        dci.dci(codes, grid, np.random.default_rng(r), samples=samples, variant=variant, n_jobs=1)
+                    )
             for key in KEYS:
                 ours = np.array([s[key] for s in scores["gbt"]])
                 ref = np.array([s[key] for s in scores["gbt_sklearn"]])
                 se = np.sqrt(ours.var(ddof=1) / reps + ref.var(ddof=1) / reps) if reps > 1 else np.nan
                 diff = ours.mean() - ref.mean()
-                rows.append({"codes": f"{name} {kind}", "num_train": num_train, "score": key,
-                             "gbt": round(ours.mean(), 4), "gbt_sklearn": round(ref.mean(), 4),
-                             "sd gbt / sklearn": f"{ours.std(ddof=1):.4f} / {ref.std(ddof=1):.4f}" if reps > 1 else "-",
-                             "diff": round(diff, 4), "z": round(diff / se, 1) if se > 0 else 0.0})
-            runs.append({"codes": f"{name} {kind}", "num_train": num_train, "reps": reps,
-                         "seconds": round(time.time() - t0, 1), "scores": scores})
-            print_table(rows[-len(KEYS):], list(rows[0]))
+                rows.append(
+                    {
+                        "codes": f"{name} {kind}",
+                        "num_train": num_train,
+                        "score": key,
+                        "gbt": round(ours.mean(), 4),
+                        "gbt_sklearn": round(ref.mean(), 4),
+                        "sd gbt / sklearn": f"{ours.std(ddof=1):.4f} / {ref.std(ddof=1):.4f}" if reps > 1 else "-",
+                        "diff": round(diff, 4),
+                        "z": round(diff / se, 1) if se > 0 else 0.0,
+                    }
+                )
+            runs.append(
+                {
+                    "codes": f"{name} {kind}",
+                    "num_train": num_train,
+                    "reps": reps,
+                    "seconds": round(time.time() - t0, 1),
+                    "scores": scores,
+                }
+            )
+            print_table(rows[-len(KEYS) :], list(rows[0]))
             print()
     print("all settings:")
     print_table(rows, list(rows[0]))

@@ -10,6 +10,7 @@ dSprites grid; reference sample sizes) with several tie-breaking seeds of each i
 prints every score, the spread within each implementation and the gap between their means.
 Writes ``benchmarks/out/bench_dci_ties.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,20 +58,36 @@ def main() -> None:
         for s in range(seeds):
             t = time.perf_counter()
             r, a, b = dci.importance_matrix(x_tr, y_tr, x_te, y_te, np.random.default_rng(s), variant)
-            rows.append({"implementation": impl, "seed": s, "seconds": time.perf_counter() - t,
-                         "disentanglement": dci.disentanglement(r), "completeness": dci.completeness(r),
-                         "informativeness_train": float(a.mean()), "informativeness_test": float(b.mean())})
+            rows.append(
+                {
+                    "implementation": impl,
+                    "seed": s,
+                    "seconds": time.perf_counter() - t,
+                    "disentanglement": dci.disentanglement(r),
+                    "completeness": dci.completeness(r),
+                    "informativeness_train": float(a.mean()),
+                    "informativeness_test": float(b.mean()),
+                }
+            )
             print(rows[-1], flush=True)
     print_table(rows, ["implementation", "seed", "seconds", *KEYS])
     summary = []
     for k in KEYS:
         ours = np.array([r[k] for r in rows if r["implementation"] == "numpy"])
         ref = np.array([r[k] for r in rows if r["implementation"] == "sklearn"])
-        summary.append({"score": k, "numpy_range": float(np.ptp(ours)), "sklearn_range": float(np.ptp(ref)),
-                        "gap_of_means": float(abs(ours.mean() - ref.mean()))})
+        summary.append(
+            {
+                "score": k,
+                "numpy_range": float(np.ptp(ours)),
+                "sklearn_range": float(np.ptp(ref)),
+                "gap_of_means": float(abs(ours.mean() - ref.mean())),
+            }
+        )
     print_table(summary, ["score", "numpy_range", "sklearn_range", "gap_of_means"])
-    write_json("bench_dci_ties", {"command": " ".join(sys.argv), "machine": machine(), "encoder": desc,
-                                  "rows": rows, "summary": summary})
+    write_json(
+        "bench_dci_ties",
+        {"command": " ".join(sys.argv), "machine": machine(), "encoder": desc, "rows": rows, "summary": summary},
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
    fits in 1 process, 2 threads and 2 processes.
 Writes ``benchmarks/out/bench_gbt.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,13 +35,22 @@ def synthetic_dci(seeds: int) -> list[dict]:
     rng = np.random.default_rng(1)
     n, nt, sizes = 3000, 1500, np.array([3, 6, 10])
     y = np.stack([rng.integers(0, s, n + nt) for s in sizes], 1)
-    z = np.concatenate([y / sizes + rng.normal(scale=0.05, size=y.shape),
-                        (y / sizes) @ rng.normal(size=(3, 3)) + rng.normal(scale=0.3, size=y.shape),
-                        rng.normal(size=(n + nt, 2))], 1).astype(np.float32)
-    fitters = {"scikit-learn": lambda x, t, s: (lambda m: (m.feature_importances_, m.predict))(
-                   GradientBoostingClassifier(random_state=s).fit(x, t)),
-               "numpy": lambda x, t, s: (lambda m: (m.feature_importances, m.predict))(
-                   fit_gradient_boosting(x, t, np.random.default_rng(s)))}
+    z = np.concatenate(
+        [
+            y / sizes + rng.normal(scale=0.05, size=y.shape),
+            (y / sizes) @ rng.normal(size=(3, 3)) + rng.normal(scale=0.3, size=y.shape),
+            rng.normal(size=(n + nt, 2)),
+        ],
+        1,
+    ).astype(np.float32)
+    fitters = {
+        "scikit-learn": lambda x, t, s: (lambda m: (m.feature_importances_, m.predict))(
+            GradientBoostingClassifier(random_state=s).fit(x, t)
+        ),
+        "numpy": lambda x, t, s: (lambda m: (m.feature_importances, m.predict))(
+            fit_gradient_boosting(x, t, np.random.default_rng(s))
+        ),
+    }
     rows = []
     for name, fit in fitters.items():
         for s in range(seeds):
@@ -51,9 +61,17 @@ def synthetic_dci(seeds: int) -> list[dict]:
                 r[:, j] = imp
                 tr.append(np.mean(predict(z[:n]) == y[:n, j]))
                 te.append(np.mean(predict(z[n:]) == y[n:, j]))
-            rows.append({"implementation": name, "seed": s, "seconds": time.perf_counter() - t0,
-                         "disentanglement": dci.disentanglement(r), "completeness": dci.completeness(r),
-                         "accuracy_train": float(np.mean(tr)), "accuracy_test": float(np.mean(te))})
+            rows.append(
+                {
+                    "implementation": name,
+                    "seed": s,
+                    "seconds": time.perf_counter() - t0,
+                    "disentanglement": dci.disentanglement(r),
+                    "completeness": dci.completeness(r),
+                    "accuracy_train": float(np.mean(tr)),
+                    "accuracy_test": float(np.mean(te)),
+                }
+            )
     return rows
 
 
@@ -66,8 +84,10 @@ def first_difference(seed: int, num_classes: int = 32, stages: int = 6) -> dict:
     rng = np.random.default_rng(seed)
     n = 10_000
     y = rng.integers(0, num_classes, n)
-    x = (np.stack([y / num_classes] + [rng.random(n) for _ in range(4)], 1) @ rng.normal(size=(5, 10))
-         + rng.normal(scale=0.1, size=(n, 10))).astype(np.float32)
+    x = (
+        np.stack([y / num_classes] + [rng.random(n) for _ in range(4)], 1) @ rng.normal(size=(5, 10))
+        + rng.normal(scale=0.1, size=(n, 10))
+    ).astype(np.float32)
     ref = GradientBoostingClassifier(n_estimators=stages, random_state=0).fit(x, y)
     ours = fit_gradient_boosting(x, y, np.random.default_rng(0), n_estimators=stages)
     xd = x.astype(np.float64)
@@ -95,10 +115,16 @@ def first_difference(seed: int, num_classes: int = 32, stages: int = 6) -> dict:
 
                     s_ref, l_ref = score(f, thr)
                     s_ours, l_ours = score(of, othr) if of >= 0 else (float("nan"), None)
-                    return {"problem": seed, "stage": s, "tree": k, "node_samples": int(m.sum()),
-                            "score_sklearn": s_ref, "score_ours": s_ours,
-                            "relative_difference": abs(s_ref - s_ours) / abs(s_ref),
-                            "same_partition": bool(l_ours is not None and (l_ref == l_ours).all())}
+                    return {
+                        "problem": seed,
+                        "stage": s,
+                        "tree": k,
+                        "node_samples": int(m.sum()),
+                        "score_sklearn": s_ref,
+                        "score_ours": s_ours,
+                        "relative_difference": abs(s_ref - s_ours) / abs(s_ref),
+                        "same_partition": bool(l_ours is not None and (l_ref == l_ours).all()),
+                    }
                 stack += [(t.children_left[node], 2 * heap + 1), (t.children_right[node], 2 * heap + 2)]
         raw = raw + ref.learning_rate * np.stack([ref.estimators_[s, kk].predict(x) for kk in range(num_classes)], 1)
     return {"problem": seed, "stage": None, "note": f"no difference in {stages} stages"}
@@ -133,21 +159,50 @@ def main() -> None:
 
     runtime.setup()  # the package's process-wide CPU settings (idempotent)
     rows = synthetic_dci(args.seeds)
-    print_table(rows, ["implementation", "seed", "seconds", "disentanglement", "completeness", "accuracy_train",
-                       "accuracy_test"])
-    ranges = [{"score": k, **{impl: f"{min(r[k] for r in rows if r['implementation'] == impl):.4f}-"
-                                    f"{max(r[k] for r in rows if r['implementation'] == impl):.4f}"
-                              for impl in ("scikit-learn", "numpy")}}
-              for k in ("disentanglement", "completeness", "accuracy_train", "accuracy_test")]
+    print_table(
+        rows,
+        ["implementation", "seed", "seconds", "disentanglement", "completeness", "accuracy_train", "accuracy_test"],
+    )
+    ranges = [
+        {
+            "score": k,
+            **{
+                impl: f"{min(r[k] for r in rows if r['implementation'] == impl):.4f}-"
+                f"{max(r[k] for r in rows if r['implementation'] == impl):.4f}"
+                for impl in ("scikit-learn", "numpy")
+            },
+        }
+        for k in ("disentanglement", "completeness", "accuracy_train", "accuracy_test")
+    ]
     print_table(ranges, ["score", "scikit-learn", "numpy"])
     diffs = [first_difference(s) for s in (1, 2, 3)]
-    print_table(diffs, ["problem", "stage", "tree", "node_samples", "score_sklearn", "score_ours",
-                        "relative_difference", "same_partition"])
+    print_table(
+        diffs,
+        [
+            "problem",
+            "stage",
+            "tree",
+            "node_samples",
+            "score_sklearn",
+            "score_ours",
+            "relative_difference",
+            "same_partition",
+        ],
+    )
     par = [] if args.skip_parallel else parallel_modes()
     if par:
         print_table(par, ["mode", "seconds"])
-    write_json("bench_gbt", {"command": " ".join(sys.argv), "machine": machine(), "synthetic_dci": rows,
-                             "ranges": ranges, "first_differences": diffs, "parallel": par})
+    write_json(
+        "bench_gbt",
+        {
+            "command": " ".join(sys.argv),
+            "machine": machine(),
+            "synthetic_dci": rows,
+            "ranges": ranges,
+            "first_differences": diffs,
+            "parallel": par,
+        },
+    )
 
 
 if __name__ == "__main__":

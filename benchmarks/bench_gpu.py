@@ -18,6 +18,7 @@ time budget, synchronising the device at both marks. Rows:
 Prints a table and writes benchmarks/out/bench_gpu.json (and $OUT/bench_gpu.json when OUT is set).
 A row that fails records its error and the others still run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,20 @@ def rate(data, members: list[tuple[str, dict]], seconds: float, warmup: int = 30
 
     engine = kw.pop("engine", None)
     layout = kw.pop("stack_layout", None)
-    cfgs = [TrainConfig(model=m, params=p, dataset=data.name, steps=10 ** 7, seed=i, log_every=10 ** 6,
-                        checkpoint_every=10 ** 8, device=device, **kw) for i, (m, p) in enumerate(members)]
+    cfgs = [
+        TrainConfig(
+            model=m,
+            params=p,
+            dataset=data.name,
+            steps=10**7,
+            seed=i,
+            log_every=10**6,
+            checkpoint_every=10**8,
+            device=device,
+            **kw,
+        )
+        for i, (m, p) in enumerate(members)
+    ]
     marks: dict = {}
 
     def on_step(s):
@@ -71,14 +84,25 @@ def rate(data, members: list[tuple[str, dict]], seconds: float, warmup: int = 30
 
     with tempfile.TemporaryDirectory() as d:
         try:
-            train_members(cfgs, data, [Path(d) / str(i) for i in range(len(cfgs))], progress=False, on_step=on_step,
-                          engine=engine, stack_layout=layout)
+            train_members(
+                cfgs,
+                data,
+                [Path(d) / str(i) for i in range(len(cfgs))],
+                progress=False,
+                on_step=on_step,
+                engine=engine,
+                stack_layout=layout,
+            )
         except _Stop:
             pass
     img_s = marks["steps"] * BATCH * len(cfgs) / (marks["t1"] - marks["t0"])
-    return {"images_per_s": img_s, "members": len(cfgs), "steps_timed": marks["steps"],
-            "ms_per_step": 1e3 * (marks["t1"] - marks["t0"]) / marks["steps"],
-            "peak_gb": torch.cuda.max_memory_allocated() / 2 ** 30 if device == "cuda" else None}
+    return {
+        "images_per_s": img_s,
+        "members": len(cfgs),
+        "steps_timed": marks["steps"],
+        "ms_per_step": 1e3 * (marks["t1"] - marks["t0"]) / marks["steps"],
+        "peak_gb": torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None,
+    }
 
 
 def beta_grid(k: int, model: str = "beta_vae", key: str = "beta") -> list[tuple[str, dict]]:
@@ -115,6 +139,7 @@ ROWS = {
 
 def projections(res: dict) -> dict:
     """The paper preset's training time and the Locatello study's GPU time from the measured rates."""
+
     def best(*names):
         vals = [res[n]["images_per_s"] for n in names if isinstance(res.get(n), dict)]
         return max(vals) if vals else None
@@ -141,10 +166,14 @@ def projections(res: dict) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=4.0, help="timed seconds per row after warm-up (default 4)")
-    ap.add_argument("--only", nargs="+", metavar="NAME", choices=sorted(ROWS),
-                    help=f"measure only these rows: {', '.join(ROWS)}")
-    ap.add_argument("--device", default="cuda",
-                    help="cuda (default); cpu only checks this script's plumbing (graph rows then fail by design)")
+    ap.add_argument(
+        "--only", nargs="+", metavar="NAME", choices=sorted(ROWS), help=f"measure only these rows: {', '.join(ROWS)}"
+    )
+    ap.add_argument(
+        "--device",
+        default="cuda",
+        help="cuda (default); cpu only checks this script's plumbing (graph rows then fail by design)",
+    )
     args = ap.parse_args(argv)
     import torch
 
@@ -165,20 +194,33 @@ def main(argv=None) -> int:
         except Exception as e:  # noqa: BLE001 - report and go on: the device window is short
             res[name] = f"failed: {type(e).__name__}: {str(e)[:300]}"
             traceback.print_exc()
-        print(f"{name}: {res[name] if isinstance(res[name], str) else round(res[name]['images_per_s'])} "
-              f"({time.perf_counter() - t:.0f} s)", flush=True)
+        print(
+            f"{name}: {res[name] if isinstance(res[name], str) else round(res[name]['images_per_s'])} "
+            f"({time.perf_counter() - t:.0f} s)",
+            flush=True,
+        )
     proj = projections(res)
-    rows = [{"row": k, "images/s": v["images_per_s"] if isinstance(v, dict) else None,
-             "members": v["members"] if isinstance(v, dict) else None,
-             "ms/step": v["ms_per_step"] if isinstance(v, dict) else None,
-             "peak GB": v["peak_gb"] if isinstance(v, dict) else None,
-             "note": "" if isinstance(v, dict) else v[:60]} for k, v in res.items()]
+    rows = [
+        {
+            "row": k,
+            "images/s": v["images_per_s"] if isinstance(v, dict) else None,
+            "members": v["members"] if isinstance(v, dict) else None,
+            "ms/step": v["ms_per_step"] if isinstance(v, dict) else None,
+            "peak GB": v["peak_gb"] if isinstance(v, dict) else None,
+            "note": "" if isinstance(v, dict) else v[:60],
+        }
+        for k, v in res.items()
+    ]
     print_table(rows, ["row", "images/s", "members", "ms/step", "peak GB", "note"])
     for k, v in proj.items():
         print(f"{k}: {v:,.2f}")
-    payload = {"machine": machine(), "device": torch.cuda.get_device_name(0) if args.device == "cuda" else args.device,
-               "seconds": args.seconds,
-               "rows": res, "projections": proj}
+    payload = {
+        "machine": machine(),
+        "device": torch.cuda.get_device_name(0) if args.device == "cuda" else args.device,
+        "seconds": args.seconds,
+        "rows": res,
+        "projections": proj,
+    }
     write_json("bench_gpu", payload)
     if os.environ.get("OUT"):
         Path(os.environ["OUT"], "bench_gpu.json").write_text(json.dumps(payload, indent=1, default=str))

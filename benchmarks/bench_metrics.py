@@ -19,6 +19,7 @@ Measures, on one encoder over the full dataset grid at the reference sample size
 
 Writes ``benchmarks/out/bench_metrics.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,10 +62,15 @@ def build_encoder(args, dataset):
             opt.zero_grad()
             loss.backward()
             opt.step()
-        print(f"trained {args.train_steps} steps in {time.perf_counter() - t:.0f} s, last loss {float(loss.detach()):.1f}")
+        print(
+            f"trained {args.train_steps} steps in {time.perf_counter() - t:.0f} s, last loss {float(loss.detach()):.1f}"
+        )
     model.eval()
-    what = f"reference conv VAE trained {args.train_steps} Adam steps (lr 1e-3, batch 64)" if args.train_steps \
+    what = (
+        f"reference conv VAE trained {args.train_steps} Adam steps (lr 1e-3, batch 64)"
+        if args.train_steps
         else "untrained reference conv VAE (Xavier init)"
+    )
     return model, f"{what}, seed {args.seed}"
 
 
@@ -76,8 +82,9 @@ def throughput(model, dataset, batch_sizes, n=16_384):
     for bs in batch_sizes:
         encode_dataset(model, dataset, idx[: bs * 4], batch_size=bs, device="cpu", progress=False)  # warm-up
         c = encode_dataset(model, dataset, idx, batch_size=bs, device="cpu", progress=False)
-        rows.append({"batch_size": bs, "images": n, "seconds": c.info["seconds"],
-                     "images_per_s": c.info["images_per_second"]})
+        rows.append(
+            {"batch_size": bs, "images": n, "seconds": c.info["seconds"], "images_per_s": c.info["images_per_second"]}
+        )
     return rows
 
 
@@ -86,8 +93,12 @@ def main() -> None:
     p.add_argument("--dataset", default="dsprites", help="registered dataset (default dsprites, the full 737,280 grid)")
     p.add_argument("--data-dir", default=None, help="data root (default: $DISENTANGLE_BENCH_DATA, else ./datasets)")
     p.add_argument("--checkpoint", default=None, help="trained checkpoint (default: an untrained reference conv VAE)")
-    p.add_argument("--train-steps", type=int, default=300,
-                   help="train the conv VAE this many steps first so its codes vary (0: untrained; ignored with --checkpoint)")
+    p.add_argument(
+        "--train-steps",
+        type=int,
+        default=300,
+        help="train the conv VAE this many steps first so its codes vary (0: untrained; ignored with --checkpoint)",
+    )
     p.add_argument("--preset", default="reference", help="metric sample sizes (default reference)")
     p.add_argument("--seed", type=int, default=0, help="metric seed and encoder init seed")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: idle cores)")
@@ -116,15 +127,39 @@ def main() -> None:
 
     cache = tempfile.mkdtemp(prefix="bench_metrics_")
     t = time.perf_counter()
-    ours = evaluate(model, dataset, metrics=list(SUITE), seed=args.seed, preset=args.preset, device="cpu",
-                    batch_size=64, cache_dir=cache, key="bench", progress=True)
+    ours = evaluate(
+        model,
+        dataset,
+        metrics=list(SUITE),
+        seed=args.seed,
+        preset=args.preset,
+        device="cpu",
+        batch_size=64,
+        cache_dir=cache,
+        key="bench",
+        progress=True,
+    )
     ours_total = time.perf_counter() - t
     rep = ours["representation"]
-    rows = [{"step": "encode once", "seconds": rep["seconds"], "images": rep["num_encoded"],
-             "note": f"{rep['selection']}: {rep['unique_indices_needed']:,} unique of {rep['samples_drawn']:,} sampled"}]
-    rows += [{"step": m, "seconds": r["seconds"], "images": None, "note": r["variant"]} for m, r in ours["metrics"].items()]
-    rows.append({"step": "total (ours)", "seconds": ours_total, "images": None,
-                 "note": f"budget: encode + 90 s = {rep['seconds'] + 90:.0f} s"})
+    rows = [
+        {
+            "step": "encode once",
+            "seconds": rep["seconds"],
+            "images": rep["num_encoded"],
+            "note": f"{rep['selection']}: {rep['unique_indices_needed']:,} unique of {rep['samples_drawn']:,} sampled",
+        }
+    ]
+    rows += [
+        {"step": m, "seconds": r["seconds"], "images": None, "note": r["variant"]} for m, r in ours["metrics"].items()
+    ]
+    rows.append(
+        {
+            "step": "total (ours)",
+            "seconds": ours_total,
+            "images": None,
+            "note": f"budget: encode + 90 s = {rep['seconds'] + 90:.0f} s",
+        }
+    )
     print(f"\nours: encode once ({rep['images_per_second']:,.0f} images/s), then score")
     print_table(rows, ["step", "seconds", "images", "note"])
 
@@ -135,13 +170,25 @@ def main() -> None:
     codes = encode_dataset(model, dataset, batch_size=64, device="cpu", cache_dir=cache, key="bench", progress=False)
     p_dci = resolve_params("dci", dataset.grid, args.preset)
     t = time.perf_counter()
-    hist_same = dci_mod.dci(codes, dataset.grid, metric_rng(args.seed, "dci"), num_train=p_dci["num_train"],
-                            num_test=p_dci["num_test"], batch_size=p_dci["batch_size"], variant="hist_gbt")
+    hist_same = dci_mod.dci(
+        codes,
+        dataset.grid,
+        metric_rng(args.seed, "dci"),
+        num_train=p_dci["num_train"],
+        num_test=p_dci["num_test"],
+        batch_size=p_dci["batch_size"],
+        variant="hist_gbt",
+    )
     hist_s = time.perf_counter() - t
     keys = ("disentanglement", "completeness", "informativeness_train", "informativeness_test")
-    dci_rows = [{"variant": "gbt (reference classifier, NumPy, factors in parallel)", "seconds": ours["metrics"]["dci"]["seconds"],
-                 **{k: ours["metrics"]["dci"]["scores"][k] for k in keys}},
-                {"variant": "hist_gbt (declared fast variant)", "seconds": hist_s, **{k: hist_same[k] for k in keys}}]
+    dci_rows = [
+        {
+            "variant": "gbt (reference classifier, NumPy, factors in parallel)",
+            "seconds": ours["metrics"]["dci"]["seconds"],
+            **{k: ours["metrics"]["dci"]["scores"][k] for k in keys},
+        },
+        {"variant": "hist_gbt (declared fast variant)", "seconds": hist_s, **{k: hist_same[k] for k in keys}},
+    ]
     print("\nDCI on the same samples")
     print_table(dci_rows, ["variant", "seconds", *keys])
     ours_hist_total = ours_total - ours["metrics"]["dci"]["seconds"] + hist_s
@@ -162,32 +209,71 @@ def main() -> None:
                 params = {**params, "n_jobs": 1, "variant": "gbt_sklearn"}
             scores = spec.score(fly, dataset.grid, rng, samples=samples, **params)
             seconds = time.perf_counter() - t
-            diff = max((abs(scores[k] - ours["metrics"][m]["scores"][k]) for k in scores
-                        if isinstance(scores[k], float) and ours["metrics"][m]["scores"].get(k) is not None), default=0.0)
+            diff = max(
+                (
+                    abs(scores[k] - ours["metrics"][m]["scores"][k])
+                    for k in scores
+                    if isinstance(scores[k], float) and ours["metrics"][m]["scores"].get(k) is not None
+                ),
+                default=0.0,
+            )
             max_diff = max(max_diff, diff)
             ref_total += seconds
             enc_total += fly.seconds
-            ref_rows.append({"metric": m, "seconds": seconds, "encode_seconds": fly.seconds, "images": fly.num_encoded,
-                             "max_score_diff": diff})
+            ref_rows.append(
+                {
+                    "metric": m,
+                    "seconds": seconds,
+                    "encode_seconds": fly.seconds,
+                    "images": fly.num_encoded,
+                    "max_score_diff": diff,
+                }
+            )
             print(f"  {m}: {seconds:.1f} s ({fly.num_encoded:,} images encoded in {fly.seconds:.1f} s)", flush=True)
-        ref_rows.append({"metric": "total (reference way)", "seconds": ref_total, "encode_seconds": enc_total,
-                         "images": sum(r["images"] for r in ref_rows), "max_score_diff": max_diff})
+        ref_rows.append(
+            {
+                "metric": "total (reference way)",
+                "seconds": ref_total,
+                "encode_seconds": enc_total,
+                "images": sum(r["images"] for r in ref_rows),
+                "max_score_diff": max_diff,
+            }
+        )
         print_table(ref_rows, ["metric", "seconds", "encode_seconds", "images", "max_score_diff"])
-        print(f"\nours {ours_total:.1f} s vs reference way {ref_total:.1f} s: {ref_total / ours_total:.2f}x faster "
-              f"(largest score difference {max_diff:.2g})")
+        print(
+            f"\nours {ours_total:.1f} s vs reference way {ref_total:.1f} s: {ref_total / ours_total:.2f}x faster "
+            f"(largest score difference {max_diff:.2g})"
+        )
 
-    write_json(args.out, {
-        "command": " ".join(sys.argv), "machine": info, "dataset": dataset.info(), "encoder": encoder_desc,
-        "torch_threads": threads, "dataset_load_seconds": load_s, "throughput": tp,
-        "ours": {"total_seconds": ours_total, "encode_seconds": rep["seconds"], "images_per_second": rep["images_per_second"],
-                 "per_metric_seconds": {m: r["seconds"] for m, r in ours["metrics"].items()},
-                 "budget_seconds": rep["seconds"] + 90, "scores": ours["scores"], "representation": rep,
-                 "total_seconds_with_dci_hist": ours_hist_total},
-        "dci_variants": dci_rows,
-        "reference_way": {"rows": ref_rows, "total_seconds": ref_total,
-                          "speedup": (ref_total / ours_total) if ref_total else None},
-        "sklearn_version": ours["sklearn_version"],
-    })
+    write_json(
+        args.out,
+        {
+            "command": " ".join(sys.argv),
+            "machine": info,
+            "dataset": dataset.info(),
+            "encoder": encoder_desc,
+            "torch_threads": threads,
+            "dataset_load_seconds": load_s,
+            "throughput": tp,
+            "ours": {
+                "total_seconds": ours_total,
+                "encode_seconds": rep["seconds"],
+                "images_per_second": rep["images_per_second"],
+                "per_metric_seconds": {m: r["seconds"] for m, r in ours["metrics"].items()},
+                "budget_seconds": rep["seconds"] + 90,
+                "scores": ours["scores"],
+                "representation": rep,
+                "total_seconds_with_dci_hist": ours_hist_total,
+            },
+            "dci_variants": dci_rows,
+            "reference_way": {
+                "rows": ref_rows,
+                "total_seconds": ref_total,
+                "speedup": (ref_total / ours_total) if ref_total else None,
+            },
+            "sklearn_version": ours["sklearn_version"],
+        },
+    )
 
 
 if __name__ == "__main__":

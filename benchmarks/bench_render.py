@@ -10,6 +10,7 @@ The real-format part writes files with the official layouts but fewer images to 
 ``3dshapes.h5`` (the official HDF5 layout, 9,600 images, read fully and lazily) and an MPI3D npz
 (uncompressed, memory-mapped, 14,400 images).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,13 @@ def render_rate(name: str, batches: int, batch: int = 256) -> dict:
     # the median batch is the headline: this CPU is shared, and a mean is dominated by the batches
     # that happened to overlap someone else's job
     med = times[len(times) // 2]
-    return {"dataset": name, "images_per_s": batch / med, "mean_images_per_s": batch * len(times) / sum(times),
-            "best_batch_images_per_s": batch / times[0], "median_batch_ms": 1e3 * med}
+    return {
+        "dataset": name,
+        "images_per_s": batch / med,
+        "mean_images_per_s": batch * len(times) / sum(times),
+        "best_batch_images_per_s": batch / times[0],
+        "median_batch_ms": 1e3 * med,
+    }
 
 
 def batch_rate(ds, batches: int = 1000, batch: int = 64, repeats: int = 5) -> float:
@@ -80,25 +86,42 @@ def real_format_rates(tmp: Path, batches: int) -> list[dict]:
     labels = np.stack([grid.values[i][cl[:, i]] for i in range(6)], 1)
     path = tmp / "3dshapes.h5"
     with h5py.File(path, "w") as f:
-        f.create_dataset("images", data=rng.integers(0, 256, (grid.num_images, 64, 64, 3), dtype=np.uint8),
-                         chunks=(1, 64, 64, 3))
+        f.create_dataset(
+            "images", data=rng.integers(0, 256, (grid.num_images, 64, 64, 3), dtype=np.uint8), chunks=(1, 64, 64, 3)
+        )
         f.create_dataset("labels", data=labels)
     rows = []
     t = time.perf_counter()
     full = shapes3d.load_official(path, lazy=False, grid=grid)
     load_s = time.perf_counter() - t
-    rows.append({"file": f"3dshapes.h5 ({grid.num_images} images), loaded fully", "mode": "in memory",
-                 "images_per_s": batch_rate(full, batches), "load_s": load_s})
+    rows.append(
+        {
+            "file": f"3dshapes.h5 ({grid.num_images} images), loaded fully",
+            "mode": "in memory",
+            "images_per_s": batch_rate(full, batches),
+            "load_s": load_s,
+        }
+    )
     lazy = shapes3d.load_official(path, lazy=True, grid=grid)
-    rows.append({"file": "3dshapes.h5, lazy (HDF5 reads per batch)", "mode": "lazy h5py",
-                 "images_per_s": batch_rate(lazy, max(50, batches // 10))})
+    rows.append(
+        {
+            "file": "3dshapes.h5, lazy (HDF5 reads per batch)",
+            "mode": "lazy h5py",
+            "images_per_s": batch_rate(lazy, max(50, batches // 10)),
+        }
+    )
     # MPI3D npz: uncompressed, memory-mapped; a declared 14,400-image grid in the official factor order
     sizes = (1, 1, 2, 3, 3, 40, 20)
     npz = tmp / "mpi3d_toy.npz"
     np.savez(npz, images=rng.integers(0, 256, (int(np.prod(sizes)), 64, 64, 3), dtype=np.uint8))
     ds = mpi3d.load_file(npz, "mpi3d_toy", lazy=True, extra_sizes=(sizes,))
-    rows.append({"file": f"mpi3d_toy.npz ({int(np.prod(sizes))} images)", "mode": "memory-mapped",
-                 "images_per_s": batch_rate(ds, batches)})
+    rows.append(
+        {
+            "file": f"mpi3d_toy.npz ({int(np.prod(sizes))} images)",
+            "mode": "memory-mapped",
+            "images_per_s": batch_rate(ds, batches),
+        }
+    )
     ds = mpi3d.load_file(npz, "mpi3d_toy", lazy=False, extra_sizes=(sizes,))
     rows.append({"file": "mpi3d_toy.npz, loaded fully", "mode": "in memory", "images_per_s": batch_rate(ds, batches)})
     return rows
@@ -106,10 +129,18 @@ def real_format_rates(tmp: Path, batches: int) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--batches", type=int, default=21, help="timed batches of 256 per procedural dataset; "
-                    "images/s is taken from the median batch (default 21)")
-    ap.add_argument("--read-batches", type=int, default=1000, help="timed batches of 64 per real-format file, "
-                    "in 5 timed groups; images/s is the median group (default 1000)")
+    ap.add_argument(
+        "--batches",
+        type=int,
+        default=21,
+        help="timed batches of 256 per procedural dataset; images/s is taken from the median batch (default 21)",
+    )
+    ap.add_argument(
+        "--read-batches",
+        type=int,
+        default=1000,
+        help="timed batches of 64 per real-format file, in 5 timed groups; images/s is the median group (default 1000)",
+    )
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = ap.parse_args()
     import torch
@@ -124,16 +155,20 @@ def main() -> None:
         r["target"] = f">= {target:,}"
         r["ok"] = r["images_per_s"] >= target
         render_rows.append(r)
-    print_table(render_rows, ["dataset", "images_per_s", "mean_images_per_s", "best_batch_images_per_s",
-                              "median_batch_ms", "target", "ok"])
+    print_table(
+        render_rows,
+        ["dataset", "images_per_s", "mean_images_per_s", "best_batch_images_per_s", "median_batch_ms", "target", "ok"],
+    )
     print()
     with tempfile.TemporaryDirectory() as tmp:
         read_rows = real_format_rates(Path(tmp), args.read_batches)
     for r in read_rows:
         r["target"] = ">= 20,000" if r["mode"] == "in memory" else ""
     print_table(read_rows, ["file", "mode", "images_per_s", "target"])
-    write_json("bench_render", {"machine": info, "render_batch_256": render_rows, "read_batch_64": read_rows,
-                                "args": vars(args)})
+    write_json(
+        "bench_render",
+        {"machine": info, "render_batch_256": render_rows, "read_batch_64": read_rows, "args": vars(args)},
+    )
 
 
 if __name__ == "__main__":

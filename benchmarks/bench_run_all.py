@@ -7,6 +7,7 @@ training steps each, no baselines, no figures) once per ``--jobs`` value, each i
 folder in a fresh process, and prints wall time per configuration. The runs are identical (same ids,
 same seeds), so the table also checks that parallel execution gives the same scores.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,25 @@ def main() -> int:
     tables = {}
     for jobs in args.jobs:
         with tempfile.TemporaryDirectory(prefix=f"bench-jobs{jobs}-") as tmp:
-            cmd = [sys.executable, str(ROOT / "run_all.py"), "--results-dir", tmp, "--dataset", args.dataset,
-                   "--betas", "1", "4", "16", "--steps", str(args.steps), "--baselines", "none", "--no-figures",
-                   "--jobs", str(jobs)]
+            cmd = [
+                sys.executable,
+                str(ROOT / "run_all.py"),
+                "--results-dir",
+                tmp,
+                "--dataset",
+                args.dataset,
+                "--betas",
+                "1",
+                "4",
+                "16",
+                "--steps",
+                str(args.steps),
+                "--baselines",
+                "none",
+                "--no-figures",
+                "--jobs",
+                str(jobs),
+            ]
             t0 = time.perf_counter()
             r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
             wall = time.perf_counter() - t0
@@ -47,18 +64,33 @@ def main() -> int:
 
             df = pd.read_csv(Path(tmp) / "results.csv")
             tables[jobs] = df.set_index("run_id")[["beta_vae_reference", "recon_bce"]]
-            rows.append({"jobs": jobs, "threads_per_run": 1 if jobs > 1 else "idle cores", "runs": len(df),
-                         "wall_s": round(wall, 1), "train_s_sum": round(float(df["train_seconds"].sum()), 1),
-                         "eval_s_sum": round(float(df["eval_seconds"].sum()), 1)})
+            rows.append(
+                {
+                    "jobs": jobs,
+                    "threads_per_run": 1 if jobs > 1 else "idle cores",
+                    "runs": len(df),
+                    "wall_s": round(wall, 1),
+                    "train_s_sum": round(float(df["train_seconds"].sum()), 1),
+                    "eval_s_sum": round(float(df["eval_seconds"].sum()), 1),
+                }
+            )
     base = rows[0]["wall_s"]
     for r in rows:
         r["speedup"] = round(base / r["wall_s"], 2)
     same = all(tables[j].round(6).equals(tables[args.jobs[0]].round(6)) for j in args.jobs)
     print_table(rows, ["jobs", "threads_per_run", "runs", "wall_s", "speedup", "train_s_sum", "eval_s_sum"])
     print(f"identical scores across --jobs values: {same}")
-    write_json("run_all_jobs", {"machine": info, "steps": args.steps, "dataset": args.dataset, "rows": rows,
-                                "identical_scores": same,
-                                "command": "python benchmarks/bench_run_all.py " + " ".join(sys.argv[1:])})
+    write_json(
+        "run_all_jobs",
+        {
+            "machine": info,
+            "steps": args.steps,
+            "dataset": args.dataset,
+            "rows": rows,
+            "identical_scores": same,
+            "command": "python benchmarks/bench_run_all.py " + " ".join(sys.argv[1:]),
+        },
+    )
     return 0
 
 

@@ -15,6 +15,7 @@ Slurm's overhead per run:
 
 Needs root and the Debian packages (see docs/slurm.md). Writes benchmarks/out/bench_slurm.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,12 @@ def run_one(spec: dict, results_dir: str) -> dict:
 
     t = time.time()
     # BENCH_BATCH_T0: when the job's batch script started (set by a setup line, before srun)
-    out = {"run_id": spec["run_id"], "entered": t, "batch_start": float(os.environ.get("BENCH_BATCH_T0", "nan")),
-           "submitted": spec["submitted"]}
+    out = {
+        "run_id": spec["run_id"],
+        "entered": t,
+        "batch_start": float(os.environ.get("BENCH_BATCH_T0", "nan")),
+        "submitted": spec["submitted"],
+    }
     atomic_write_json(Path(results_dir) / "runs" / spec["run_id"] / "metrics.json", out)
     return out
 
@@ -68,8 +73,15 @@ def free_ports(n: int) -> list[int]:
 
 
 def start(root: Path, ports: list[int]) -> float:
-    env = dict(os.environ, CTLD_PORT=str(ports[0]), SLURMD_PORT=str(ports[1]), DBD_PORT=str(ports[2]),
-               DB_PORT=str(ports[3]), NODE="localhost", KILL_WAIT="2")
+    env = dict(
+        os.environ,
+        CTLD_PORT=str(ports[0]),
+        SLURMD_PORT=str(ports[1]),
+        DBD_PORT=str(ports[2]),
+        DB_PORT=str(ports[3]),
+        NODE="localhost",
+        KILL_WAIT="2",
+    )
     t0 = time.perf_counter()
     subprocess.run([str(SCRIPTS / "start_cluster.sh"), str(root)], env=env, check=True, capture_output=True)
     return time.perf_counter() - t0
@@ -82,7 +94,9 @@ def stop(root: Path) -> float:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--runs", type=int, default=16, help="runs in the array measurement (default 16)")
     p.add_argument("--repeats", type=int, default=5, help="single-run measurements (default 5)")
     args = p.parse_args(argv)
@@ -100,9 +114,18 @@ def main(argv=None) -> int:
     res["stop_s"] = stop(root)
     res["start_warm_s"] = start(root, ports)
     os.environ["SLURM_CONF"] = str(root / "slurm.conf")
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(HERE), str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    cfg = slurm_config.make_config(partition="debug", time_limit=5, cpus_per_job=1, mem_gb=0.5, poll_s=1.0,
-                                   results_timeout_s=1, setup=["export BENCH_BATCH_T0=$(date +%s.%N)"])
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(HERE), str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(
+        os.pathsep
+    )
+    cfg = slurm_config.make_config(
+        partition="debug",
+        time_limit=5,
+        cpus_per_job=1,
+        mem_gb=0.5,
+        poll_s=1.0,
+        results_timeout_s=1,
+        setup=["export BENCH_BATCH_T0=$(date +%s.%N)"],
+    )
     try:
         singles = []
         for i in range(args.repeats + 1):  # the first job after start-up is reported apart
@@ -115,13 +138,15 @@ def main(argv=None) -> int:
             wall = time.perf_counter() - t_submit0
             assert st[0].state == "finished", st[0]
             m = st[0].result
-            singles.append({
-                "wall_s": wall,
-                "to_batch_start_s": m["batch_start"] - t0,
-                "srun_python_imports_s": m["entered"] - m["batch_start"],
-                "to_job_entry_s": m["entered"] - t0,
-                "result_noticed_s": t0 + wall - m["entered"],
-            })
+            singles.append(
+                {
+                    "wall_s": wall,
+                    "to_batch_start_s": m["batch_start"] - t0,
+                    "srun_python_imports_s": m["entered"] - m["batch_start"],
+                    "to_job_entry_s": m["entered"] - t0,
+                    "result_noticed_s": t0 + wall - m["entered"],
+                }
+            )
         first, steady = singles[0], singles[1:]
 
         results = tmp / "array"
@@ -142,17 +167,37 @@ def main(argv=None) -> int:
     res["single_first"] = first
     res["single_runs"] = steady
     res["single_median"] = {k: med(k, steady) for k in steady[0]}
-    res["array"] = {"runs": args.runs, "wall_s": array_wall, "runs_per_s": args.runs / array_wall,
-                    "cpus": os.cpu_count()}
+    res["array"] = {
+        "runs": args.runs,
+        "wall_s": array_wall,
+        "runs_per_s": args.runs / array_wall,
+        "cpus": os.cpu_count(),
+    }
     rows = [
         {"measure": "cluster start, cold (new MariaDB datadir)", "value": res["start_cold_s"], "unit": "s"},
         {"measure": "cluster start, warm (datadir reused)", "value": res["start_warm_s"], "unit": "s"},
         {"measure": "cluster stop (two SIGTERM waves)", "value": res["stop_s"], "unit": "s"},
         {"measure": "one run, submit -> result (first after start)", "value": first["wall_s"], "unit": "s"},
-        {"measure": f"one run, submit -> result (median of {len(steady)})", "value": res["single_median"]["wall_s"], "unit": "s"},
-        {"measure": "  of which: submit (sbatch) -> batch script starts", "value": res["single_median"]["to_batch_start_s"], "unit": "s"},
-        {"measure": "  of which: srun + Python + imports in the job", "value": res["single_median"]["srun_python_imports_s"], "unit": "s"},
-        {"measure": "  of which: result written -> noticed", "value": res["single_median"]["result_noticed_s"], "unit": "s"},
+        {
+            "measure": f"one run, submit -> result (median of {len(steady)})",
+            "value": res["single_median"]["wall_s"],
+            "unit": "s",
+        },
+        {
+            "measure": "  of which: submit (sbatch) -> batch script starts",
+            "value": res["single_median"]["to_batch_start_s"],
+            "unit": "s",
+        },
+        {
+            "measure": "  of which: srun + Python + imports in the job",
+            "value": res["single_median"]["srun_python_imports_s"],
+            "unit": "s",
+        },
+        {
+            "measure": "  of which: result written -> noticed",
+            "value": res["single_median"]["result_noticed_s"],
+            "unit": "s",
+        },
         {"measure": f"array of {args.runs} runs on {os.cpu_count()} CPUs, wall", "value": array_wall, "unit": "s"},
         {"measure": f"array of {args.runs} runs, per run", "value": array_wall / args.runs, "unit": "s"},
     ]

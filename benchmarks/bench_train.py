@@ -26,6 +26,7 @@ With CUDA present it also measures: one model at batch 64 (bf16 autocast, compil
 DataLoader loop, and the 4-model ensemble, projecting the paper preset (4 x 300k steps).
 Prints a table and writes benchmarks/out/bench_train.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,7 +63,7 @@ def matmul_rate(threads: int, n: int = 1024, reps: int = 20) -> float:
         t = time.perf_counter()
         for _ in range(reps):
             a @ b
-        best = max(best, 2 * n ** 3 * reps / (time.perf_counter() - t) / 1e9)
+        best = max(best, 2 * n**3 * reps / (time.perf_counter() - t) / 1e9)
     return best
 
 
@@ -90,8 +91,18 @@ def engine_rate(data, steps: int, warmup: int = 15, **kw) -> float:
     """images/s of ``benchmark.train.train`` between step ``warmup`` and the last step."""
     from benchmark.train import TrainConfig, train
 
-    cfg = TrainConfig(**{"model": "beta_vae", "params": {"beta": 4.0}, "dataset": data.name, "steps": warmup + steps,
-                         "checkpoint_every": 10 ** 9, "log_every": 10 ** 9, "device": "cpu", **kw})
+    cfg = TrainConfig(
+        **{
+            "model": "beta_vae",
+            "params": {"beta": 4.0},
+            "dataset": data.name,
+            "steps": warmup + steps,
+            "checkpoint_every": 10**9,
+            "log_every": 10**9,
+            "device": "cpu",
+            **kw,
+        }
+    )
     marks = {}
 
     def on_step(s):
@@ -126,8 +137,11 @@ def dataloader_rate(data, steps: int, threads: int, warmup: int = 15, device="cp
             return data.to_float(data.uint8([i]), rng)[0]
 
     dev = torch.device(device)
-    loader = DataLoader(PerImage(), batch_size=BATCH, sampler=RandomSampler(PerImage(), replacement=True,
-                                                                            num_samples=BATCH * (warmup + steps)))
+    loader = DataLoader(
+        PerImage(),
+        batch_size=BATCH,
+        sampler=RandomSampler(PerImage(), replacement=True, num_samples=BATCH * (warmup + steps)),
+    )
     # the engine's model, memory format, optimiser and autocast: only the data path differs
     model = build_model(make_config("beta_vae", beta=4.0)).to(dev)
     fmt = torch.channels_last if dev.type == "cpu" else torch.contiguous_format
@@ -164,7 +178,9 @@ def encode_rate(data, batch: int, threads: int, n_images: int = 8192) -> float:
         m.encode(data.to_float(data.uint8(idx[:batch])).contiguous(memory_format=torch.channels_last))
         t = time.perf_counter()
         for s in range(0, n_images, batch):
-            x = data.to_float(data.images[torch.from_numpy(idx[s:s + batch])]).contiguous(memory_format=torch.channels_last)
+            x = data.to_float(data.images[torch.from_numpy(idx[s : s + batch])]).contiguous(
+                memory_format=torch.channels_last
+            )
             m.encode(x)[0]
     return n_images / (time.perf_counter() - t)
 
@@ -203,15 +219,28 @@ def ensemble_rate(data, members: int, steps: int, threads: int, device="cpu", wa
     from benchmark.train import TrainConfig
     from benchmark.train.ensemble import train_ensemble
 
-    cfgs = [TrainConfig(model="beta_vae", params={"beta": b}, dataset=data.name, steps=warmup + steps, seed=s,
-                        checkpoint_every=10 ** 9, log_every=10 ** 9, device=device, threads=threads, **kw)
-            for s, b in enumerate([1.0, 4.0, 16.0, 2.0][:members])]
+    cfgs = [
+        TrainConfig(
+            model="beta_vae",
+            params={"beta": b},
+            dataset=data.name,
+            steps=warmup + steps,
+            seed=s,
+            checkpoint_every=10**9,
+            log_every=10**9,
+            device=device,
+            threads=threads,
+            **kw,
+        )
+        for s, b in enumerate([1.0, 4.0, 16.0, 2.0][:members])
+    ]
     marks = {}
 
     def on_step(s):
         if s in (warmup, warmup + steps):
             if device != "cpu":
                 import torch
+
                 torch.cuda.synchronize()
             marks[s] = time.perf_counter()
 
@@ -245,8 +274,13 @@ def child(env_extra: dict, threads: int, steps: int, what: str) -> dict:
     env = {**os.environ, **env_extra}
     for k in [k for k, v in env.items() if v is None]:  # None removes a variable (libgomp's own default)
         del env[k]
-    r = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(threads), str(steps), what], env=env,
-                       capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-c", CHILD, str(ROOT), str(threads), str(steps), what],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     if r.returncode != 0:
         raise RuntimeError(r.stderr[-2000:])
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -264,10 +298,35 @@ def cli_train_rate(threads: int, steps: int, allocator_fix: bool, dataset: str =
         env["DISENTANGLE_BENCH_NO_MALLOPT"] = "1"
     with tempfile.TemporaryDirectory() as d:
         faults0 = resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt
-        r = subprocess.run([sys.executable, "-m", "benchmark", "train", "--model", "beta_vae", "--beta", "4",
-                            "--dataset", dataset, "--steps", str(steps), "--log-every", "50",
-                            "--checkpoint-every", str(10 ** 9), "--threads", str(threads), "--no-progress",
-                            "--out", str(Path(d) / "run")], env=env, cwd=ROOT, capture_output=True, text=True)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmark",
+                "train",
+                "--model",
+                "beta_vae",
+                "--beta",
+                "4",
+                "--dataset",
+                dataset,
+                "--steps",
+                str(steps),
+                "--log-every",
+                "50",
+                "--checkpoint-every",
+                str(10**9),
+                "--threads",
+                str(threads),
+                "--no-progress",
+                "--out",
+                str(Path(d) / "run"),
+            ],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         if r.returncode != 0:
             raise RuntimeError(r.stderr[-2000:])
         faults = resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt - faults0
@@ -294,8 +353,9 @@ def gpu_section(data, steps: int) -> dict:
     out = {"device": torch.cuda.get_device_name(0)}
     for compile_ in ("off", "on"):
         try:
-            out[f"train_bf16_compile_{compile_}"] = engine_rate(data, steps * 10, warmup=50, device="cuda", amp="on",
-                                                                compile=compile_)
+            out[f"train_bf16_compile_{compile_}"] = engine_rate(
+                data, steps * 10, warmup=50, device="cuda", amp="on", compile=compile_
+            )
         except Exception as e:  # noqa: BLE001 - report, don't die, on a machine we could not test
             out[f"train_bf16_compile_{compile_}"] = f"failed: {type(e).__name__}: {str(e)[:200]}"
     out["train_fp32"] = engine_rate(data, steps * 10, warmup=50, device="cuda", amp="off")
@@ -317,16 +377,25 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=60, help="measured steps per CPU training measurement (default 60)")
     ap.add_argument("--rounds", type=int, default=3, help="runs per training rate; the best is reported (default 3)")
-    ap.add_argument("--gpu-only", action="store_true",
-                    help="measure only the GPU part (one model bf16/fp32, compile on/off, DataLoader, 4-model "
-                         "ensemble, paper-preset projection): the script to run in a short GPU window")
-    ap.add_argument("--cli-steps", type=int, default=350,
-                    help="steps of each `python -m benchmark train` run of the allocator before/after (default 350)")
+    ap.add_argument(
+        "--gpu-only",
+        action="store_true",
+        help="measure only the GPU part (one model bf16/fp32, compile on/off, DataLoader, 4-model "
+        "ensemble, paper-preset projection): the script to run in a short GPU window",
+    )
+    ap.add_argument(
+        "--cli-steps",
+        type=int,
+        default=350,
+        help="steps of each `python -m benchmark train` run of the allocator before/after (default 350)",
+    )
     ap.add_argument("--skip-slow", action="store_true", help="skip the AE first-steps and ensemble measurements")
     args = ap.parse_args(argv)
     if args.steps < 1 or args.rounds < 1 or args.cli_steps < 100:
-        ap.error(f"--steps and --rounds must be at least 1 and --cli-steps at least 100 "
-                 f"(got {args.steps}, {args.rounds}, {args.cli_steps})")
+        ap.error(
+            f"--steps and --rounds must be at least 1 and --cli-steps at least 100 "
+            f"(got {args.steps}, {args.rounds}, {args.cli_steps})"
+        )
 
     from benchmark import runtime
 
@@ -336,9 +405,14 @@ def main(argv=None) -> int:
     info = machine()
     t_start = time.perf_counter()
     data = load_data()
-    res: dict = {"machine": info, "batch": BATCH, "steps": args.steps, "allocator_tuned": runtime.tune_allocator(),
-                 "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-                 "gomp_spincount": os.environ.get("GOMP_SPINCOUNT")}
+    res: dict = {
+        "machine": info,
+        "batch": BATCH,
+        "steps": args.steps,
+        "allocator_tuned": runtime.tune_allocator(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "gomp_spincount": os.environ.get("GOMP_SPINCOUNT"),
+    }
     flops = step_flops()
     res["flops_per_step"] = flops
     rows = []
@@ -347,8 +421,10 @@ def main(argv=None) -> int:
         rows.append({"measure": what, "value": value, "unit": unit, "% matmul": pct, "note": note})
 
     if args.gpu_only and not torch.cuda.is_available():
-        print("error: --gpu-only needs a CUDA device (torch.cuda.is_available() is False); drop the flag on CPU",
-              file=sys.stderr)
+        print(
+            "error: --gpu-only needs a CUDA device (torch.cuda.is_available() is False); drop the flag on CPU",
+            file=sys.stderr,
+        )
         return 2
     if not args.gpu_only:  # the CPU measurements (~4.5 min); a GPU window skips them
         mm = {t: matmul_rate(t) for t in (1, 2)}
@@ -370,16 +446,26 @@ def main(argv=None) -> int:
         train, train_runs = {}, {}
         for t in (1, 2):
             train[t], train_runs[t] = rounds(lambda: engine_rate(data, args.steps, threads=t))
-            row(f"engine training, {t} thread(s)", train[t], "images/s", 100 * train[t] * flops / BATCH / 1e9 / mm[t],
-                fmt(train_runs[t]))
+            row(
+                f"engine training, {t} thread(s)",
+                train[t],
+                "images/s",
+                100 * train[t] * flops / BATCH / 1e9 / mm[t],
+                fmt(train_runs[t]),
+            )
         res["train_images_per_s"] = {str(k): v for k, v in train.items()}
         res["train_runs"] = {str(k): v for k, v in train_runs.items()}
         best_t = max(train, key=train.get)
         res["best_threads"] = best_t
         cl_off, cl_runs = rounds(lambda: engine_rate(data, args.steps, threads=best_t, channels_last="off"))
         res["train_channels_last_off"] = cl_off
-        row(f"engine, channels_last off, {best_t} thr", cl_off, "images/s", 100 * cl_off * flops / BATCH / 1e9 / mm[best_t],
-            fmt(cl_runs))
+        row(
+            f"engine, channels_last off, {best_t} thr",
+            cl_off,
+            "images/s",
+            100 * cl_off * flops / BATCH / 1e9 / mm[best_t],
+            fmt(cl_runs),
+        )
         eng_runs, dl_runs = [], []
         for _ in range(args.rounds):
             eng_runs.append(engine_rate(data, args.steps, threads=best_t))
@@ -387,14 +473,21 @@ def main(argv=None) -> int:
         dl = max(dl_runs)
         res["dataloader_images_per_s"] = dl
         res["dataloader_side_by_side"] = {"engine": eng_runs, "dataloader": dl_runs}
-        row(f"per-image DataLoader loop, {best_t} thr", dl, "images/s", 100 * dl * flops / BATCH / 1e9 / mm[best_t],
-            f"{fmt(dl_runs)}; engine in alternate rounds {fmt(eng_runs)}: {max(eng_runs) / dl:.2f}x")
+        row(
+            f"per-image DataLoader loop, {best_t} thr",
+            dl,
+            "images/s",
+            100 * dl * flops / BATCH / 1e9 / mm[best_t],
+            f"{fmt(dl_runs)}; engine in alternate rounds {fmt(eng_runs)}: {max(eng_runs) / dl:.2f}x",
+        )
 
         alloc_runs = {"before": [], "after": []}
         for _ in range(args.rounds):
             alloc_runs["before"].append(child({"DISENTANGLE_BENCH_NO_MALLOPT": "1"}, best_t, args.steps, "encode"))
             alloc_runs["after"].append(child({}, best_t, args.steps, "encode"))
-        before, after = ({k: max(r[k] for r in runs) for k in runs[0]} for runs in (alloc_runs["before"], alloc_runs["after"]))
+        before, after = (
+            {k: max(r[k] for r in runs) for k in runs[0]} for runs in (alloc_runs["before"], alloc_runs["after"])
+        )
         cli_runs = {"before": [], "after": []}
         for t in (1, 2):  # the real entry point on the main job's dataset, alternating, fresh processes
             for _ in range(args.rounds):
@@ -405,21 +498,36 @@ def main(argv=None) -> int:
             b_runs = [r for r in cli_runs["before"] if r["threads"] == t]
             a_runs = [r for r in cli_runs["after"] if r["threads"] == t]
             b_best, a_best = max(r["train"] for r in b_runs), max(r["train"] for r in a_runs)
-            def runs_with_faults(runs):  # faults of the whole process (loading the grid included) per step
-                return "runs " + " / ".join(f"{r['train']:,.0f} ({r['minor_faults_per_step']:,.0f} faults/step)" for r in runs)
 
-            row(f"`benchmark train` on dsprites WITHOUT allocator fix, {t} thr", b_best, "images/s",
-                100 * b_best * flops / BATCH / 1e9 / mm[t], runs_with_faults(b_runs))
-            row(f"`benchmark train` on dsprites with allocator fix, {t} thr", a_best, "images/s",
-                100 * a_best * flops / BATCH / 1e9 / mm[t], f"{runs_with_faults(a_runs)}; {a_best / b_best:.2f}x")
+            def runs_with_faults(runs):  # faults of the whole process (loading the grid included) per step
+                return "runs " + " / ".join(
+                    f"{r['train']:,.0f} ({r['minor_faults_per_step']:,.0f} faults/step)" for r in runs
+                )
+
+            row(
+                f"`benchmark train` on dsprites WITHOUT allocator fix, {t} thr",
+                b_best,
+                "images/s",
+                100 * b_best * flops / BATCH / 1e9 / mm[t],
+                runs_with_faults(b_runs),
+            )
+            row(
+                f"`benchmark train` on dsprites with allocator fix, {t} thr",
+                a_best,
+                "images/s",
+                100 * a_best * flops / BATCH / 1e9 / mm[t],
+                f"{runs_with_faults(a_runs)}; {a_best / b_best:.2f}x",
+            )
         for b in (64, 1024):
             row(f"encode batch {b} WITHOUT allocator fix", before[f"encode_{b}"], "images/s", None, "subprocess")
             row(f"encode batch {b} with allocator fix", after[f"encode_{b}"], "images/s", None, "subprocess")
 
-        policies = {"ours (GOMP_SPINCOUNT=10000)": {"OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": "10000"},
-                    "OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": None},
-                    "OMP_WAIT_POLICY=ACTIVE": {"OMP_WAIT_POLICY": "ACTIVE", "GOMP_SPINCOUNT": None},
-                    "libgomp default spin": {"OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": None}}
+        policies = {
+            "ours (GOMP_SPINCOUNT=10000)": {"OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": "10000"},
+            "OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": None},
+            "OMP_WAIT_POLICY=ACTIVE": {"OMP_WAIT_POLICY": "ACTIVE", "GOMP_SPINCOUNT": None},
+            "libgomp default spin": {"OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": None},
+        }
         idle_runs = {k: [] for k in policies}
         for _ in range(args.rounds):
             for k, env in policies.items():
@@ -450,12 +558,22 @@ def main(argv=None) -> int:
             for flush in (False, True):
                 fs = first_steps(flush, best_t)
                 res[f"ae_first_steps_flush_{flush}"] = fs
-                row(f"fresh AE steps 1-100 vs later, flush_denormal={flush}", fs["ratio"], "x slower",
-                    None, f"{fs['first_100_ms']:.1f} vs {fs['later_ms']:.1f} ms/step")
+                row(
+                    f"fresh AE steps 1-100 vs later, flush_denormal={flush}",
+                    fs["ratio"],
+                    "x slower",
+                    None,
+                    f"{fs['first_100_ms']:.1f} vs {fs['later_ms']:.1f} ms/step",
+                )
             ens = ensemble_rate(data, 4, max(10, args.steps // 3), best_t)
             res["ensemble4_images_per_s"] = ens
-            row(f"ensemble of 4 (vmap), {best_t} thr, all members", ens, "images/s", None,
-                f"solo engine {train[best_t]:.0f}: {ens / train[best_t]:.2f}x")
+            row(
+                f"ensemble of 4 (vmap), {best_t} thr, all members",
+                ens,
+                "images/s",
+                None,
+                f"solo engine {train[best_t]:.0f}: {ens / train[best_t]:.2f}x",
+            )
 
     if torch.cuda.is_available():
         res["gpu"] = gpu_section(data, args.steps)
@@ -466,7 +584,9 @@ def main(argv=None) -> int:
     res["wall_s"] = time.perf_counter() - t_start
     res["loadavg_1m_end"] = os.getloadavg()[0]
     print_table(rows, ["measure", "value", "unit", "% matmul", "note"])
-    print(f"load average at start {info['loadavg_1m']:.2f}, at end {res['loadavg_1m_end']:.2f}; wall {res['wall_s']:.0f} s")
+    print(
+        f"load average at start {info['loadavg_1m']:.2f}, at end {res['loadavg_1m_end']:.2f}; wall {res['wall_s']:.0f} s"
+    )
     write_json("bench_train", res)
     return 0
 

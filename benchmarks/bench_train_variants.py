@@ -16,6 +16,7 @@
    the ReLUs on the two 64x32x32x32 activations alone.
 Prints tables and writes ``benchmarks/out/bench_train_variants.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,7 +58,7 @@ def rate(variant: str = "engine", compiled: bool = False, steps: int = 30) -> tu
         else:
             opt = torch.optim.Adam(m.parameters(), lr=1e-4)
         x = torch.rand(64, 1, 64, 64).round().contiguous(memory_format=torch.channels_last)
-        loss = (lambda v: m.loss(v)["loss"])
+        loss = lambda v: m.loss(v)["loss"]
         if compiled:
             loss = torch.compile(loss)
 
@@ -112,9 +113,13 @@ def kernels() -> list[dict]:
     for co in (1, 3):
         x = torch.randn(64, 32, 32, 32).contiguous(memory_format=cl)
         w, b = torch.randn(32, co, 4, 4), torch.randn(co)
-        rows.append({"kernel": f"deconv 32->{co}, 32x32: forward",
-                     "stock_ms": best_ms(lambda: F.conv_transpose2d(x, w, b, 2, 1)),
-                     "ours_ms": best_ms(lambda: architectures._overlap_add_deconv(x, w, b))})
+        rows.append(
+            {
+                "kernel": f"deconv 32->{co}, 32x32: forward",
+                "stock_ms": best_ms(lambda: F.conv_transpose2d(x, w, b, 2, 1)),
+                "ours_ms": best_ms(lambda: architectures._overlap_add_deconv(x, w, b)),
+            }
+        )
     m = build_model(make_config("beta_vae", beta=4.0)).to(memory_format=cl)
     times = {}
     for fused in (False, True):
@@ -122,8 +127,9 @@ def kernels() -> list[dict]:
         for p in m.parameters():
             p.grad = torch.randn_like(p)
         times[fused] = best_ms(opt.step, reps=50)
-    rows.append({"kernel": "Adam step, conv VAE (per-tensor loop vs fused)", "stock_ms": times[False],
-                 "ours_ms": times[True]})
+    rows.append(
+        {"kernel": "Adam step, conv VAE (per-tensor loop vs fused)", "stock_ms": times[False], "ours_ms": times[True]}
+    )
     for r in rows:
         r["speedup"] = r["stock_ms"] / r["ours_ms"]
     return rows
@@ -157,11 +163,16 @@ def step_profile(steps: int = 10) -> list[dict]:
     with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
         for _ in range(steps):
             step()
-    groups = {"convolutions (forward + backward)": ("aten::convolution_backward", "aten::_convolution",
-                                                    "aten::mkldnn_convolution"),
-              "ReLU forward + backward": ("aten::clamp_min", "aten::threshold_backward"),
-              "linear layers": ("aten::addmm",),
-              "Adam (fused)": ("aten::_fused_adam_",)}
+    groups = {
+        "convolutions (forward + backward)": (
+            "aten::convolution_backward",
+            "aten::_convolution",
+            "aten::mkldnn_convolution",
+        ),
+        "ReLU forward + backward": ("aten::clamp_min", "aten::threshold_backward"),
+        "linear layers": ("aten::addmm",),
+        "Adam (fused)": ("aten::_fused_adam_",),
+    }
     out = {k: 0.0 for k in groups} | {"ReLU on the two 64x32x32x32 activations": 0.0, "everything else": 0.0}
     for e in prof.key_averages(group_by_input_shape=True):
         ms = e.self_cpu_time_total / 1e3 / steps
@@ -186,13 +197,18 @@ def per_layer(reps: int = 20) -> list[dict]:
 
     m = build_model(make_config("beta_vae", beta=4.0))
     shapes = {}
+
     def record(name):
         def hook(mod, inputs, output):  # returns None: the output is left alone
             shapes.setdefault(name, inputs[0].shape)
+
         return hook
 
-    hooks = [mod.register_forward_hook(record(n))
-             for n, mod in m.named_modules() if isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d))]
+    hooks = [
+        mod.register_forward_hook(record(n))
+        for n, mod in m.named_modules()
+        if isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d))
+    ]
     m.loss(torch.rand(64, 1, 64, 64).round())
     for h in hooks:
         h.remove()
@@ -225,9 +241,16 @@ def per_layer(reps: int = 20) -> list[dict]:
                     f()
                 times.append((time.perf_counter() - t) / reps)
             passes = 3 if x.requires_grad else 2  # forward, weight grad, input grad
-            rows.append({"layer": name, "format": "channels_last" if fmt is torch.channels_last else "NCHW",
-                         "fw_ms": 1e3 * times[0], "fw_bw_ms": 1e3 * times[1],
-                         "fw_gflops": 2 * macs / times[0] / 1e9, "fw_bw_gflops": 2 * passes * macs / times[1] / 1e9})
+            rows.append(
+                {
+                    "layer": name,
+                    "format": "channels_last" if fmt is torch.channels_last else "NCHW",
+                    "fw_ms": 1e3 * times[0],
+                    "fw_bw_ms": 1e3 * times[1],
+                    "fw_gflops": 2 * macs / times[0] / 1e9,
+                    "fw_bw_gflops": 2 * passes * macs / times[1] / 1e9,
+                }
+            )
     return rows
 
 
@@ -248,13 +271,20 @@ def main() -> None:
     rows = []
     for r in range(args.repeats):
         for variant in ("stock", "fast_deconv", "engine_relu_copy", "engine"):
-            rows.append({"comparison": "training step", "variant": variant, "round": r,
-                         "images_per_s": rate(variant)[1]})
+            rows.append(
+                {"comparison": "training step", "variant": variant, "round": r, "images_per_s": rate(variant)[1]}
+            )
     for r in range(2):
         rows.append({"comparison": "compile", "variant": "eager", "round": r, "images_per_s": rate()[1]})
         warm, ips = rate(compiled=True)
-        rows.append({"comparison": "compile", "variant": f"torch.compile (warm-up {warm:.0f} s)", "round": r,
-                     "images_per_s": ips})
+        rows.append(
+            {
+                "comparison": "compile",
+                "variant": f"torch.compile (warm-up {warm:.0f} s)",
+                "round": r,
+                "images_per_s": ips,
+            }
+        )
     print_table(rows, ["comparison", "variant", "round", "images_per_s"])
     kernel_rows = kernels()
     print_table(kernel_rows, ["kernel", "stock_ms", "ours_ms", "speedup"])
@@ -262,9 +292,17 @@ def main() -> None:
     print_table(layers, ["layer", "format", "fw_ms", "fw_bw_ms", "fw_gflops", "fw_bw_gflops"])
     parts = step_profile()
     print_table(parts, ["part", "ms_per_step"])
-    write_json("bench_train_variants", {"command": " ".join(sys.argv), "machine": machine(), "rows": rows,
-                                        "kernels": kernel_rows, "per_layer": layers,
-                                        "step_profile": parts})
+    write_json(
+        "bench_train_variants",
+        {
+            "command": " ".join(sys.argv),
+            "machine": machine(),
+            "rows": rows,
+            "kernels": kernel_rows,
+            "per_layer": layers,
+            "step_profile": parts,
+        },
+    )
 
 
 if __name__ == "__main__":

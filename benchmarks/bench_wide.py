@@ -10,6 +10,7 @@ convolutions and batched matmuls) in NCHW or channels_last, fp32 or bf16 autocas
 model at batch K*B, the ceiling of these layers without grouping. ``--profile`` prints the top CUDA
 kernels of one eager step per variant (torch.profiler). Writes benchmarks/out/bench_wide.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,9 @@ def make_variant(name: str, k: int, b: int, device):
 
     torch.manual_seed(0)
     bf16 = name.endswith("bf16")
-    amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False)) if bf16 else contextlib.nullcontext
+    amp = (
+        (lambda: torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False)) if bf16 else contextlib.nullcontext
+    )
     x = (torch.rand(k, b, 1, 64, 64, device=device) > 0.9).float()
     eps = torch.randn(k, b, 10, device=device)
     beta = torch.linspace(1, 16, k, device=device)
@@ -55,17 +58,20 @@ def make_variant(name: str, k: int, b: int, device):
                 t = model(xd, {"eps": ed}, 0, None)
             t["loss"].backward()
             return t["loss"]
+
         return step, params
     models = [build_model(make_config("beta_vae", beta=float(i + 1))).to(device) for i in range(k)]
     stack = MemberStack(models)
     params = list(stack.params.values())
     if name.startswith("vmap"):
+
         def step():
             with amp():
                 t = stack.forward(x, {"eps": eps}, 0)
             loss = t["loss"].sum()
             loss.backward()
             return loss
+
         return step, params
     cl = "cl" in name
 
@@ -79,6 +85,7 @@ def make_variant(name: str, k: int, b: int, device):
         loss = (recon + beta * kl).sum()
         loss.backward()
         return loss
+
     return step, params
 
 
@@ -134,8 +141,13 @@ def main(argv=None) -> int:
     ap.add_argument("--members", type=int, default=32, help="K (default 32)")
     ap.add_argument("--batch", type=int, default=64, help="B per member (default 64)")
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS, help="what to time")
-    ap.add_argument("--profile", nargs="*", default=None, metavar="VARIANT",
-                    help="print the top CUDA kernels of these variants (no names: vmap and wide_cl)")
+    ap.add_argument(
+        "--profile",
+        nargs="*",
+        default=None,
+        metavar="VARIANT",
+        help="print the top CUDA kernels of these variants (no names: vmap and wide_cl)",
+    )
     args = ap.parse_args(argv)
     import torch
 
@@ -154,19 +166,26 @@ def main(argv=None) -> int:
             res[name] = {"error": f"{type(e).__name__}: {str(e)[:200]}"}
         print(name, res[name], flush=True)
     profiles = {}
-    for name in (args.profile if args.profile else (["vmap", "wide_cl"] if args.profile is not None else [])):
+    for name in args.profile if args.profile else (["vmap", "wide_cl"] if args.profile is not None else []):
         try:
             step, params = make_variant(name, args.members, args.batch, dev)
             profiles[name] = profile(step, params)
         except Exception as e:  # noqa: BLE001 - the profiler needs CUPTI, which a VM may lack
             profiles[name] = f"profile failed: {type(e).__name__}: {str(e)[:200]}"
         print(f"--- {name}\n{profiles[name]}")
-    print_table([{"variant": k, "ms": v.get("ms"), "images/s (fwd+bwd)": v.get("images_per_s"),
-                  "note": v.get("error", "")} for k, v in res.items()], ["variant", "ms", "images/s (fwd+bwd)", "note"])
+    print_table(
+        [
+            {"variant": k, "ms": v.get("ms"), "images/s (fwd+bwd)": v.get("images_per_s"), "note": v.get("error", "")}
+            for k, v in res.items()
+        ],
+        ["variant", "ms", "images/s (fwd+bwd)", "note"],
+    )
     payload = {"machine": machine(), "members": args.members, "batch": args.batch, "rows": res, "profiles": profiles}
     write_json(f"bench_wide_k{args.members}", payload)
     if os.environ.get("OUT"):
-        Path(os.environ["OUT"], f"bench_wide_k{args.members}.json").write_text(json.dumps(payload, indent=1, default=str))
+        Path(os.environ["OUT"], f"bench_wide_k{args.members}.json").write_text(
+            json.dumps(payload, indent=1, default=str)
+        )
     return 0
 
 

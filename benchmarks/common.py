@@ -1,4 +1,5 @@
 """Shared helpers for the benchmark scripts: machine facts, a table printer, JSON output."""
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,13 @@ def machine() -> dict:
 
 def _git_commit():
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
 

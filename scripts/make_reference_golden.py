@@ -13,6 +13,7 @@ translated. Observations are flat image indices of a complete factor grid, so ev
 reference draws is recorded exactly (factors and indices, in order) next to the scores it returns.
 tests/test_metrics_reference_golden.py feeds those samples to our metrics.
 """
+
 import argparse
 import json
 import sys
@@ -22,7 +23,9 @@ import numpy as np
 _ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 _ap.add_argument("out", help="the .npz to write (tests/data/reference_golden.npz)")
 _ap.add_argument("--deps", required=True, help="folder with gin-config, absl-py and six (pip install --target)")
-_ap.add_argument("--dlib", required=True, help="a disentanglement_lib checkout (the folder holding disentanglement_lib/)")
+_ap.add_argument(
+    "--dlib", required=True, help="a disentanglement_lib checkout (the folder holding disentanglement_lib/)"
+)
 ARGS = _ap.parse_args()
 sys.path.insert(0, ARGS.deps)
 sys.path.insert(0, ARGS.dlib)
@@ -31,53 +34,87 @@ import reference_shims  # noqa: E402  (beside this script)
 
 reference_shims.install()
 from disentanglement_lib.evaluation.metrics import (  # noqa: E402
-    beta_vae, dci, downstream_task, factor_vae, irs, mig, modularity_explicitness, sap_score, unsupervised_metrics)
-gin.parse_config("discretizer.discretizer_fn = @histogram_discretizer\ndiscretizer.num_bins = 20\n"
-                 "predictor.predictor_fn = @logistic_regression_cv")
+    beta_vae,
+    dci,
+    downstream_task,
+    factor_vae,
+    irs,
+    mig,
+    modularity_explicitness,
+    sap_score,
+    unsupervised_metrics,
+)
+
+gin.parse_config(
+    "discretizer.discretizer_fn = @histogram_discretizer\ndiscretizer.num_bins = 20\n"
+    "predictor.predictor_fn = @logistic_regression_cv"
+)
 
 SIZES = [3, 4, 5, 6]
 N = int(np.prod(SIZES))
 rs0 = np.random.RandomState(123)
 f = np.stack(np.unravel_index(np.arange(N), SIZES), 1).astype(np.float64)
 noise = rs0.normal(size=(N, 5))
-codes = np.stack([f[:, 0] + 1.2 * noise[:, 0], f[:, 1] + 0.5 * f[:, 2] + 1.5 * noise[:, 1], noise[:, 2],
-                  0.3 * f[:, 3] + 0.6 * noise[:, 3], f[:, 2] - f[:, 0] + 1.5 * noise[:, 4]], 1).astype(np.float32)
+codes = np.stack(
+    [
+        f[:, 0] + 1.2 * noise[:, 0],
+        f[:, 1] + 0.5 * f[:, 2] + 1.5 * noise[:, 1],
+        noise[:, 2],
+        0.3 * f[:, 3] + 0.6 * noise[:, 3],
+        f[:, 2] - f[:, 0] + 1.5 * noise[:, 4],
+    ],
+    1,
+).astype(np.float32)
+
 
 class Data:
     """dlib's GroundTruthData interface over a complete grid; observations are flat indices (n, 1)."""
-    def __init__(self): self.log = []
+
+    def __init__(self):
+        self.log = []
+
     num_factors = len(SIZES)
     factors_num_values = SIZES
     observation_shape = [1]
+
     def sample_factors(self, num, rs):
         return np.stack([rs.randint(s, size=num) for s in SIZES], 1)
+
     def sample_observations_from_factors(self, factors, rs):
         idx = np.ravel_multi_index(factors.T, SIZES)
         self.log.append((factors.copy(), idx.copy()))
         return idx[:, None].astype(np.float64)
+
     def sample(self, num, rs):
         fa = self.sample_factors(num, rs)
         return fa, self.sample_observations_from_factors(fa, rs)
+
     def sample_observations(self, num, rs):
         return self.sample(num, rs)[1]
+
 
 def rep(obs):
     return codes[obs[:, 0].astype(int)]
 
+
 def cat(log):
     return np.concatenate([l[0] for l in log]), np.concatenate([l[1] for l in log])
+
 
 def pairs_label(fa, fb):
     same = [k for k in range(len(SIZES)) if (fa[:, k] == fb[:, k]).all()]
     assert len(same) == 1, same
     return same[0]
 
+
 def const_label(fa):
     same = [k for k in range(len(SIZES)) if (fa[:, k] == fa[0, k]).all()]
     assert len(same) == 1, same
     return same[0]
 
+
 out, arrays = {}, {"codes": codes, "sizes": np.array(SIZES)}
+
 
 def run(name, fn, **kw):
     d = Data()
@@ -85,14 +122,17 @@ def run(name, fn, **kw):
     out[name] = {k: float(v) for k, v in score.items() if np.ndim(v) == 0}
     return d.log
 
+
 log = run("mig", mig.compute_mig, num_train=1000, batch_size=16)
 arrays["mig_factors"], arrays["mig_idx"] = cat(log)
 log = run("unsupervised", unsupervised_metrics.unsupervised_metrics, num_train=1000, batch_size=16)
 arrays["unsupervised_factors"], arrays["unsupervised_idx"] = cat(log)
 log = run("irs", irs.compute_irs, num_train=1000, batch_size=16)
 arrays["irs_factors"], arrays["irs_idx"] = cat(log)
-for name, fn in (("sap", lambda *a, **k: sap_score.compute_sap(*a, continuous_factors=False, **k)),
-                 ("modularity_explicitness", modularity_explicitness.compute_modularity_explicitness)):
+for name, fn in (
+    ("sap", lambda *a, **k: sap_score.compute_sap(*a, continuous_factors=False, **k)),
+    ("modularity_explicitness", modularity_explicitness.compute_modularity_explicitness),
+):
     log = run(name, fn, num_train=800, num_test=400, batch_size=16)
     n_tr = sum(1 for _ in range(0, 800, 16))
     arrays[name + "_train_factors"], arrays[name + "_train_idx"] = cat(log[:n_tr])
@@ -110,8 +150,9 @@ for part, sl in (("train", slice(0, 600)), ("eval", slice(600, 1000))):
     arrays[f"beta_vae_{part}_a"] = np.stack([L[i][1] for i in range(0, len(L), 2)])
     arrays[f"beta_vae_{part}_b"] = np.stack([L[i + 1][1] for i in range(0, len(L), 2)])
     arrays[f"beta_vae_{part}_labels"] = np.array([pairs_label(L[i][0], L[i + 1][0]) for i in range(0, len(L), 2)])
-log = run("factor_vae", factor_vae.compute_factor_vae, batch_size=64, num_train=300, num_eval=200,
-          num_variance_estimate=1000)
+log = run(
+    "factor_vae", factor_vae.compute_factor_vae, batch_size=64, num_train=300, num_eval=200, num_variance_estimate=1000
+)
 arrays["factor_vae_var_idx"] = log[0][1]
 for part, sl in (("train", slice(1, 301)), ("eval", slice(301, 501))):
     L = log[sl]
@@ -124,18 +165,25 @@ pos = 0
 for n in sizes:
     for part, m in (("train", n), ("test", 200)):
         k = -(-m // 16)
-        arrays[f"downstream_{n}_{part}_factors"], arrays[f"downstream_{n}_{part}_idx"] = cat(log[pos:pos + k])
+        arrays[f"downstream_{n}_{part}_factors"], arrays[f"downstream_{n}_{part}_idx"] = cat(log[pos : pos + k])
         assert len(arrays[f"downstream_{n}_{part}_idx"]) == m
         pos += k
 assert pos == len(log)
 import sklearn  # noqa: E402
 
 arrays["reference_scores_json"] = np.array(json.dumps(out, sort_keys=True))
-arrays["provenance"] = np.array(json.dumps({
-    "reference": "google-research/disentanglement_lib @ 86a644d4, evaluation/metrics/*.py run unmodified "
-                 "(gin.tf stubbed; histogram discretizer, 20 bins; logistic_regression_cv predictor)",
-    "sklearn": sklearn.__version__, "numpy": np.__version__, "random_state": "numpy RandomState(7) per metric",
-    "codes": "RandomState(123) noise, see tests/test_metrics_reference_golden.py"}))
+arrays["provenance"] = np.array(
+    json.dumps(
+        {
+            "reference": "google-research/disentanglement_lib @ 86a644d4, evaluation/metrics/*.py run unmodified "
+            "(gin.tf stubbed; histogram discretizer, 20 bins; logistic_regression_cv predictor)",
+            "sklearn": sklearn.__version__,
+            "numpy": np.__version__,
+            "random_state": "numpy RandomState(7) per metric",
+            "codes": "RandomState(123) noise, see tests/test_metrics_reference_golden.py",
+        }
+    )
+)
 arrays = {k: (v.astype(np.int16) if v.dtype.kind == "i" else v) for k, v in arrays.items()}
 np.savez_compressed(ARGS.out, **arrays)
 print(json.dumps(out, indent=1, sort_keys=True))

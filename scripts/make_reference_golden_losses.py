@@ -15,6 +15,7 @@ terms are evaluated in a TF1-style graph (the annealed capacity reads the global
 It also runs five steps of TF1's ``AdamOptimizer`` (the reference's optimiser) on given gradients.
 tests/test_models_reference_golden.py compares ours with them.
 """
+
 import argparse
 import json
 import sys
@@ -24,7 +25,9 @@ import numpy as np
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ap.add_argument("out", help="the .npz to write (tests/data/reference_golden_losses.npz)")
-ap.add_argument("--dlib", required=True, help="a disentanglement_lib checkout (the folder holding disentanglement_lib/)")
+ap.add_argument(
+    "--dlib", required=True, help="a disentanglement_lib checkout (the folder holding disentanglement_lib/)"
+)
 args = ap.parse_args()
 sys.path.insert(0, args.dlib)
 
@@ -55,8 +58,10 @@ steps = [0, 1, 5000, 50000, 100000, 250000]
 out = {}
 with tf.Graph().as_default():
     step_var = tf.train.get_or_create_global_step()
-    t = {k: tf.constant(v) for k, v in dict(x_binary=x_binary, x_cont=x_cont, logits=logits, mu=mu,
-                                              logvar=logvar, z=z).items()}
+    t = {
+        k: tf.constant(v)
+        for k, v in dict(x_binary=x_binary, x_cont=x_cont, logits=logits, mu=mu, logvar=logvar, z=z).items()
+    }
     kl = vae.compute_gaussian_kl(t["mu"], t["logvar"])
     ops = {
         "bernoulli_binary": tf.reduce_mean(losses.bernoulli_loss(t["x_binary"], t["logits"], "logits")),
@@ -67,12 +72,15 @@ with tf.Graph().as_default():
         "beta_vae_beta4": vae.BetaVAE(beta=4.0).regularizer(kl, t["mu"], t["logvar"], t["z"]),
         "beta_tcvae_beta6": vae.BetaTCVAE(beta=6.0).regularizer(kl, t["mu"], t["logvar"], t["z"]),
         "dip_vae_i_od10": vae.DIPVAE(lambda_od=10.0, lambda_d_factor=10.0, dip_type="i").regularizer(
-            kl, t["mu"], t["logvar"], t["z"]),
+            kl, t["mu"], t["logvar"], t["z"]
+        ),
         "dip_vae_ii_od5": vae.DIPVAE(lambda_od=5.0, lambda_d_factor=1.0, dip_type="ii").regularizer(
-            kl, t["mu"], t["logvar"], t["z"]),
+            kl, t["mu"], t["logvar"], t["z"]
+        ),
     }
     annealed = vae.AnnealedVAE(gamma=1000.0, c_max=25.0, iteration_threshold=100000).regularizer(
-        kl, t["mu"], t["logvar"], t["z"])
+        kl, t["mu"], t["logvar"], t["z"]
+    )
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
         out.update({k: float(v) for k, v in sess.run(ops).items()})
@@ -97,10 +105,28 @@ for name, (b1, b2) in {"adam_vae": (0.9, 0.999), "adam_discriminator": (0.5, 0.9
                 sess.run(step, feed_dict={g: grad})
             adam_final[name] = sess.run(w)
 
-np.savez_compressed(args.out, adam_w0=adam_w0, adam_grads=adam_grads, **adam_final, x_binary=x_binary, x_cont=x_cont, logits=logits, mu=mu, logvar=logvar, z=z,
-                    steps=np.array(steps), reference_json=np.array(json.dumps(out, sort_keys=True)),
-                    provenance=np.array(json.dumps({
-                        "reference": "google-research/disentanglement_lib @ 86a644d4, methods/shared/losses.py and "
-                                     "methods/unsupervised/vae.py run unmodified (gin.tf, tensorflow.contrib stubbed)",
-                        "tensorflow": tf.__version__, "numpy": np.__version__})))
+np.savez_compressed(
+    args.out,
+    adam_w0=adam_w0,
+    adam_grads=adam_grads,
+    **adam_final,
+    x_binary=x_binary,
+    x_cont=x_cont,
+    logits=logits,
+    mu=mu,
+    logvar=logvar,
+    z=z,
+    steps=np.array(steps),
+    reference_json=np.array(json.dumps(out, sort_keys=True)),
+    provenance=np.array(
+        json.dumps(
+            {
+                "reference": "google-research/disentanglement_lib @ 86a644d4, methods/shared/losses.py and "
+                "methods/unsupervised/vae.py run unmodified (gin.tf, tensorflow.contrib stubbed)",
+                "tensorflow": tf.__version__,
+                "numpy": np.__version__,
+            }
+        )
+    ),
+)
 print(json.dumps(out, indent=1, sort_keys=True))

@@ -4,6 +4,7 @@
 uses ``@gin.configurable`` from it) and translates the ``blacklist`` / ``whitelist`` keywords that
 gin-config 0.5 renamed to ``denylist`` / ``allowlist``.
 """
+
 import sys
 import types
 

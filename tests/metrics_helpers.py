@@ -1,4 +1,5 @@
 """Small real factor grids, datasets and encoders shared by the metrics tests (tests/test_metrics_*.py)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,7 @@ def bar_images(grid, size: int = 16) -> torch.Tensor:
     band = size // len(grid.sizes)
     for f, s in enumerate(grid.sizes):
         level = (classes[:, f] + 1) * (255 // (s + 1))
-        imgs[:, 0, f * band:(f + 1) * band, :] = level[:, None, None]
+        imgs[:, 0, f * band : (f + 1) * band, :] = level[:, None, None]
     return torch.from_numpy(imgs)
 
 
@@ -39,9 +40,15 @@ def dataset(grid=None, stochastic: bool = False, size: int = 16) -> GroundTruthD
     def tint(x, rng):  # per-image random brightness, like color_dsprites' tint
         return x * torch.from_numpy(rng.uniform(0.5, 1.0, size=(x.shape[0], 1, 1, 1)).astype(np.float32))
 
-    return GroundTruthDataset("bars", grid, Provenance("procedural", generator="tests.bars", version="1"),
-                              images=bar_images(grid, size), max_value=255, channels=1,
-                              transform=tint if stochastic else None)
+    return GroundTruthDataset(
+        "bars",
+        grid,
+        Provenance("procedural", generator="tests.bars", version="1"),
+        images=bar_images(grid, size),
+        max_value=255,
+        channels=1,
+        transform=tint if stochastic else None,
+    )
 
 
 class LinearEncoder(torch.nn.Module):

@@ -9,6 +9,7 @@ Without the Debian packages (``slurm-wlm munge slurmdbd mariadb-server``) or sub
 that need the cluster are skipped with the install command as the reason, except under CI
 (``CI=true``), where a missing cluster is a failure: CI installs them in ``.ci/run``.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -26,9 +27,22 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "scripts" / "slurm"
-DAEMONS = ("munged", "mariadbd", "mariadb-install-db", "slurmdbd", "slurmctld", "slurmd", "sbatch", "sacct", "scancel", "scontrol")
-INSTALL = ("apt-get install -y slurm-wlm munge slurmdbd && apt-get install -y --no-install-recommends mariadb-server; "
-           "pip install submitit")
+DAEMONS = (
+    "munged",
+    "mariadbd",
+    "mariadb-install-db",
+    "slurmdbd",
+    "slurmctld",
+    "slurmd",
+    "sbatch",
+    "sacct",
+    "scancel",
+    "scontrol",
+)
+INSTALL = (
+    "apt-get install -y slurm-wlm munge slurmdbd && apt-get install -y --no-install-recommends mariadb-server; "
+    "pip install submitit"
+)
 
 
 def missing_requirements() -> list[str]:
@@ -120,17 +134,26 @@ class Cluster:
 def start_cluster(root: Path) -> Cluster:
     """Start the daemons in ``root`` on free ports; raises with the log tail if start-up fails."""
     ctld, slurmd, dbd, db = free_ports(4)
-    env = {**os.environ, "CTLD_PORT": str(ctld), "SLURMD_PORT": str(slurmd), "DBD_PORT": str(dbd),
-           "DB_PORT": str(db), "NODE": "localhost",
-           # a cancelled job is SIGKILLed 2 s after its SIGTERM (which submitit's wrapper ignores)
-           "KILL_WAIT": "2"}
+    env = {
+        **os.environ,
+        "CTLD_PORT": str(ctld),
+        "SLURMD_PORT": str(slurmd),
+        "DBD_PORT": str(dbd),
+        "DB_PORT": str(db),
+        "NODE": "localhost",
+        # a cancelled job is SIGKILLed 2 s after its SIGTERM (which submitit's wrapper ignores)
+        "KILL_WAIT": "2",
+    }
     t0 = time.perf_counter()
-    out = subprocess.run([str(SCRIPTS / "start_cluster.sh"), str(root)], env=env, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [str(SCRIPTS / "start_cluster.sh"), str(root)], env=env, capture_output=True, text=True, timeout=120
+    )
     startup = time.perf_counter() - t0
     if out.returncode != 0:
         stop_cluster(root)
-        logs = "\n".join(f"--- {p.name}\n" + p.read_text(errors="replace")[-1500:] for p in sorted((root / "log").glob("*")))
+        logs = "\n".join(
+            f"--- {p.name}\n" + p.read_text(errors="replace")[-1500:] for p in sorted((root / "log").glob("*"))
+        )
         raise RuntimeError(f"start_cluster.sh failed: {out.stderr.strip()}\n{logs}")
     return Cluster(root=root, slurm_conf=root / "slurm.conf", startup_s=startup)
 

@@ -1,4 +1,5 @@
 """Cars3D: the .mat layout (written small here), sorted object order, grid index, bad files."""
+
 import numpy as np
 import pytest
 import scipy.io
@@ -38,6 +39,7 @@ def test_grid():
     spec = get_spec("cars3d")
     assert spec.factor_names == ("elevation", "azimuth", "object_type") and spec.factor_sizes == (4, 24, 183)
     from benchmark.data import FactorGrid
+
     grid = FactorGrid.build(spec.factor_names, spec.factor_sizes)
     assert grid.num_images == 17568 and grid.bases.tolist() == [4392, 183, 1]
 

@@ -1,4 +1,5 @@
 """3D chairs: the rendered_chairs tree (written small here), bad trees, the procedural chairs."""
+
 import numpy as np
 import pytest
 import torch
@@ -73,8 +74,9 @@ def test_bad_trees(tmp_path):
     expect(tmp_path / "nothing", "not a folder")
     expect(write_tree(tmp_path / "a"), "expected 1393", num=1393)
     expect(write_tree(tmp_path / "b", skip=(1, 4, 0)), "61 renders")
-    expect(write_tree(tmp_path / "c", extra=lambda d: (d / "image_999_p045_t000_r096.png").write_bytes(b"x")),
-           "elevations")
+    expect(
+        write_tree(tmp_path / "c", extra=lambda d: (d / "image_999_p045_t000_r096.png").write_bytes(b"x")), "elevations"
+    )
     expect(write_tree(tmp_path / "d", extra=lambda d: (d / "weird.png").write_bytes(b"x")), "unexpected file name")
     root = write_tree(tmp_path / "e")
     bad = next((root / c3.DIR_NAME / "1a2b" / "renders").glob("*.png"))
@@ -110,8 +112,15 @@ def test_every_factor_changes_the_chair_on_white():
     base = _chair()
     assert int(base[0, 0]) == 255 and int(base[-1, -1]) == 255  # white background
     assert 0.08 < (base < 250).float().mean() < 0.6
-    for name, value in (("back_height", 3), ("seat_width", 2), ("leg_length", 2), ("leg_style", 1),
-                        ("arms", 1), ("azimuth", 10), ("elevation", 1)):
+    for name, value in (
+        ("back_height", 3),
+        ("seat_width", 2),
+        ("leg_length", 2),
+        ("leg_style", 1),
+        ("arms", 1),
+        ("azimuth", 10),
+        ("elevation", 1),
+    ):
         other = _chair(**{name: value})
         assert (other != base).sum() > 5, name
     # a taller back reaches higher in the image; arms add pixels

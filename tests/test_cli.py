@@ -1,6 +1,7 @@
 """The one command line: every command reachable with working help, ``python -m benchmark run`` ==
 ``python run_all.py``, one-line errors, loud import failures, the layers below never importing it,
 process settings applied by the entry points, and the rule for default output paths."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,17 @@ from benchmark.cli import build_parser, main
 from benchmark.cli.helpfmt import DefaultsHelp
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = [["data", "list"], ["data", "prepare"], ["data", "download"], ["data", "show"], ["train"], ["evaluate"],
-            ["figures"], ["compare"], ["run"]]
+COMMANDS = [
+    ["data", "list"],
+    ["data", "prepare"],
+    ["data", "download"],
+    ["data", "show"],
+    ["train"],
+    ["evaluate"],
+    ["figures"],
+    ["compare"],
+    ["run"],
+]
 
 
 def _py(*args, cwd=ROOT, env=None):
@@ -47,9 +57,11 @@ def test_every_command_has_help(command, capsys):
 
 def test_a_module_that_fails_to_import_is_not_skipped(tmp_path):
     # None in sys.modules makes Python refuse the import (the way a broken module would fail)
-    code = ("import sys; sys.modules['benchmark.cli.evaluate'] = None\n"
-            "from benchmark.cli import main\n"
-            f"main(['data', 'list', '--data-dir', {str(tmp_path)!r}])")
+    code = (
+        "import sys; sys.modules['benchmark.cli.evaluate'] = None\n"
+        "from benchmark.cli import main\n"
+        f"main(['data', 'list', '--data-dir', {str(tmp_path)!r}])"
+    )
     p = _py("-c", code)
     assert p.returncode == 1 and "ModuleNotFoundError: import of benchmark.cli.evaluate halted" in p.stderr
     assert "data root" not in p.stdout
@@ -74,8 +86,9 @@ def test_bad_flag_values_are_one_error_line(capsys):
         main(["train", "--model", "gan"])
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.count("\n") == 1
-    assert err.startswith("error: argument --model: invalid choice: 'gan'") and \
-        err.endswith("; see disentangle-bench train --help\n")
+    assert err.startswith("error: argument --model: invalid choice: 'gan'") and err.endswith(
+        "; see disentangle-bench train --help\n"
+    )
     # the shared --device is resolved by the one resolver in every command
     assert main(["evaluate", "--baseline", "pca", "--dataset", "dsprites_mini", "--device", "tpu"]) == 2
     assert capsys.readouterr().err == "error: unknown device 'tpu'; use auto, cpu, cuda, cuda:N or mps\n"
@@ -137,13 +150,15 @@ def test_layers_below_never_import_the_cli_and_metrics_never_import_models():
 
 def test_importing_benchmark_changes_no_process_setting_and_main_applies_them(tmp_path):
     env = {"GOMP_SPINCOUNT": "", "OMP_WAIT_POLICY": ""}
-    code = ("import os\n"
-            "for k in ('GOMP_SPINCOUNT', 'OMP_WAIT_POLICY'): os.environ.pop(k)\n"
-            "import benchmark, benchmark.cli.run\n"
-            "print(os.environ.get('GOMP_SPINCOUNT'))\n"
-            "from benchmark.cli import main\n"
-            f"main(['data', 'list', '--data-dir', {str(tmp_path)!r}])\n"
-            "print(os.environ.get('GOMP_SPINCOUNT'))")
+    code = (
+        "import os\n"
+        "for k in ('GOMP_SPINCOUNT', 'OMP_WAIT_POLICY'): os.environ.pop(k)\n"
+        "import benchmark, benchmark.cli.run\n"
+        "print(os.environ.get('GOMP_SPINCOUNT'))\n"
+        "from benchmark.cli import main\n"
+        f"main(['data', 'list', '--data-dir', {str(tmp_path)!r}])\n"
+        "print(os.environ.get('GOMP_SPINCOUNT'))"
+    )
     p = _py("-c", code, env=env)
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()

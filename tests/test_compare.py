@@ -1,6 +1,7 @@
 """``python -m benchmark compare``: scoring a checkpoint (ours or a user's MODULE:CALLABLE) or a codes
 file with the leaderboard's protocol, ranking within one (dataset, source, preset, metric) group,
 --submit, and the clear errors for malformed leaderboards and mismatched datasets."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,15 +19,36 @@ from benchmark.report.leaderboard import COLUMNS, read_leaderboard
 
 
 def _row(model, metric, mean, dataset="dsprites_mini", preset="tiny", source="procedural", steps=30):
-    return dict(dataset=dataset, data_source=source, preset=preset, model=model, hyperparameters="", metric=metric,
-                label=model, kind="model", mean=mean, std=np.nan, n=1, seeds="0", steps=steps, entry="measured",
-                device="cpu", git_commit="x", command="python run_all.py ...")
+    return dict(
+        dataset=dataset,
+        data_source=source,
+        preset=preset,
+        model=model,
+        hyperparameters="",
+        metric=metric,
+        label=model,
+        kind="model",
+        mean=mean,
+        std=np.nan,
+        n=1,
+        seeds="0",
+        steps=steps,
+        entry="measured",
+        device="cpu",
+        git_commit="x",
+        command="python run_all.py ...",
+    )
 
 
 @pytest.fixture()
 def board(tmp_path):
-    rows = [_row("ae", "beta_vae_reference", 0.5), _row("vae", "beta_vae_reference", 0.6), _row("ae", "mig", 0.05),
-            _row("vae", "mig", 0.1), _row("pca", "beta_vae_reference", 0.99, dataset="dsprites", preset="quick", steps=np.nan)]
+    rows = [
+        _row("ae", "beta_vae_reference", 0.5),
+        _row("vae", "beta_vae_reference", 0.6),
+        _row("ae", "mig", 0.05),
+        _row("vae", "mig", 0.1),
+        _row("pca", "beta_vae_reference", 0.99, dataset="dsprites", preset="quick", steps=np.nan),
+    ]
     path = tmp_path / "leaderboard.csv"
     pd.DataFrame(rows, columns=COLUMNS).to_csv(path, index=False, float_format="%.6g")  # as write_leaderboard
     return path
@@ -66,8 +88,25 @@ def test_submit_only_appends_and_records_device_and_commit(board, gt_codes):
 
     before = board.read_text().splitlines()
     assert "30.0" not in board.read_text()  # a baseline's empty steps makes pandas read the column as float
-    assert main(["compare", "--leaderboard", str(board), "--preset", "tiny", "--codes", str(gt_codes),
-                 "--dataset", "dsprites_mini", "--name", "truth", "--submit"]) == 0  # --device auto
+    assert (
+        main(
+            [
+                "compare",
+                "--leaderboard",
+                str(board),
+                "--preset",
+                "tiny",
+                "--codes",
+                str(gt_codes),
+                "--dataset",
+                "dsprites_mini",
+                "--name",
+                "truth",
+                "--submit",
+            ]
+        )
+        == 0
+    )  # --device auto
     after = board.read_text().splitlines()
     assert [l for l in after if l in before] == before  # every old line unchanged, in order (was 30 -> 30.0)
     assert len(after) == len(before) + 2
@@ -81,17 +120,27 @@ def test_unsupervised_scores_rank_lower_first_and_flags_are_not_scores(board, gt
     from benchmark.sweep import scoring
 
     df = pd.read_csv(board)
-    extra = [_row(m, metric, v) for m, metric, v in (("ae", "gaussian_total_correlation", 4.15),
-                                                     ("vae", "gaussian_total_correlation", 0.91),
-                                                     ("vae", "gaussian_wasserstein_correlation_norm", 0.06))]
+    extra = [
+        _row(m, metric, v)
+        for m, metric, v in (
+            ("ae", "gaussian_total_correlation", 4.15),
+            ("vae", "gaussian_total_correlation", 0.91),
+            ("vae", "gaussian_wasserstein_correlation_norm", 0.06),
+        )
+    ]
     pd.concat([df, pd.DataFrame(extra, columns=COLUMNS)]).to_csv(board, index=False)
     # ground-truth factors are independent: near-zero total correlation must rank first, not last
-    fake = {"beta_vae_reference": 1.0, "gaussian_total_correlation": 0.0038, "gaussian_wasserstein_correlation_norm": 0.0003,
-            "beta_vae_paper_converged": False, "_details": {}}
+    fake = {
+        "beta_vae_reference": 1.0,
+        "gaussian_total_correlation": 0.0038,
+        "gaussian_wasserstein_correlation_norm": 0.0003,
+        "beta_vae_paper_converged": False,
+        "_details": {},
+    }
     monkeypatch.setattr(scoring, "score_representation", lambda *a, **k: dict(fake))
     assert _compare(board, "--codes", str(gt_codes), "--dataset", "dsprites_mini") == 0
     lines = capsys.readouterr().out.splitlines()
-    table = lines[lines.index(next(l for l in lines if l.startswith("metric"))):]
+    table = lines[lines.index(next(l for l in lines if l.startswith("metric"))) :]
     assert "1 of 3" in next(l for l in table if l.startswith("gaussian_total_correlation "))
     assert "1 of 2" in next(l for l in table if l.startswith("gaussian_wasserstein_correlation_norm "))
     assert not any(l.startswith("beta_vae_paper_converged") for l in table)
@@ -111,7 +160,8 @@ def test_our_checkpoint_and_a_user_callable(board, tmp_path, capsys, monkeypatch
     assert _compare(board, "--checkpoint", str(ours)) == 0
     assert "beta_vae_reference" in capsys.readouterr().out
     # a user's own module: CALLABLE() -> nn.Module with encode(); the checkpoint is its state_dict
-    (tmp_path / "mymodels.py").write_text(textwrap.dedent("""
+    (tmp_path / "mymodels.py").write_text(
+        textwrap.dedent("""
         import torch
         class Enc(torch.nn.Module):
             def __init__(self):
@@ -121,29 +171,46 @@ def test_our_checkpoint_and_a_user_callable(board, tmp_path, capsys, monkeypatch
                 return self.lin(x.flatten(1))
         def build():
             return Enc()
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     import mymodels
 
     torch.save(mymodels.build().state_dict(), tmp_path / "user.pt")
-    assert _compare(board, "--checkpoint", str(tmp_path / "user.pt"), "--model", "mymodels:build", "--dataset", "dsprites_mini") == 0
+    assert (
+        _compare(
+            board, "--checkpoint", str(tmp_path / "user.pt"), "--model", "mymodels:build", "--dataset", "dsprites_mini"
+        )
+        == 0
+    )
     assert "of 3" in capsys.readouterr().out
     # a state dict that does not fit the callable's module
     torch.save({"lin.weight": torch.zeros(3, 3)}, tmp_path / "bad.pt")
-    assert _compare(board, "--checkpoint", str(tmp_path / "bad.pt"), "--model", "mymodels:build", "--dataset", "dsprites_mini") == 2
+    assert (
+        _compare(
+            board, "--checkpoint", str(tmp_path / "bad.pt"), "--model", "mymodels:build", "--dataset", "dsprites_mini"
+        )
+        == 2
+    )
     assert "does not fit mymodels:build()" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args,match", [
-    (["--codes", "{codes}", "--dataset", "dsprites"], "have 23040 rows but dataset dsprites has 737280 images"),
-    (["--codes", "{codes}", "--dataset", "shapes3d"], "these codes belong to another dataset"),
-    (["--codes", "{codes}"], "--codes needs --dataset"),
-    (["--codes", "{codes}", "--dataset", "dsprites_mini", "--preset", "quick"], "no dsprites_mini rows for data source procedural and preset quick"),
-    (["--checkpoint", "nope.pt", "--model", "x:y"], "checkpoint nope.pt not found"),
-    (["--codes", "{codes}", "--checkpoint", "x.pt", "--dataset", "dsprites_mini"], "exactly one of"),
-    (["--codes", "{codes}", "--dataset", "dsprites_mini", "--submit"], "--submit needs --name"),
-    (["--codes", "{words}", "--dataset", "dsprites_mini"], "are of dtype <U1; save the encoder's float outputs"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["--codes", "{codes}", "--dataset", "dsprites"], "have 23040 rows but dataset dsprites has 737280 images"),
+        (["--codes", "{codes}", "--dataset", "shapes3d"], "these codes belong to another dataset"),
+        (["--codes", "{codes}"], "--codes needs --dataset"),
+        (
+            ["--codes", "{codes}", "--dataset", "dsprites_mini", "--preset", "quick"],
+            "no dsprites_mini rows for data source procedural and preset quick",
+        ),
+        (["--checkpoint", "nope.pt", "--model", "x:y"], "checkpoint nope.pt not found"),
+        (["--codes", "{codes}", "--checkpoint", "x.pt", "--dataset", "dsprites_mini"], "exactly one of"),
+        (["--codes", "{codes}", "--dataset", "dsprites_mini", "--submit"], "--submit needs --name"),
+        (["--codes", "{words}", "--dataset", "dsprites_mini"], "are of dtype <U1; save the encoder's float outputs"),
+    ],
+)
 def test_mismatches_are_one_clear_error(board, gt_codes, capsys, args, match, tmp_path):
     words = tmp_path / "words.npy"  # strings where codes belong: was a TypeError from np.isfinite
     np.save(words, np.full((23040, 2), "a"))
@@ -186,10 +253,12 @@ def test_npz_codes_zero_width_codes_and_blank_names_are_one_clear_line(board, gt
     np.savez(npz, codes=np.load(gt_codes))
     empty = tmp_path / "empty.npy"
     np.save(empty, np.zeros((len(np.load(gt_codes)), 0), np.float32))
-    cases = [(["--codes", str(npz)], r"codes.npz is an .npz archive \(arrays: codes\), not one array"),
-             (["--codes", str(empty)], r"shape \(23040, 0\): zero code dimensions"),
-             (["--codes", str(gt_codes), "--name", "   ", "--submit"], "--name is blank"),
-             (["--codes", str(gt_codes), "--name", "a\nb", "--submit"], "holds control characters")]
+    cases = [
+        (["--codes", str(npz)], r"codes.npz is an .npz archive \(arrays: codes\), not one array"),
+        (["--codes", str(empty)], r"shape \(23040, 0\): zero code dimensions"),
+        (["--codes", str(gt_codes), "--name", "   ", "--submit"], "--name is blank"),
+        (["--codes", str(gt_codes), "--name", "a\nb", "--submit"], "holds control characters"),
+    ]
     before = board.read_text()
     for args, match in cases:
         assert _compare(board, *args, "--dataset", "dsprites_mini") == 2

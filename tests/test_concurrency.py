@@ -1,6 +1,7 @@
 """Concurrent writers in real processes: two leaderboard submitters lose nothing, two trainers on one
 folder give one clear line, two ``run_all.py`` on one results folder report each other's runs as
 running elsewhere, not FAILED."""
+
 from __future__ import annotations
 
 import os
@@ -22,14 +23,31 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 
 
 def _row(model, metric, mean, steps=30):
-    return dict(dataset="dsprites_mini", data_source="procedural", preset="tiny", model=model, hyperparameters="",
-                metric=metric, label=model, kind="model", mean=mean, std=np.nan, n=1, seeds="0", steps=steps,
-                entry="measured", device="cpu", git_commit="x", command="python run_all.py ...")
+    return dict(
+        dataset="dsprites_mini",
+        data_source="procedural",
+        preset="tiny",
+        model=model,
+        hyperparameters="",
+        metric=metric,
+        label=model,
+        kind="model",
+        mean=mean,
+        std=np.nan,
+        n=1,
+        seeds="0",
+        steps=steps,
+        entry="measured",
+        device="cpu",
+        git_commit="x",
+        command="python run_all.py ...",
+    )
 
 
 def _py(*args, **kw):
-    return subprocess.Popen([sys.executable, *args], cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, *args], cwd=ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw
+    )
 
 
 def _wait_for_lock(lock: Path, pid: int, proc, timeout=120.0) -> None:
@@ -52,14 +70,32 @@ def test_two_submitters_in_two_processes_lose_nothing_and_rewrite_no_line(tmp_pa
     before = board.read_text().splitlines()
     codes = tmp_path / "gt.npy"
     np.save(codes, ground_truth_codes(load_dataset("dsprites_mini").grid))
-    procs = {name: _py("-m", "benchmark", "compare", "--leaderboard", str(board), "--preset", "tiny", "--device", "cpu",
-                       "--codes", str(codes), "--dataset", "dsprites_mini", "--name", name, "--submit")
-             for name in ("first", "second")}
+    procs = {
+        name: _py(
+            "-m",
+            "benchmark",
+            "compare",
+            "--leaderboard",
+            str(board),
+            "--preset",
+            "tiny",
+            "--device",
+            "cpu",
+            "--codes",
+            str(codes),
+            "--dataset",
+            "dsprites_mini",
+            "--name",
+            name,
+            "--submit",
+        )
+        for name in ("first", "second")
+    }
     outs = {name: p.communicate(timeout=300) for name, p in procs.items()}
     for name, p in procs.items():
         assert p.returncode == 0 and f"as {name!r}" in outs[name][0], outs[name]
     after = board.read_text().splitlines()
-    assert after[:len(before)] == before  # not one existing line rewritten
+    assert after[: len(before)] == before  # not one existing line rewritten
     sub = read_leaderboard(board).query("entry == 'submitted'")
     assert sorted(sub.label) == ["first", "first", "second", "second"]  # both submissions, nothing lost
 
@@ -95,16 +131,36 @@ def test_appends_and_sweep_updates_from_three_processes_keep_every_row(tmp_path)
 
 def test_two_trainers_on_one_folder_second_gets_one_clear_line(tmp_path):
     out = tmp_path / "run"
-    cmd = ["-m", "benchmark", "train", "--model", "vae", "--dataset", "dsprites_mini", "--device", "cpu",
-           "--threads", "1", "--no-progress", "--out", str(out), "--log-every", "10", "--checkpoint-every", "10"]
+    cmd = [
+        "-m",
+        "benchmark",
+        "train",
+        "--model",
+        "vae",
+        "--dataset",
+        "dsprites_mini",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--no-progress",
+        "--out",
+        str(out),
+        "--log-every",
+        "10",
+        "--checkpoint-every",
+        "10",
+    ]
     first = _py(*cmd, "--steps", "100000")
     try:
         _wait_for_lock(out / ".lock", first.pid, first)
-        second = subprocess.run([sys.executable, *cmd, "--steps", "50"], cwd=ROOT, env=ENV, capture_output=True,
-                                text=True, timeout=300)
+        second = subprocess.run(
+            [sys.executable, *cmd, "--steps", "50"], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300
+        )
         assert second.returncode == 2 and "Traceback" not in second.stderr, second.stderr
         assert second.stderr.strip().splitlines() == [
-            f"error: {out} is being trained by another process (pid {first.pid}); wait for it or use another --out"]
+            f"error: {out} is being trained by another process (pid {first.pid}); wait for it or use another --out"
+        ]
         assert first.poll() is None  # the first trainer goes on
     finally:
         first.kill()
@@ -112,8 +168,26 @@ def test_two_trainers_on_one_folder_second_gets_one_clear_line(tmp_path):
 
 
 def test_second_run_all_on_one_folder_reports_running_elsewhere_not_failed(tmp_path):
-    argv = ["run_all.py", "--preset", "tiny", "--dataset", "dsprites_mini", "--models", "ae", "--baselines", "none",
-            "--device", "cpu", "--threads", "1", "--no-figures", "--results-dir", str(tmp_path), "--steps", "100000"]
+    argv = [
+        "run_all.py",
+        "--preset",
+        "tiny",
+        "--dataset",
+        "dsprites_mini",
+        "--models",
+        "ae",
+        "--baselines",
+        "none",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--no-figures",
+        "--results-dir",
+        str(tmp_path),
+        "--steps",
+        "100000",
+    ]
     first = _py(*argv)
     try:
         t0 = time.time()

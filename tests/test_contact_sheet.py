@@ -1,4 +1,5 @@
 """Contact sheets: one row per factor, only that factor varying."""
+
 import numpy as np
 import torch
 from PIL import Image
@@ -33,7 +34,9 @@ def test_sheet_layout_and_content(tmp_path):
     base = None
     for r in range(3):
         top = 18 + cs.GAP + r * (tile + cs.GAP)
-        cols = [im[top + 32, cs.LABEL_WIDTH + cs.GAP + c * (tile + cs.GAP) + 32] for c in range(min(10, ds.grid.sizes[r]))]
+        cols = [
+            im[top + 32, cs.LABEL_WIDTH + cs.GAP + c * (tile + cs.GAP) + 32] for c in range(min(10, ds.grid.sizes[r]))
+        ]
         classes = np.array([(np.asarray(p, int) - 10) // 20 for p in cols])  # (m, 3)
         others = [f for f in range(3) if f != r]
         assert (classes[:, others] == classes[0, others]).all()  # only factor r varies

@@ -23,8 +23,11 @@ def test_data_list_shows_factors_and_official_file(capsys, tmp_path):
 
 def test_output_into_a_closed_pipe_stops_without_a_traceback(tmp_path):
     # `python -m benchmark data list | head -1`: the reader exits after one line
-    p = subprocess.Popen([sys.executable, "-m", "benchmark", "data", "list", "--data-dir", str(tmp_path)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "benchmark", "data", "list", "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     p.stdout.readline()
     p.stdout.close()
     err = p.stderr.read().decode()
@@ -39,13 +42,17 @@ def test_data_prepare_prints_source(capsys):
 
 
 def test_bad_values_give_one_error_line():
-    r = subprocess.run([sys.executable, "-m", "benchmark", "data", "prepare", "no_such_set"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "benchmark", "data", "prepare", "no_such_set"], capture_output=True, text=True
+    )
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == [r.stderr.strip()]
     assert r.stderr.startswith("error: unknown dataset 'no_such_set'; choose one of:")
-    r = subprocess.run([sys.executable, "-m", "benchmark", "data", "prepare", "dsprites_mini", "--source", "official"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "benchmark", "data", "prepare", "dsprites_mini", "--source", "official"],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2 and "only one source" in r.stderr
 
 
@@ -55,6 +62,7 @@ def test_show_refuses_a_negative_seed_and_a_folder_as_out(tmp_path, capsys):
         main(["data", "show", "dsprites_mini", "--seed", "-1", "--out", str(tmp_path / "s.png")])
     assert e.value.code == 2 and capsys.readouterr().err.strip() == (
         "error: argument --seed: must be from 0 to 2**32 - 1 (numpy RandomState's range), got -1; "
-        "see disentangle-bench data show --help")
+        "see disentangle-bench data show --help"
+    )
     assert main(["data", "show", "dsprites_mini", "--out", str(tmp_path)]) == 2
     assert "it is a folder; pass a file path" in capsys.readouterr().err

@@ -1,4 +1,5 @@
 """``data download``: a local HTTP server (with Range) stands in for the dataset hosts; no internet."""
+
 import gzip
 import hashlib
 import io
@@ -47,7 +48,7 @@ class Server:
                 self.end_headers()
                 if self.path in owner.drop:
                     owner.drop.discard(self.path)
-                    self.wfile.write(body[start:start + (len(body) - start) // 2])
+                    self.wfile.write(body[start : start + (len(body) - start) // 2])
                     self.wfile.flush()
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
@@ -85,8 +86,9 @@ def cars_tarball(tmp_path):
 def test_download_verify_unpack_and_prepare_end_to_end(server, tmp_path, capsys):
     body = cars_tarball(tmp_path)
     server.files["/nips2015-analogy-data.tar.gz"] = body
-    res = (dl.replace(dl.DOWNLOADS["cars3d"][0], urls=(server.url + "/nips2015-analogy-data.tar.gz",),
-                      checksum=md5(body)),)
+    res = (
+        dl.replace(dl.DOWNLOADS["cars3d"][0], urls=(server.url + "/nips2015-analogy-data.tar.gz",), checksum=md5(body)),
+    )
     root = tmp_path / "data"
     out = dl.download(res, root, progress=False)
     assert out == [root / "cars"] and len(list((root / "cars").glob("*.mat"))) == len(CAR_NAMES)
@@ -108,6 +110,7 @@ def test_unpublished_checksum_is_printed_and_recorded(server, tmp_path, capsys):
     sha = hashlib.sha256(body).hexdigest()
     assert sha in capsys.readouterr().out and sha in (tmp_path / "d" / "downloads.json").read_text()
     from benchmark.data.dsprites import load_scream
+
     assert load_scream(tmp_path / "d")[0].shape[0] == 3
 
 
@@ -156,7 +159,9 @@ def test_no_network_names_the_url_and_the_manual_path(tmp_path):
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
     r = Resource("f.bin", (f"http://127.0.0.1:{port}/f.bin",))
-    with pytest.raises(DownloadError, match=f"cannot reach http://127.0.0.1:{port}/f.bin .*by hand .* to {tmp_path}/f.bin"):
+    with pytest.raises(
+        DownloadError, match=f"cannot reach http://127.0.0.1:{port}/f.bin .*by hand .* to {tmp_path}/f.bin"
+    ):
         dl.download((r,), tmp_path, progress=False)
 
 
@@ -176,8 +181,9 @@ def _symlink(t):
 def test_archive_members_escaping_the_folder_are_refused(server, tmp_path, add, match):
     body = tar_bytes(add)
     server.files["/a.tar.gz"] = body
-    r = Resource("a.tar.gz", (server.url + "/a.tar.gz",), checksum=md5(body), unpack="tar", member="data/cars",
-                 output="cars")
+    r = Resource(
+        "a.tar.gz", (server.url + "/a.tar.gz",), checksum=md5(body), unpack="tar", member="data/cars", output="cars"
+    )
     with pytest.raises(DownloadError, match=match):
         dl.download((r,), tmp_path / "root", progress=False)
     assert not (tmp_path / "evil.txt").exists() and not (tmp_path / "root" / "cars").exists()
@@ -220,6 +226,9 @@ def test_planning_without_the_official_file_names_the_download_command(tmp_path)
     from benchmark.errors import BenchmarkError
     from benchmark.sweep.plan import resolve_data_source
 
-    with pytest.raises(BenchmarkError, match=r"no official file for shapes3d under .*; run: python -m benchmark "
-                                             r"data download shapes3d, or pass --data-source procedural$"):
+    with pytest.raises(
+        BenchmarkError,
+        match=r"no official file for shapes3d under .*; run: python -m benchmark "
+        r"data download shapes3d, or pass --data-source procedural$",
+    ):
         resolve_data_source("shapes3d", str(tmp_path), "official")

@@ -1,4 +1,5 @@
 """dSprites loaders (official npz / HDF5 layouts, written small here), renderer, variants."""
+
 import hashlib
 import io
 import pickle
@@ -20,17 +21,25 @@ CALIBRATION = Path(__file__).resolve().parent / "data" / "dsprites_calibration.n
 
 # A sub-grid in the official layout: every factor keeps its official values, fewer of them.
 SUB = FactorGrid.build(
-    render.NAMES, [1, 3, 2, 3, 4, 4],
-    [render.VALUES[0], render.VALUES[1], render.VALUES[2][[0, 5]], render.VALUES[3][[0, 10, 20]],
-     render.VALUES[4][[0, 10, 20, 31]], render.VALUES[5][[0, 10, 20, 31]]],
+    render.NAMES,
+    [1, 3, 2, 3, 4, 4],
+    [
+        render.VALUES[0],
+        render.VALUES[1],
+        render.VALUES[2][[0, 5]],
+        render.VALUES[3][[0, 10, 20]],
+        render.VALUES[4][[0, 10, 20, 31]],
+        render.VALUES[5][[0, 10, 20, 31]],
+    ],
     latent=(1, 2, 3, 4, 5),
 )
 
 
 def sub_images():
     cl = SUB.classes(np.arange(SUB.num_images))
-    return render.render(cl[:, 1], SUB.values[2][cl[:, 2]], SUB.values[3][cl[:, 3]],
-                         SUB.values[4][cl[:, 4]], SUB.values[5][cl[:, 5]]).numpy()
+    return render.render(
+        cl[:, 1], SUB.values[2][cl[:, 2]], SUB.values[3][cl[:, 3]], SUB.values[4][cl[:, 4]], SUB.values[5][cl[:, 5]]
+    ).numpy()
 
 
 class _Py2Pickler(pickle._Pickler):
@@ -67,7 +76,7 @@ def write_official_npz(path, imgs, metadata=None, classes=None, values=None, py2
         np.lib.format.write_array_header_1_0(header, {"descr": "|O", "fortran_order": False, "shape": ()})
         body = py2_pickle(np.array(meta, dtype=object)) if py2 else pickle.dumps(np.array(meta, dtype=object))
         magic = b"\x93NUMPY\x01\x00"
-        zf.writestr("metadata.npy", magic + header.getvalue()[len(magic):] + body)
+        zf.writestr("metadata.npy", magic + header.getvalue()[len(magic) :] + body)
     Path(path).write_bytes(buf.getvalue())
 
 
@@ -96,8 +105,13 @@ def test_metadata_pickle_cannot_run_code(tmp_path):
 
     p = tmp_path / "evil.npz"
     buf = io.BytesIO()
-    np.savez(buf, imgs=sub_images(), latents_classes=np.zeros((1, 6)), latents_values=np.zeros((1, 6)),
-             metadata=np.array(Evil(), dtype=object))
+    np.savez(
+        buf,
+        imgs=sub_images(),
+        latents_classes=np.zeros((1, 6)),
+        latents_values=np.zeros((1, 6)),
+        metadata=np.array(Evil(), dtype=object),
+    )
     p.write_bytes(buf.getvalue())
     with pytest.raises(DatasetError, match="refusing to unpickle builtins.print"):
         ds.read_npz(p, grid=SUB)
@@ -115,16 +129,19 @@ def test_hdf5_twin_layout(tmp_path):
     np.testing.assert_array_equal(out, imgs)
 
 
-@pytest.mark.parametrize("case, match", [
-    ("truncated", "truncated"),
-    ("not_zip", "not an npz"),
-    ("wrong_shape", "expected"),
-    ("not_binary", "0/1"),
-    ("shuffled", "complete grid"),
-    ("wrong_values", "latents_values"),
-    ("wrong_sizes", "latents_sizes"),
-    ("no_metadata", r"missing keys \['metadata'\]"),
-])
+@pytest.mark.parametrize(
+    "case, match",
+    [
+        ("truncated", "truncated"),
+        ("not_zip", "not an npz"),
+        ("wrong_shape", "expected"),
+        ("not_binary", "0/1"),
+        ("shuffled", "complete grid"),
+        ("wrong_values", "latents_values"),
+        ("wrong_sizes", "latents_sizes"),
+        ("no_metadata", r"missing keys \['metadata'\]"),
+    ],
+)
 def test_bad_npz_files_give_one_clear_error(tmp_path, case, match):
     imgs = sub_images()
     p = tmp_path / ds.NPZ_NAME
@@ -140,7 +157,9 @@ def test_bad_npz_files_give_one_clear_error(tmp_path, case, match):
         write_official_npz(p, imgs, values=np.zeros((len(cl), 6)))
     elif case == "no_metadata":  # was "truncated or corrupt (KeyError)"
         cl = SUB.classes(np.arange(SUB.num_images))
-        np.savez(p, imgs=imgs, latents_classes=cl, latents_values=np.stack([SUB.values[i][cl[:, i]] for i in range(6)], 1))
+        np.savez(
+            p, imgs=imgs, latents_classes=cl, latents_values=np.stack([SUB.values[i][cl[:, i]] for i in range(6)], 1)
+        )
     elif case == "wrong_sizes":
         meta = ds.official_metadata(SUB)
         meta["latents_sizes"] = np.array([1, 3, 6, 40, 32, 32])
@@ -215,7 +234,7 @@ def test_procedural_images_match_the_real_calibration_images():
     ref = np.load(CALIBRATION, allow_pickle=False)
     lv = ref["latents_values"]
     # find each image's classes on the official grid from its latent values, then render the class
-    classes = np.stack([np.abs(render.VALUES[i][None, :] - lv[:, i:i + 1]).argmin(1) for i in range(6)], 1)
+    classes = np.stack([np.abs(render.VALUES[i][None, :] - lv[:, i : i + 1]).argmin(1) for i in range(6)], 1)
     ours = render.render_classes(classes).numpy()
     scores = [iou(a, b) for a, b in zip(ours, ref["imgs"])]
     assert min(scores) >= 0.90, scores
@@ -231,13 +250,27 @@ def test_rendering_is_deterministic_and_matches_a_fixed_digest():
     assert hashlib.sha256(a.tobytes()).hexdigest() == DIGEST_V1
 
 
-DIGEST_V1 = "5c90587e4e269c755873bd923f5bb1d0a3c8b03d58e7a15d22ca921fbc10b6d6"  # renderer v1, 512 images spread over the grid
+DIGEST_V1 = (
+    "5c90587e4e269c755873bd923f5bb1d0a3c8b03d58e7a15d22ca921fbc10b6d6"  # renderer v1, 512 images spread over the grid
+)
 
 
 def test_factor_semantics():
     base = np.array([[0, 1, 5, 0, 10, 10]])
-    img = lambda **kw: render.render_classes(np.array([[0, kw.get("shape", 1), kw.get("scale", 5), kw.get("o", 0),  # noqa: E731
-                                                        kw.get("x", 10), kw.get("y", 10)]])).numpy()[0]
+    img = lambda **kw: render.render_classes(
+        np.array(
+            [
+                [
+                    0,
+                    kw.get("shape", 1),
+                    kw.get("scale", 5),
+                    kw.get("o", 0),  # noqa: E731
+                    kw.get("x", 10),
+                    kw.get("y", 10),
+                ]
+            ]
+        )
+    ).numpy()[0]
     a = render.render_classes(base).numpy()[0]
     # posX moves columns, posY moves rows, by 32/31 px per class
     b = img(x=20)
@@ -342,7 +375,7 @@ def test_scream_transform_crops_tints_and_inverts(tmp_path):
     rows, cols = rng.integers(0, 274 - 64, 6), rng.integers(0, 219 - 64, 6)
     tint = rng.uniform(0, 1, (6, 3)).astype(np.float32)
     for i in range(6):
-        bg = (scream[:, rows[i]:rows[i] + 64, cols[i]:cols[i] + 64] + torch.from_numpy(tint[i])[:, None, None]) / 2
+        bg = (scream[:, rows[i] : rows[i] + 64, cols[i] : cols[i] + 64] + torch.from_numpy(tint[i])[:, None, None]) / 2
         want = torch.where(x[i].expand(3, -1, -1) == 1, 1 - bg, bg)
         torch.testing.assert_close(out[i], want, rtol=0, atol=1e-7)
     # crops start anywhere in [0, H - 64) x [0, W - 64): over many draws both ends are reached
@@ -385,11 +418,14 @@ def test_dsprites_noshape_draws_shape_per_image_and_dsprites_full_is_an_alias(tm
     assert load_dataset("dsprites_full", data_dir=tmp_path).name == "dsprites"
 
 
-@pytest.mark.parametrize("content, match", [
-    (None, "needs the painting at .*scream.jpg: save https://"),
-    (b"not a jpeg at all", "not a readable image"),
-    ("tiny", "too small for 64x64 crops"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (None, "needs the painting at .*scream.jpg: save https://"),
+        (b"not a jpeg at all", "not a readable image"),
+        ("tiny", "too small for 64x64 crops"),
+    ],
+)
 def test_scream_painting_missing_or_bad_gives_one_clear_error(tmp_path, content, match):
     if content == "tiny":
         write_painting(tmp_path, size=(60, 60))

@@ -1,4 +1,5 @@
 """3D faces: the beta-TCVAE .pth layout (written small here), bad files, the procedural heads."""
+
 import numpy as np
 import pytest
 import torch
@@ -30,8 +31,7 @@ def test_grid_is_the_beta_tcvae_layout():
 @pytest.mark.parametrize("form", ["uint8_flat", "uint8_6d", "float255"])
 def test_official_file_round_trip(tmp_path, form):
     imgs = pattern(2 * N1)
-    obj = {"uint8_flat": imgs, "uint8_6d": imgs.view(2, 21, 11, 11, 64, 64),
-           "float255": imgs.float()}[form]
+    obj = {"uint8_flat": imgs, "uint8_6d": imgs.view(2, 21, 11, 11, 64, 64), "float255": imgs.float()}[form]
     torch.save(obj, tmp_path / f3.FILE_NAME)
     ds = f3.load_official(tmp_path / f3.FILE_NAME, identities=2)
     assert ds.grid.sizes == (2, 21, 11, 11) and ds.images.shape == (2 * N1, 1, 64, 64)
@@ -61,6 +61,7 @@ def test_bad_files(tmp_path):
         f3.read_file(p, identities=1)
     # arbitrary pickled objects are refused by weights_only=True, as one clear error
     import collections
+
     torch.save(collections.Counter(a=1), p)
     with pytest.raises(DatasetError):
         f3.read_file(p, identities=1)
@@ -83,7 +84,9 @@ def test_source_selection(tmp_path, capsys):
 # Procedural heads
 # ------------------------------------------------------------------------------------------------
 def _head(identity=3, az=10, el=5, light=5, blur=faces.BLUR):
-    return faces.render([identity], [faces.VALUES[1][az]], [faces.VALUES[2][el]], [faces.VALUES[3][light]], blur=blur)[0, 0]
+    return faces.render([identity], [faces.VALUES[1][az]], [faces.VALUES[2][el]], [faces.VALUES[3][light]], blur=blur)[
+        0, 0
+    ]
 
 
 def test_procedural_dataset_round_trip():

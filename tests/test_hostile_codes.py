@@ -4,6 +4,7 @@ Files are written in the real .npy/.npz formats, some with crafted headers (obje
 file does not hold); the CLI must answer with one ``error:`` line and exit status 2, and a damaged
 codes cache must be encoded again, not crash the evaluation.
 """
+
 import io
 import zipfile
 
@@ -38,19 +39,29 @@ def crafted(tmp_path, case: str):
     good = saved(np.zeros((N, 3), np.float32))
     if case.endswith(".npz"):
         path = tmp_path / case
-        members = {"zero-dim.npz": {"mean": saved(np.zeros((N, 0), np.float32))},
-                   "object.npz": {"mean": npy_bytes("|O", (N, 3), b"\x41" * 64)},
-                   "huge.npz": {"codes": npy_bytes("<f4", (2**40, 3))},
-                   "other-keys.npz": {"z": good}}[case]
+        members = {
+            "zero-dim.npz": {"mean": saved(np.zeros((N, 0), np.float32))},
+            "object.npz": {"mean": npy_bytes("|O", (N, 3), b"\x41" * 64)},
+            "huge.npz": {"codes": npy_bytes("<f4", (2**40, 3))},
+            "other-keys.npz": {"z": good},
+        }[case]
         with zipfile.ZipFile(path, "w") as zf:
             for name, data in members.items():
                 zf.writestr(f"{name}.npy", data)
         return path
     path = tmp_path / f"{case}.npy"
-    path.write_bytes({"empty": b"", "zero-dim": saved(np.zeros((N, 0), np.float32)), "truncated": good[:1000],
-                      "object": npy_bytes("|O", (N, 3), b"\x41" * 64), "strings": saved(np.full((N, 3), "a")),
-                      "1-d": saved(np.zeros(N, np.float32)), "rows": saved(np.zeros((5, 3), np.float32)),
-                      "not-npy": b"PK\x03\x04 not an npy"}[case])
+    path.write_bytes(
+        {
+            "empty": b"",
+            "zero-dim": saved(np.zeros((N, 0), np.float32)),
+            "truncated": good[:1000],
+            "object": npy_bytes("|O", (N, 3), b"\x41" * 64),
+            "strings": saved(np.full((N, 3), "a")),
+            "1-d": saved(np.zeros(N, np.float32)),
+            "rows": saved(np.zeros((5, 3), np.float32)),
+            "not-npy": b"PK\x03\x04 not an npy",
+        }[case]
+    )
     return path
 
 
@@ -105,20 +116,26 @@ def damage(path, how: str) -> None:
     else:
         with zipfile.ZipFile(path) as zf:
             members = {n: zf.read(n) for n in zf.namelist()}
-        members.update({"object-mean": {"mean.npy": npy_bytes("|O", (120, 4), b"\x41" * 64)},
-                        "lying-mean": {"mean.npy": npy_bytes("<f4", (2**40, 4))},
-                        "zero-dim": {"mean.npy": saved(np.zeros((120, 0), np.float32))},
-                        "nan": {"mean.npy": saved(np.full((120, 4), np.nan, np.float32))},
-                        "bad-info": {"info.npy": saved(np.array("not json"))},
-                        "huge-info": {"info.npy": npy_bytes("<U100000000", ())},
-                        "bad-indices": {"indices.npy": saved(np.array([3, 1, 2]))}}[how])
+        members.update(
+            {
+                "object-mean": {"mean.npy": npy_bytes("|O", (120, 4), b"\x41" * 64)},
+                "lying-mean": {"mean.npy": npy_bytes("<f4", (2**40, 4))},
+                "zero-dim": {"mean.npy": saved(np.zeros((120, 0), np.float32))},
+                "nan": {"mean.npy": saved(np.full((120, 4), np.nan, np.float32))},
+                "bad-info": {"info.npy": saved(np.array("not json"))},
+                "huge-info": {"info.npy": npy_bytes("<U100000000", ())},
+                "bad-indices": {"indices.npy": saved(np.array([3, 1, 2]))},
+            }[how]
+        )
         with zipfile.ZipFile(path, "w") as zf:
             for name, data in members.items():
                 zf.writestr(name, data)
 
 
-@pytest.mark.parametrize("how", ["truncated", "empty", "object-mean", "lying-mean", "zero-dim", "nan", "bad-info",
-                                 "huge-info", "bad-indices"])
+@pytest.mark.parametrize(
+    "how",
+    ["truncated", "empty", "object-mean", "lying-mean", "zero-dim", "nan", "bad-info", "huge-info", "bad-indices"],
+)
 def test_a_damaged_codes_cache_is_encoded_again(tmp_path, capsys, how):
     ds, enc = dataset(), LinearEncoder(16 * 16)
     first = encode_dataset(enc, ds, device="cpu", cache_dir=tmp_path, key="k", progress=False)

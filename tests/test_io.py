@@ -1,4 +1,5 @@
 """Atomic writes: a bad output path is one clear error, and a failed write leaves the old file."""
+
 import pytest
 
 from benchmark.errors import BenchmarkError, OutputError
@@ -47,9 +48,11 @@ def test_a_writer_killed_mid_write_leaves_a_temporary_the_next_write_removes(tmp
 
     target = tmp_path / "checkpoint.pt"
     target.write_bytes(b"old")
-    code = ("import sys, time\nfrom benchmark.io import _atomic\n"
-            "def hang(f):\n    f.write(b'half'); f.flush(); print('writing', flush=True); time.sleep(600)\n"
-            "_atomic(sys.argv[1], hang)\n")
+    code = (
+        "import sys, time\nfrom benchmark.io import _atomic\n"
+        "def hang(f):\n    f.write(b'half'); f.flush(); print('writing', flush=True); time.sleep(600)\n"
+        "_atomic(sys.argv[1], hang)\n"
+    )
     p = subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "writing"
     live = [n for n in tmp_path.iterdir() if n.name.startswith(".checkpoint.pt~")]

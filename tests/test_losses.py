@@ -1,4 +1,5 @@
 """Known-answer tests for the loss terms in benchmark/models/losses.py (direct computations on small tensors)."""
+
 import itertools
 import math
 

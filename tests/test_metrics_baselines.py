@@ -52,5 +52,6 @@ def test_ica_folds_pca_whitening_and_unmixing_into_one_map():
     pca = PCA(n_components=3, random_state=int(rng.integers(2**31 - 1))).fit(x)
     ref = FastICA(n_components=3, whiten="unit-variance", max_iter=400, random_state=int(rng.integers(2**31 - 1)))
     ref.fit(pca.transform(x))
-    np.testing.assert_allclose(ica.encode(torch.as_tensor(x, dtype=torch.float32)).numpy(),
-                               ref.transform(pca.transform(x)), atol=1e-3)
+    np.testing.assert_allclose(
+        ica.encode(torch.as_tensor(x, dtype=torch.float32)).numpy(), ref.transform(pca.transform(x)), atol=1e-3
+    )

@@ -34,8 +34,9 @@ def test_adagrad_reports_when_it_stops_short_of_convergence():
     """Ground truth scaled by 1e-2: Adagrad's ~lr-sized steps cannot reach the weights it needs and
     stops at chance, while the optimum of the same loss separates the classes; the result says so."""
     g = small_grid()
-    s = beta_vae.beta_vae_score(ground_truth(g) * 1e-2, g, np.random.default_rng(0), classifier="adagrad_linear",
-                                **SIZES)
+    s = beta_vae.beta_vae_score(
+        ground_truth(g) * 1e-2, g, np.random.default_rng(0), classifier="adagrad_linear", **SIZES
+    )
     assert s["classifier_converged"] is False
     assert s["classifier_accuracy_gap"] > 0.5 and s["train_accuracy"] < 0.5
 
@@ -51,8 +52,9 @@ def test_factor_subset_labels_and_errors():
     g = small_grid()
     _, _, y = beta_vae.sample_beta_vae(g, np.random.default_rng(0), 200, 4, factors=["c", "a"])
     assert set(y.tolist()) == {0, 1}
-    s = beta_vae.beta_vae_score(ground_truth(g), g, np.random.default_rng(0), classifier="adagrad_linear",
-                                factors=["b", "c"], **SIZES)
+    s = beta_vae.beta_vae_score(
+        ground_truth(g), g, np.random.default_rng(0), classifier="adagrad_linear", factors=["b", "c"], **SIZES
+    )
     assert s["eval_accuracy"] == 1.0
     with pytest.raises(BenchmarkError, match="unknown factor 'shape'"):
         beta_vae.sample_beta_vae(g, np.random.default_rng(0), 2, 4, factors=["shape", "a"])

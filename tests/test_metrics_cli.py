@@ -12,8 +12,25 @@ def test_evaluate_codes_file_writes_json(tmp_path, capsys):
     codes = tmp_path / "codes.npy"
     np.save(codes, ground_truth_codes(MINI_GRID))
     out = tmp_path / "r.json"
-    rc = main(["evaluate", "--codes", str(codes), "--dataset", "dsprites_mini", "--preset", "tiny",
-               "--metrics", "beta_vae", "mig", "--param", "mig.num_train=300", "--json", str(out), "--quiet"])
+    rc = main(
+        [
+            "evaluate",
+            "--codes",
+            str(codes),
+            "--dataset",
+            "dsprites_mini",
+            "--preset",
+            "tiny",
+            "--metrics",
+            "beta_vae",
+            "mig",
+            "--param",
+            "mig.num_train=300",
+            "--json",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     r = json.loads(out.read_text())
     assert r["scores"]["beta_vae.eval_accuracy"] == 1.0
@@ -46,8 +63,23 @@ def test_evaluate_a_real_checkpoint_with_generative_scores(tmp_path):
     ckpt = tmp_path / "run" / "checkpoint.pt"
     save_checkpoint(ckpt, build_model(cfg), {**cfg.to_dict(), "dataset": "dsprites_mini", "seed": 0})
     out = tmp_path / "r.json"
-    rc = main(["evaluate", "--checkpoint", str(ckpt), "--preset", "tiny", "--metrics", "mig", "generative",
-               "--threads", "1", "--json", str(out), "--quiet"])
+    rc = main(
+        [
+            "evaluate",
+            "--checkpoint",
+            str(ckpt),
+            "--preset",
+            "tiny",
+            "--metrics",
+            "mig",
+            "generative",
+            "--threads",
+            "1",
+            "--json",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert rc == 0
     r = json.loads(out.read_text())
     assert r["dataset"]["dataset"] == "dsprites_mini" and r["source"]["checkpoint_sha256"]
@@ -61,7 +93,18 @@ def test_bad_seeds_params_codes_and_json_paths_are_one_line_before_scoring(tmp_p
 
     codes = tmp_path / "codes.npy"
     np.save(codes, ground_truth_codes(MINI_GRID))
-    base = ["evaluate", "--codes", str(codes), "--dataset", "dsprites_mini", "--preset", "tiny", "--metrics", "mig", "--quiet"]
+    base = [
+        "evaluate",
+        "--codes",
+        str(codes),
+        "--dataset",
+        "dsprites_mini",
+        "--preset",
+        "tiny",
+        "--metrics",
+        "mig",
+        "--quiet",
+    ]
     for flag in ("--seed", "--noise-seed"):  # numpy's RandomState range; -1 was a traceback inside numpy
         with pytest.raises(SystemExit) as e:
             main(base + [flag, "-1"])
@@ -82,8 +125,10 @@ def test_bad_seeds_params_codes_and_json_paths_are_one_line_before_scoring(tmp_p
     np.save(words, np.full((MINI_GRID.num_images, 2), "a"))
     assert main(base[:2] + [str(words)] + base[3:]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"error: {words} is (23040, 2) <U1, expected (N, D) floating-point or integer or bool") \
+    assert (
+        err.startswith(f"error: {words} is (23040, 2) <U1, expected (N, D) floating-point or integer or bool")
         and err.count("\n") == 1
+    )
 
 
 def test_help_states_each_default_once():

@@ -1,4 +1,5 @@
 """Downstream task (benchmark/metrics/downstream.py): keys, known answers, the classifiers it names."""
+
 import numpy as np
 import pytest
 
@@ -9,11 +10,15 @@ from metrics_helpers import ground_truth, medium_grid
 
 def test_keys_follow_the_reference_per_size_and_factor():
     grid = medium_grid()
-    r = downstream.downstream_task(ground_truth(grid), grid, np.random.default_rng(0), num_train=(10, 200),
-                                   num_test=100, n_jobs=1)
+    r = downstream.downstream_task(
+        ground_truth(grid), grid, np.random.default_rng(0), num_train=(10, 200), num_test=100, n_jobs=1
+    )
     k = grid.num_latents
-    want = {f"{n}:{s}" for n in (10, 200) for s in ("mean_train_accuracy", "mean_test_accuracy",
-                                                   "min_train_accuracy", "min_test_accuracy")}
+    want = {
+        f"{n}:{s}"
+        for n in (10, 200)
+        for s in ("mean_train_accuracy", "mean_test_accuracy", "min_train_accuracy", "min_test_accuracy")
+    }
     want |= {f"{n}:{t}_accuracy_factor_{j}" for n in (10, 200) for t in ("train", "test") for j in range(k)}
     assert set(r) == want
     assert r["200:mean_test_accuracy"] == pytest.approx(np.mean([r[f"200:test_accuracy_factor_{j}"] for j in range(k)]))
@@ -41,10 +46,19 @@ def test_logistic_regression_cv_is_scikit_learns_with_the_reference_settings():
     from sklearn.model_selection import KFold
 
     grid = medium_grid()
-    codes = ground_truth(grid) + np.random.default_rng(2).normal(scale=0.7, size=(grid.num_images, 4)).astype(np.float32)
+    codes = ground_truth(grid) + np.random.default_rng(2).normal(scale=0.7, size=(grid.num_images, 4)).astype(
+        np.float32
+    )
     samples = downstream.sample(grid, np.random.default_rng(0), num_train=(300,), num_test=200)
-    r = downstream.downstream_task(codes, grid, np.random.default_rng(5), num_train=(300,), num_test=200,
-                                   predictor="logistic_regression_cv", samples=samples)
+    r = downstream.downstream_task(
+        codes,
+        grid,
+        np.random.default_rng(5),
+        num_train=(300,),
+        num_test=200,
+        predictor="logistic_regression_cv",
+        samples=samples,
+    )
     (y_tr, i_tr), (y_te, i_te) = samples[0]
     for j in range(grid.num_latents):
         m = LogisticRegressionCV(Cs=10, cv=KFold(n_splits=5), scoring="accuracy").fit(codes[i_tr], y_tr[:, j])
@@ -57,6 +71,7 @@ def test_samples_are_drawn_size_after_size_train_then_test():
     s = downstream.sample(grid, np.random.default_rng(0), num_train=(10, 20), num_test=30)
     rng = np.random.default_rng(0)
     from benchmark.metrics.utils import sample_points
+
     for n, (train, test) in zip((10, 20), s):
         for got, size in ((train, n), (test, 30)):
             want = sample_points(grid, size, rng, 16)

@@ -47,7 +47,9 @@ def test_each_metric_has_its_own_stream():
     assert metric_rng(5, "mig").integers(10**9) != metric_rng(5, "dci").integers(10**9)
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # explicitness on constant codes, as the reference
+@pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning"
+)  # explicitness on constant codes, as the reference
 def test_constant_dimensions_score_finite_except_where_the_reference_is_undefined():
     g = medium_grid()
     ds = dataset(g)
@@ -112,8 +114,9 @@ def test_generative_metric_with_a_model_and_size_overrides():
 
 def test_suite_is_the_reference_set():
     assert SUITE == ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness", "unsupervised")
-    assert SAMPLE_SIZES["reference"]["beta_vae"] == dict(batch_size=64, num_train=10_000, num_eval=5_000,
-                                                         logreg_solver="lbfgs")
+    assert SAMPLE_SIZES["reference"]["beta_vae"] == dict(
+        batch_size=64, num_train=10_000, num_eval=5_000, logreg_solver="lbfgs"
+    )
     assert SAMPLE_SIZES["reference"]["factor_vae"]["prune_threshold"] == 0.05
 
 
@@ -125,7 +128,13 @@ def test_sampled_representation_adds_encoder_noise():
     assert sampled["representation"]["representation"] == "sampled"
     assert sampled["scores"] != mean["scores"]
     with pytest.raises(BenchmarkError, match="log-variance"):
-        evaluate(LinearEncoder(16 * 16, logvar=False), ds, metrics=["mig"], preset="tiny", device="cpu",
-                 representation="sampled")
+        evaluate(
+            LinearEncoder(16 * 16, logvar=False),
+            ds,
+            metrics=["mig"],
+            preset="tiny",
+            device="cpu",
+            representation="sampled",
+        )
     with pytest.raises(BenchmarkError, match="needs log-variances"):
         evaluate(ground_truth(ds.grid), ds, metrics=["mig"], preset="tiny", representation="sampled")

@@ -8,8 +8,9 @@ SIZES = dict(batch_size=16, num_train=300, num_eval=200, num_variance_estimate=5
 
 def test_vote_batches_fix_one_factor_to_the_first_rows_value():
     g = small_grid()
-    _, (idx, y), _ = factor_vae.sample(g, np.random.default_rng(0), batch_size=8, num_train=40, num_eval=5,
-                                       num_variance_estimate=10)
+    _, (idx, y), _ = factor_vae.sample(
+        g, np.random.default_rng(0), batch_size=8, num_train=40, num_eval=5, num_variance_estimate=10
+    )
     lat = g.latent_classes(idx.ravel()).reshape(40, 8, -1)
     for p in range(40):
         assert len(np.unique(lat[p, :, y[p]])) == 1
@@ -53,8 +54,9 @@ def test_votes_use_unbiased_variances_and_break_ties_to_the_first_dim():
     var_idx = np.arange(g.num_images)
     global_var = np.var(codes[var_idx], axis=0, ddof=1)
     idx = np.array([np.arange(0, 40, 2)])  # one vote batch: factor a takes 2 values, b and c vary more
-    votes = factor_vae._votes(factor_vae.as_codes(codes, g.num_images), idx, np.array([0]), global_var,
-                              np.ones(4, bool), 3)
+    votes = factor_vae._votes(
+        factor_vae.as_codes(codes, g.num_images), idx, np.array([0]), global_var, np.ones(4, bool), 3
+    )
     local = np.var(codes[idx[0]], axis=0, ddof=1) / global_var
     assert votes[0].tolist() == np.eye(4, dtype=int)[int(np.argmin(local))].tolist()
     assert int(np.argmin(local)) == 0  # dims 0 and 1 are copies: their ratios tie and the first wins

@@ -1,4 +1,5 @@
 """The NumPy gradient-boosted trees reproduce scikit-learn's GradientBoostingClassifier()."""
+
 import numpy as np
 import pytest
 from sklearn.ensemble import GradientBoostingClassifier
@@ -22,8 +23,9 @@ def test_stumps_equal_sklearn_to_rounding(num_classes):
     ref = GradientBoostingClassifier(max_depth=1, n_estimators=20, random_state=0).fit(x, y)
     ours = fit_gradient_boosting(x, y, np.random.default_rng(0), n_estimators=20, max_depth=1)
     np.testing.assert_allclose(ours.feature_importances, ref.feature_importances_, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(ours.decision_function(x_test), ref.decision_function(x_test).reshape(len(x_test), -1),
-                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        ours.decision_function(x_test), ref.decision_function(x_test).reshape(len(x_test), -1), rtol=0, atol=1e-12
+    )
     np.testing.assert_array_equal(ours.predict(x_test), ref.predict(x_test))
 
 
@@ -100,11 +102,14 @@ def test_labels_keep_their_values():
     assert set(np.unique(m.predict(x_test))) <= {10, 20, 35}
 
 
-@pytest.mark.parametrize("x, y, message", [
-    (np.zeros((10, 2)), np.zeros(10, int), "at least two classes"),
-    (np.full((4, 2), np.nan), np.array([0, 1, 0, 1]), "NaN"),
-    (np.zeros((4, 2)), np.zeros(5, int), "x (n, D) and y (n,)"),
-])
+@pytest.mark.parametrize(
+    "x, y, message",
+    [
+        (np.zeros((10, 2)), np.zeros(10, int), "at least two classes"),
+        (np.full((4, 2), np.nan), np.array([0, 1, 0, 1]), "NaN"),
+        (np.zeros((4, 2)), np.zeros(5, int), "x (n, D) and y (n,)"),
+    ],
+)
 def test_bad_input_is_refused(x, y, message):
     with pytest.raises(BenchmarkError, match=message.replace("(", r"\(").replace(")", r"\)")):
         fit_gradient_boosting(x, y, np.random.default_rng(0))

@@ -1,4 +1,5 @@
 """IRS (benchmark/metrics/irs.py): hand-checked small samples and known answers on a factor grid."""
+
 import numpy as np
 import pytest
 
@@ -54,8 +55,10 @@ def test_known_answers_on_a_factor_grid():
 
 def test_constant_codes_score_zero_and_bad_input_is_refused():
     grid = medium_grid()
-    assert irs.irs(np.ones((grid.num_images, 3)), grid, np.random.default_rng(0), num_train=500) == \
-        {"IRS": 0.0, "num_active_dims": 0}
+    assert irs.irs(np.ones((grid.num_images, 3)), grid, np.random.default_rng(0), num_train=500) == {
+        "IRS": 0.0,
+        "num_active_dims": 0,
+    }
     with pytest.raises(BenchmarkError, match="diff_quantile"):
         irs.irs_from_codes(np.ones((4, 1)), np.zeros((4, 1), int), diff_quantile=0.0)
     with pytest.raises(BenchmarkError, match="same n"):

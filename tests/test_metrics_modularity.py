@@ -35,10 +35,13 @@ def test_explicitness_with_the_2018_19_liblinear_default():
     from sklearn.multiclass import OneVsRestClassifier
 
     grid = small_grid()
-    codes = ground_truth(grid) + np.random.default_rng(0).normal(scale=0.8, size=(grid.num_images, 3)).astype(np.float32)
+    codes = ground_truth(grid) + np.random.default_rng(0).normal(scale=0.8, size=(grid.num_images, 3)).astype(
+        np.float32
+    )
     samples = modularity.sample(grid, np.random.default_rng(0), num_train=300, num_test=200)
-    r = modularity.modularity_explicitness(codes, grid, np.random.default_rng(1), samples=samples,
-                                           logreg_solver="liblinear")
+    r = modularity.modularity_explicitness(
+        codes, grid, np.random.default_rng(1), samples=samples, logreg_solver="liblinear"
+    )
     (y_tr, i_tr), (y_te, i_te) = samples
     xn_tr, mean, std = normalize_data(codes[i_tr])
     xn_te, _, _ = normalize_data(codes[i_te], mean, std)
@@ -70,8 +73,9 @@ def test_reference_values_on_edge_cases():
     assert got["explicitness_score_test"] == pytest.approx(0.8092991716740551, abs=1e-12)
     # a single factor: delta = 0/0 for every live code, modularity NaN (explicitness 1 here)
     g6 = FactorGrid.build(["a"], [6])
-    c6 = np.column_stack([np.arange(6.0) + np.random.RandomState(1).normal(size=6),
-                          np.random.RandomState(2).normal(size=6)]).astype(np.float32)
+    c6 = np.column_stack(
+        [np.arange(6.0) + np.random.RandomState(1).normal(size=6), np.random.RandomState(2).normal(size=6)]
+    ).astype(np.float32)
     got = modularity.modularity_explicitness(c6, g6, ReferenceRandomState(7), num_train=300, num_test=150)
     assert np.isnan(got["modularity_score"])
     assert got["explicitness_score_train"] == 1.0 and got["explicitness_score_test"] == 1.0

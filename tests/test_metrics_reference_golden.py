@@ -18,6 +18,7 @@ seeds numpy's global state), so DCI agrees to the tie-breaking spread, not to ro
 downstream task is left out for the same reason (tests/test_metrics_gbt.py checks our trees against
 scikit-learn's node by node).
 """
+
 import json
 from pathlib import Path
 
@@ -59,10 +60,20 @@ def test_mig(golden):
 
 def test_unsupervised(golden):
     a, ref, grid = golden
-    got = unsupervised.unsupervised(a["codes"], grid, np.random.default_rng(0),
-                                    samples=(a["unsupervised_factors"], a["unsupervised_idx"]))
-    _check(got, ref["unsupervised"], ["gaussian_total_correlation", "gaussian_wasserstein_correlation",
-                                      "gaussian_wasserstein_correlation_norm", "mutual_info_score"], tol=1e-12)
+    got = unsupervised.unsupervised(
+        a["codes"], grid, np.random.default_rng(0), samples=(a["unsupervised_factors"], a["unsupervised_idx"])
+    )
+    _check(
+        got,
+        ref["unsupervised"],
+        [
+            "gaussian_total_correlation",
+            "gaussian_wasserstein_correlation",
+            "gaussian_wasserstein_correlation_norm",
+            "mutual_info_score",
+        ],
+        tol=1e-12,
+    )
 
 
 def test_irs(golden):
@@ -83,10 +94,15 @@ def test_sap(golden):
 
 def test_modularity_explicitness(golden):
     a, ref, grid = golden
-    got = modularity.modularity_explicitness(a["codes"], grid, np.random.default_rng(0),
-                                             samples=_train_test(a, "modularity_explicitness"))
-    _check(got, ref["modularity_explicitness"], ["modularity_score", "explicitness_score_train",
-                                                 "explicitness_score_test"], tol=1e-12)
+    got = modularity.modularity_explicitness(
+        a["codes"], grid, np.random.default_rng(0), samples=_train_test(a, "modularity_explicitness")
+    )
+    _check(
+        got,
+        ref["modularity_explicitness"],
+        ["modularity_score", "explicitness_score_train", "explicitness_score_test"],
+        tol=1e-12,
+    )
 
 
 def test_dci_to_the_tie_breaking_spread(golden):
@@ -94,7 +110,9 @@ def test_dci_to_the_tie_breaking_spread(golden):
     # measured: 0.0003-0.0016 off over three tie-break seeds of our trees, 0.0002-0.0007 for
     # scikit-learn's own trees with other seeds
     for variant in ("gbt", "gbt_sklearn"):
-        got = dci.dci(a["codes"], grid, np.random.default_rng(0), samples=_train_test(a, "dci"), variant=variant, n_jobs=1)
+        got = dci.dci(
+            a["codes"], grid, np.random.default_rng(0), samples=_train_test(a, "dci"), variant=variant, n_jobs=1
+        )
         for k in ("disentanglement", "completeness", "informativeness_train", "informativeness_test"):
             assert got[k] == pytest.approx(ref["dci"][k], abs=0.005), (variant, k, got[k], ref["dci"][k])
 
@@ -108,8 +126,11 @@ def test_beta_vae_score(golden):
 
 def test_factor_vae_score(golden):
     a, ref, grid = golden
-    samples = (a["factor_vae_var_idx"], (a["factor_vae_train_idx"], a["factor_vae_train_labels"]),
-               (a["factor_vae_eval_idx"], a["factor_vae_eval_labels"]))
+    samples = (
+        a["factor_vae_var_idx"],
+        (a["factor_vae_train_idx"], a["factor_vae_train_labels"]),
+        (a["factor_vae_eval_idx"], a["factor_vae_eval_labels"]),
+    )
     got = factor_vae.factor_vae_score(a["codes"], grid, np.random.default_rng(0), samples=samples)
     _check(got, ref["factor_vae"], ["train_accuracy", "eval_accuracy"], tol=0)
 
@@ -118,10 +139,23 @@ def test_factor_vae_score(golden):
 def test_downstream_task_logistic_regression(golden):
     a, ref, grid = golden
     sizes = (10, 100, 500)
-    samples = [((a[f"downstream_{n}_train_factors"], a[f"downstream_{n}_train_idx"]),
-                (a[f"downstream_{n}_test_factors"], a[f"downstream_{n}_test_idx"])) for n in sizes]
-    got = downstream.downstream_task(a["codes"], grid, np.random.default_rng(0), num_train=sizes, num_test=200,
-                                     predictor="logistic_regression_cv", samples=samples, n_jobs=1)
+    samples = [
+        (
+            (a[f"downstream_{n}_train_factors"], a[f"downstream_{n}_train_idx"]),
+            (a[f"downstream_{n}_test_factors"], a[f"downstream_{n}_test_idx"]),
+        )
+        for n in sizes
+    ]
+    got = downstream.downstream_task(
+        a["codes"],
+        grid,
+        np.random.default_rng(0),
+        num_train=sizes,
+        num_test=200,
+        predictor="logistic_regression_cv",
+        samples=samples,
+        n_jobs=1,
+    )
     assert set(got) == set(ref["downstream_logreg"])
     _check(got, ref["downstream_logreg"], sorted(got), tol=0)
 
@@ -154,13 +188,23 @@ def test_reference_random_stream_replays_the_references_samples(golden):
         elif m in ("sap", "modularity_explicitness", "dci"):
             want = _train_test(a, m)
         elif m == "beta_vae":
-            want = tuple((a[f"beta_vae_{p}_a"], a[f"beta_vae_{p}_b"], a[f"beta_vae_{p}_labels"]) for p in ("train", "eval"))
+            want = tuple(
+                (a[f"beta_vae_{p}_a"], a[f"beta_vae_{p}_b"], a[f"beta_vae_{p}_labels"]) for p in ("train", "eval")
+            )
         elif m == "factor_vae":
-            want = (a["factor_vae_var_idx"], (a["factor_vae_train_idx"], a["factor_vae_train_labels"]),
-                    (a["factor_vae_eval_idx"], a["factor_vae_eval_labels"]))
+            want = (
+                a["factor_vae_var_idx"],
+                (a["factor_vae_train_idx"], a["factor_vae_train_labels"]),
+                (a["factor_vae_eval_idx"], a["factor_vae_eval_labels"]),
+            )
         else:
-            want = [((a[f"downstream_{n}_train_factors"], a[f"downstream_{n}_train_idx"]),
-                     (a[f"downstream_{n}_test_factors"], a[f"downstream_{n}_test_idx"])) for n in (10, 100, 500)]
+            want = [
+                (
+                    (a[f"downstream_{n}_train_factors"], a[f"downstream_{n}_train_idx"]),
+                    (a[f"downstream_{n}_test_factors"], a[f"downstream_{n}_test_idx"]),
+                )
+                for n in (10, 100, 500)
+            ]
         for g, w in zip(_flat(got), _flat(want)):
             np.testing.assert_array_equal(g, w, err_msg=m)
 
@@ -180,12 +224,30 @@ def test_evaluate_with_the_reference_stream_gives_the_references_scores(golden):
     from benchmark.metrics.evaluate import evaluate
 
     a, ref, grid = golden
-    data = GroundTruthDataset("golden", grid, Provenance("procedural", generator="tests", version="1"),
-                              images=torch.zeros(grid.num_images, 1, 64, 64, dtype=torch.uint8))
-    metrics = ["mig", "unsupervised", "irs", "sap", "modularity_explicitness", "beta_vae", "factor_vae",
-               "downstream_logreg"]
-    out = evaluate(a["codes"], data, metrics=metrics, seed=7, random_stream="reference",
-                   params={m: SIZES[m] for m in metrics} | {"downstream_logreg": SIZES["downstream_logreg"] | {"n_jobs": 1}})
+    data = GroundTruthDataset(
+        "golden",
+        grid,
+        Provenance("procedural", generator="tests", version="1"),
+        images=torch.zeros(grid.num_images, 1, 64, 64, dtype=torch.uint8),
+    )
+    metrics = [
+        "mig",
+        "unsupervised",
+        "irs",
+        "sap",
+        "modularity_explicitness",
+        "beta_vae",
+        "factor_vae",
+        "downstream_logreg",
+    ]
+    out = evaluate(
+        a["codes"],
+        data,
+        metrics=metrics,
+        seed=7,
+        random_stream="reference",
+        params={m: SIZES[m] for m in metrics} | {"downstream_logreg": SIZES["downstream_logreg"] | {"n_jobs": 1}},
+    )
     assert out["random_stream"] == "reference"
     for m in metrics:
         key = "downstream_logreg" if m == "downstream_logreg" else m

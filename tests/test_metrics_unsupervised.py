@@ -46,7 +46,8 @@ def test_mutual_info_score_is_mean_off_diagonal():
     s = u.unsupervised_scores(codes)
     assert s["mutual_info_score"] == pytest.approx(2 * np.log(4) / 6)
     assert s["gaussian_wasserstein_correlation_norm"] == pytest.approx(
-        s["gaussian_wasserstein_correlation"] / np.trace(np.cov(codes, rowvar=False)))
+        s["gaussian_wasserstein_correlation"] / np.trace(np.cov(codes, rowvar=False))
+    )
 
 
 def test_independent_factors_have_small_correlation():
@@ -60,7 +61,11 @@ def test_one_code_scores_zero_and_one_point_is_refused():
 
     # the reference fails on both (np.cov of one code is 0-d; one point has no covariance)
     x = np.random.default_rng(0).normal(size=(50, 1))
-    assert u.unsupervised_scores(x) == {"gaussian_total_correlation": 0.0, "gaussian_wasserstein_correlation": 0.0,
-                                        "gaussian_wasserstein_correlation_norm": 0.0, "mutual_info_score": 0.0}
+    assert u.unsupervised_scores(x) == {
+        "gaussian_total_correlation": 0.0,
+        "gaussian_wasserstein_correlation": 0.0,
+        "gaussian_wasserstein_correlation_norm": 0.0,
+        "mutual_info_score": 0.0,
+    }
     with pytest.raises(BenchmarkError, match="at least 2 points"):
         u.unsupervised_scores(np.ones((1, 3)))

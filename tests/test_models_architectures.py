@@ -1,12 +1,12 @@
 """Reference architectures: parameter counts, shapes, kernel sizes, initialisation."""
+
 import math
 
 import pytest
 import torch
 from torch import nn
 
-from benchmark.models.architectures import (ConvDecoder, ConvEncoder, Discriminator, FCDecoder, FCEncoder,
-                                            num_parameters)
+from benchmark.models.architectures import ConvDecoder, ConvEncoder, Discriminator, FCDecoder, FCEncoder, num_parameters
 
 
 @pytest.mark.parametrize("c,enc,dec", [(1, 309_204, 381_313), (3, 310_228, 382_339)])
@@ -30,9 +30,15 @@ def test_conv_shapes_and_kernels():
     assert dec(mu).shape == (2, 3, 64, 64)
     convs = [m for m in enc.modules() if isinstance(m, nn.Conv2d)]
     assert [(m.kernel_size, m.stride, m.padding, m.out_channels) for m in convs] == [
-        ((4, 4), (2, 2), (1, 1), 32), ((4, 4), (2, 2), (1, 1), 32), ((2, 2), (2, 2), (0, 0), 64), ((2, 2), (2, 2), (0, 0), 64)]
+        ((4, 4), (2, 2), (1, 1), 32),
+        ((4, 4), (2, 2), (1, 1), 32),
+        ((2, 2), (2, 2), (0, 0), 64),
+        ((2, 2), (2, 2), (0, 0), 64),
+    ]
     last = [m for m in dec.modules() if isinstance(m, nn.ConvTranspose2d)][-1]
-    assert isinstance(list(dec.deconv.children())[-1], nn.ConvTranspose2d) and last.out_channels == 3  # logits, no activation
+    assert (
+        isinstance(list(dec.deconv.children())[-1], nn.ConvTranspose2d) and last.out_channels == 3
+    )  # logits, no activation
 
 
 def test_decoder_outputs_unbounded_logits():

@@ -1,4 +1,5 @@
 """Checkpoint save/load: round trip, and one clear error for every broken file."""
+
 import pickle
 
 import pytest
@@ -48,11 +49,15 @@ def test_refuses_code_in_pickles(tmp_path):
     p = tmp_path / "evil.pt"
     # protocol 2, as torch.save writes (another protocol only adds torch's "pickle protocol" warning)
     p.write_bytes(pickle.dumps({"format": "disentangle-bench/checkpoint", "x": Evil()}, protocol=2))
-    with pytest.raises(CheckpointError, match=r"holds Python objects that a safe load refuses to run \(Unsupported global"):
+    with pytest.raises(
+        CheckpointError, match=r"holds Python objects that a safe load refuses to run \(Unsupported global"
+    ):
         load_checkpoint(p)
     # random bytes: the unpickler's own reason, not torch's paragraphs of weights_only advice
     p.write_bytes(bytes(range(256)) * 4)
-    with pytest.raises(CheckpointError, match=r"not a readable checkpoint \(truncated or corrupt: [^\n]{1,160}\); delete it") as e:
+    with pytest.raises(
+        CheckpointError, match=r"not a readable checkpoint \(truncated or corrupt: [^\n]{1,160}\); delete it"
+    ) as e:
         load_checkpoint(p)
     assert "PyTorch 2.6" not in str(e.value) and "\n" not in str(e.value)
 
@@ -87,8 +92,11 @@ def test_a_malicious_checkpoint_names_the_refused_global_not_truncation(tmp_path
 def test_a_protocol_4_pickle_is_named_as_such(tmp_path, recwarn):
     p = tmp_path / "p4.pt"
     p.write_bytes(pickle.dumps({"format": "disentangle-bench/checkpoint"}, protocol=4))
-    with pytest.raises(CheckpointError, match=r"is a pickle of protocol 4 or later, which a safe load refuses "
-                                              r"\(Unsupported operand 149\); it was not written by") as e:
+    with pytest.raises(
+        CheckpointError,
+        match=r"is a pickle of protocol 4 or later, which a safe load refuses "
+        r"\(Unsupported operand 149\); it was not written by",
+    ) as e:
         load_checkpoint(p)
     assert "truncated" not in str(e.value)
     assert not [w for w in recwarn if "pickle protocol" in str(w.message)]  # the error line says it all

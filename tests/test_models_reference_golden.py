@@ -12,6 +12,7 @@ I and II and AnnealedVAE (its capacity at several global steps); and the optimis
 TF1's ``AdamOptimizer`` with the reference's settings against the engine's Adam (7e-9 / 1.2e-7 apart,
 float32 rounding; PyTorch's own epsilon convention lands ~4e-4 away on the epsilon-sized gradients).
 """
+
 import json
 from pathlib import Path
 
@@ -37,9 +38,15 @@ def golden():
 
 def test_reconstruction_terms(golden):
     t, _, ref = golden
-    assert L.reconstruction_loss(t["logits"], t["x_binary"], "bernoulli").item() == pytest.approx(ref["bernoulli_binary"], rel=RTOL)
-    assert L.reconstruction_loss(t["logits"], t["x_cont"], "bernoulli").item() == pytest.approx(ref["bernoulli_continuous"], rel=RTOL)
-    assert L.reconstruction_loss(t["logits"], t["x_cont"], "gaussian").item() == pytest.approx(ref["l2_continuous"], rel=RTOL)
+    assert L.reconstruction_loss(t["logits"], t["x_binary"], "bernoulli").item() == pytest.approx(
+        ref["bernoulli_binary"], rel=RTOL
+    )
+    assert L.reconstruction_loss(t["logits"], t["x_cont"], "bernoulli").item() == pytest.approx(
+        ref["bernoulli_continuous"], rel=RTOL
+    )
+    assert L.reconstruction_loss(t["logits"], t["x_cont"], "gaussian").item() == pytest.approx(
+        ref["l2_continuous"], rel=RTOL
+    )
 
 
 def test_kl_and_total_correlation(golden):
@@ -51,17 +58,21 @@ def test_kl_and_total_correlation(golden):
 def _regularizer(name, t, step=0, **params):
     model = build_model(make_config(name, **params))
     kl = L.kl_divergence(t["mu"], t["logvar"])
-    reg, _ = model.regularizer(kl, z=t["z"], mu=t["mu"], logvar=t["logvar"], noise=None, step=step,
-                               hp=model.config.hparams())
+    reg, _ = model.regularizer(
+        kl, z=t["z"], mu=t["mu"], logvar=t["logvar"], noise=None, step=step, hp=model.config.hparams()
+    )
     return float(reg)
 
 
-@pytest.mark.parametrize("name, params, key", [
-    ("beta_vae", {"beta": 4.0}, "beta_vae_beta4"),
-    ("beta_tcvae", {"beta": 6.0}, "beta_tcvae_beta6"),
-    ("dip_vae_i", {"lambda_od": 10.0}, "dip_vae_i_od10"),  # lambda_d = 10 x lambda_od, the default
-    ("dip_vae_ii", {"lambda_od": 5.0}, "dip_vae_ii_od5"),  # lambda_d = lambda_od, the default
-])
+@pytest.mark.parametrize(
+    "name, params, key",
+    [
+        ("beta_vae", {"beta": 4.0}, "beta_vae_beta4"),
+        ("beta_tcvae", {"beta": 6.0}, "beta_tcvae_beta6"),
+        ("dip_vae_i", {"lambda_od": 10.0}, "dip_vae_i_od10"),  # lambda_d = 10 x lambda_od, the default
+        ("dip_vae_ii", {"lambda_od": 5.0}, "dip_vae_ii_od5"),  # lambda_d = lambda_od, the default
+    ],
+)
 def test_regularizers(golden, name, params, key):
     t, _, ref = golden
     assert _regularizer(name, t, **params) == pytest.approx(ref[key], rel=RTOL, abs=1e-4)
@@ -71,11 +82,13 @@ def test_annealed_capacity_over_the_global_step(golden):
     t, steps, ref = golden
     for s in steps:  # gamma 1000 and iteration_threshold 100,000 are the defaults
         assert _regularizer("annealed_vae", t, step=s, c_max=25.0) == pytest.approx(
-            ref[f"annealed_vae_c25_step{s}"], rel=RTOL), s
+            ref[f"annealed_vae_c25_step{s}"], rel=RTOL
+        ), s
 
 
-@pytest.mark.parametrize("model_name, key, golden_key", [("beta_vae", "loss", "adam_vae"),
-                                                         ("factor_vae", "disc_loss", "adam_discriminator")])
+@pytest.mark.parametrize(
+    "model_name, key, golden_key", [("beta_vae", "loss", "adam_vae"), ("factor_vae", "disc_loss", "adam_discriminator")]
+)
 def test_adam_matches_tensorflow1s_adam_optimizer(model_name, key, golden_key):
     """Five steps of TF1's AdamOptimizer (reference settings) on gradients from 1e-8 to 1: the engine's
     optimiser (make_optimizers, fused Adam + the epsilon hook) lands on the same weights."""

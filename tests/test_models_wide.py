@@ -1,4 +1,5 @@
 """The wide network of K conv members equals the K zoo models (float64), and stacks in every layout agree."""
+
 import pytest
 import torch
 
@@ -37,9 +38,15 @@ def test_wide_network_equals_each_member(float64, channels_last):
         torch.testing.assert_close(logits[i], m.decode(z[i]), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("rows", [(("vae", {}), ("beta_vae", {"beta": 4.0})), (("ae", {}), ("ae", {})),
-                                  (("factor_vae", {"gamma": 10.0}), ("factor_vae", {"gamma": 30.0})),
-                                  (("annealed_vae", {"c_max": 5.0}), ("annealed_vae", {"c_max": 10.0}))])
+@pytest.mark.parametrize(
+    "rows",
+    [
+        (("vae", {}), ("beta_vae", {"beta": 4.0})),
+        (("ae", {}), ("ae", {})),
+        (("factor_vae", {"gamma": 10.0}), ("factor_vae", {"gamma": 30.0})),
+        (("annealed_vae", {"c_max": 5.0}), ("annealed_vae", {"c_max": 10.0})),
+    ],
+)
 def test_stack_layouts_compute_the_same_loss_and_gradients(float64, rows):
     cs = [TrainConfig(model=m, params=p, seed=s) for s, (m, p) in enumerate(rows)]
     x = (torch.rand(2, 6, 1, 64, 64) > 0.8).double()

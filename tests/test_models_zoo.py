@@ -1,4 +1,5 @@
 """Every zoo model: interface, and each loss term against a direct computation from encode/decode."""
+
 import pytest
 import torch
 
@@ -42,7 +43,7 @@ def _direct(model, x, noise):
     logits = model.decode(z)
     p = torch.sigmoid(logits)
     recon = -(x * torch.log(p) + (1 - x) * torch.log(1 - p)).sum() / x.shape[0]
-    kl = (0.5 * (mu ** 2 + lv.exp() - lv - 1)).sum(1).mean()
+    kl = (0.5 * (mu**2 + lv.exp() - lv - 1)).sum(1).mean()
     return mu, lv, z, recon, kl
 
 
@@ -122,7 +123,7 @@ def test_dip_vae(name, factor):
     if name == "dip_vae_ii":
         cov = cov + torch.diag(lv.exp().mean(0))
     off = cov - torch.diag(torch.diag(cov))
-    pen = 3.0 * (off ** 2).sum() + factor * 3.0 * ((torch.diag(cov) - 1) ** 2).sum()
+    pen = 3.0 * (off**2).sum() + factor * 3.0 * ((torch.diag(cov) - 1) ** 2).sum()
     t = m(x, noise)
     assert torch.allclose(t["dip"], pen, rtol=1e-4, atol=1e-6)
     assert torch.allclose(t["loss"], recon + kl + pen, rtol=1e-4)
@@ -138,8 +139,10 @@ def test_factor_vae_terms_and_permutation():
     zp = torch.stack([z[noise["perm"][:, l], l] for l in range(5)], 1)
     lp = m.discriminator(zp)
     tc = (lz[:, 0] - lz[:, 1]).mean()
-    disc = -(0.5 * torch.softmax(lz, 1)[:, 0].clamp(1e-6, 1 - 1e-6).log().mean()
-             + 0.5 * torch.softmax(lp, 1)[:, 1].clamp(1e-6, 1 - 1e-6).log().mean())
+    disc = -(
+        0.5 * torch.softmax(lz, 1)[:, 0].clamp(1e-6, 1 - 1e-6).log().mean()
+        + 0.5 * torch.softmax(lp, 1)[:, 1].clamp(1e-6, 1 - 1e-6).log().mean()
+    )
     t = m(x, noise)
     assert torch.allclose(t["tc"], tc, rtol=1e-4, atol=1e-5)
     assert torch.allclose(t["loss"], recon + kl + 40.0 * tc, rtol=1e-4)
@@ -171,10 +174,17 @@ def test_bad_configs_are_one_line_errors():
         make_config("beta_vae", beta=-1)
 
 
-@pytest.mark.parametrize("model,param,value", [
-    ("annealed_vae", "c_max", -1.0), ("factor_vae", "gamma", float("inf")), ("dip_vae_i", "lambda_od", float("nan")),
-    ("beta_tcvae", "beta", float("nan")), ("dip_vae_ii", "lambda_d_factor", -2.0), ("annealed_vae", "gamma", "x"),
-])
+@pytest.mark.parametrize(
+    "model,param,value",
+    [
+        ("annealed_vae", "c_max", -1.0),
+        ("factor_vae", "gamma", float("inf")),
+        ("dip_vae_i", "lambda_od", float("nan")),
+        ("beta_tcvae", "beta", float("nan")),
+        ("dip_vae_ii", "lambda_d_factor", -2.0),
+        ("annealed_vae", "gamma", "x"),
+    ],
+)
 def test_non_finite_or_negative_hyperparameters_are_refused(model, param, value):
     # they used to train silently (negative capacity) or stop at step 1 blaming the learning rate
     with pytest.raises(BenchmarkError, match=f"{param} must be a finite number >= 0"):

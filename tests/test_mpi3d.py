@@ -1,4 +1,5 @@
 """MPI3D: the npz layout (memory-mapped or compressed), release detection by size, bad files."""
+
 import zipfile
 
 import numpy as np

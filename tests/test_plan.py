@@ -1,4 +1,5 @@
 """Sweep planning (run ids, grids, presets) and the executor seam (LocalExecutor, outcomes, run_one bookkeeping)."""
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,7 @@ def test_default_grid_trains_ae_once_and_beta1_is_the_vae():
 def test_plan_counts_and_order():
     specs = _plan(grids={"--betas": [1, 4, 16]}, seeds=[0, 1])
     assert len(specs) == (len(BASELINES) + 4) * 2
-    assert [s.kind for s in specs[:2 * len(BASELINES)]] == ["baseline"] * 2 * len(BASELINES)
+    assert [s.kind for s in specs[: 2 * len(BASELINES)]] == ["baseline"] * 2 * len(BASELINES)
     assert specs[-1].model == "beta_vae" and specs[-1].params == {"beta": 16.0} and specs[-1].seed == 1
     assert len({s.run_id for s in specs}) == len(specs)
 
@@ -39,8 +40,13 @@ def test_plan_counts_and_order():
 def test_run_id_is_stable_readable_and_hashes_only_what_changes_results():
     a = _plan(models=["beta_vae"], grids={"--betas": [4]}, baselines=[], device="cpu")[0]
     b = _plan(models=["beta_vae"], grids={"--betas": [4]}, baselines=[], device="cuda", data_dir="/elsewhere")[0]
-    c = plan(get_preset("quick").with_steps(10), models=["beta_vae"], grids={"--betas": [4]}, baselines=[],
-             data_source="procedural")[0]
+    c = plan(
+        get_preset("quick").with_steps(10),
+        models=["beta_vae"],
+        grids={"--betas": [4]},
+        baselines=[],
+        data_source="procedural",
+    )[0]
     d = _plan(models=["beta_vae"], grids={"--betas": [4]}, baselines=[], data_source="official")[0]
     assert a.run_id == b.run_id  # where it runs is not part of the id
     assert len({a.run_id, c.run_id, d.run_id}) == 3  # steps and data source are
@@ -49,7 +55,9 @@ def test_run_id_is_stable_readable_and_hashes_only_what_changes_results():
     assert make_run_id(a.hashed_dict()) == a.run_id
     # baselines other than the untrained network do not depend on the training recipe
     pa = [s for s in _plan(models=[]) if s.model == "pca"][0]
-    pb = [s for s in plan(get_preset("quick").with_steps(7), models=[], data_source="procedural") if s.model == "pca"][0]
+    pb = [s for s in plan(get_preset("quick").with_steps(7), models=[], data_source="procedural") if s.model == "pca"][
+        0
+    ]
     assert pa.run_id == pb.run_id
 
 
@@ -62,14 +70,17 @@ def test_spec_round_trip_and_tampered_id_refused():
         RunSpec.from_dict(d)
 
 
-@pytest.mark.parametrize("kw,match", [
-    (dict(models=["nope"]), "unknown model 'nope'"),
-    (dict(models=["beta_vae"], grids={"--betas": [-1]}), "--betas value -1.0 is invalid"),
-    (dict(models=["beta_vae"], grids={"--betas": [float("nan")]}), "invalid"),
-    (dict(seeds=[]), "no seeds"),
-    (dict(seeds=[-3]), "seeds must be >= 0"),
-    (dict(baselines=["pixel"]), "unknown baseline 'pixel'"),
-])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        (dict(models=["nope"]), "unknown model 'nope'"),
+        (dict(models=["beta_vae"], grids={"--betas": [-1]}), "--betas value -1.0 is invalid"),
+        (dict(models=["beta_vae"], grids={"--betas": [float("nan")]}), "invalid"),
+        (dict(seeds=[]), "no seeds"),
+        (dict(seeds=[-3]), "seeds must be >= 0"),
+        (dict(baselines=["pixel"]), "unknown baseline 'pixel'"),
+    ],
+)
 def test_bad_plan_inputs_are_one_clear_error(kw, match):
     with pytest.raises(BenchmarkError, match=match):
         _plan(**kw)
@@ -94,8 +105,10 @@ def test_presets():
 
 def _finish(results_dir: Path, spec) -> None:
     """Write a run's finished marker the way run_one does (its last step)."""
-    atomic_write_json(layout.run_dir(results_dir, spec.run_id) / layout.METRICS_FILE,
-                      {"run_id": spec.run_id, "spec": spec.to_dict(), "scores": {}})
+    atomic_write_json(
+        layout.run_dir(results_dir, spec.run_id) / layout.METRICS_FILE,
+        {"run_id": spec.run_id, "spec": spec.to_dict(), "scores": {}},
+    )
 
 
 def test_local_executor_skips_finished_runs_and_reports_failures_without_raising(tmp_path):
@@ -151,17 +164,34 @@ def test_get_executor_and_outcome_from_status():
 
 
 def test_ensemble_groups_only_compatible_unfinished_model_runs():
-    specs = _plan(models=["ae", "vae", "beta_vae", "factor_vae"], grids={"--betas": [1, 4, 16], "--gammas": [10]},
-                  seeds=[0, 1], baselines=["pca"])
+    specs = _plan(
+        models=["ae", "vae", "beta_vae", "factor_vae"],
+        grids={"--betas": [1, 4, 16], "--gammas": [10]},
+        seeds=[0, 1],
+        baselines=["pca"],
+    )
     groups = training.ensemble_groups([s.to_dict() for s in specs])
-    by_model = {g[-1]["model"]: sorted((d["model"], d["params"].get("beta", d["params"].get("gamma", 0)), d["seed"])
-                                       for d in g) for g in groups}
+    by_model = {
+        g[-1]["model"]: sorted((d["model"], d["params"].get("beta", d["params"].get("gamma", 0)), d["seed"]) for d in g)
+        for g in groups
+    }
     # the AE and factor_vae each form a seed pair; the VAE (beta = 1) joins beta 4 and 16 x 2 seeds in one group of 6
-    assert by_model["beta_vae"] == [("beta_vae", 4.0, 0), ("beta_vae", 4.0, 1), ("beta_vae", 16.0, 0),
-                                    ("beta_vae", 16.0, 1), ("vae", 1.0, 0), ("vae", 1.0, 1)]
+    assert by_model["beta_vae"] == [
+        ("beta_vae", 4.0, 0),
+        ("beta_vae", 4.0, 1),
+        ("beta_vae", 16.0, 0),
+        ("beta_vae", 16.0, 1),
+        ("vae", 1.0, 0),
+        ("vae", 1.0, 1),
+    ]
     assert set(by_model) == {"ae", "beta_vae", "factor_vae"} and all(len(g) >= 2 for g in groups)
-    other = plan(get_preset("quick").with_steps(5), models=["beta_vae"], grids={"--betas": [4]}, baselines=[],
-                 data_source="procedural")
+    other = plan(
+        get_preset("quick").with_steps(5),
+        models=["beta_vae"],
+        grids={"--betas": [4]},
+        baselines=[],
+        data_source="procedural",
+    )
     mixed = training.ensemble_groups([specs[-1].to_dict(), other[0].to_dict()])
     assert mixed == []  # different recipes never train together
 
@@ -176,14 +206,24 @@ def test_ensemble_flag_auto_is_off_on_cpu():
 
 def test_recipe_with_the_sampled_representation_scores_it_too(tmp_path):
     # the locatello2019 study asks for both representations, as the reference's postprocess step
-    vae, ae = plan(get_preset("tiny").with_steps(20), models=["vae", "ae"], baselines=[], dataset="dsprites_mini",
-                   data_source="procedural")
+    vae, ae = plan(
+        get_preset("tiny").with_steps(20),
+        models=["vae", "ae"],
+        baselines=[],
+        dataset="dsprites_mini",
+        data_source="procedural",
+    )
     specs = []
     for s in (vae, ae):
         d = s.to_dict()
         d.pop("run_id")
-        d["eval"] = {**d["eval"], "metrics": ["mig", "unsupervised"], "generative": False, "figures": False,
-                     "representations": ["mean", "sampled"]}
+        d["eval"] = {
+            **d["eval"],
+            "metrics": ["mig", "unsupervised"],
+            "generative": False,
+            "figures": False,
+            "representations": ["mean", "sampled"],
+        }
         specs.append(RunSpec(**d))
     m_vae = job.run_one(specs[0].to_dict(), str(tmp_path))
     m_ae = job.run_one(specs[1].to_dict(), str(tmp_path))
@@ -200,13 +240,36 @@ def test_recipe_with_the_sampled_representation_scores_it_too(tmp_path):
 
 def test_rerun_record_replans_the_run_with_its_data_source_and_steps():
     quick = get_preset("quick")
-    specs = plan(quick.with_steps(500), models=["vae", "beta_vae"], grids={"--betas": [1, 4]}, baselines=["pca"],
-                 seeds=[3], data_source="procedural")
+    specs = plan(
+        quick.with_steps(500),
+        models=["vae", "beta_vae"],
+        grids={"--betas": [1, 4]},
+        baselines=["pca"],
+        seeds=[3],
+        data_source="procedural",
+    )
     rec = {(s.model, s.params.get("beta")): rerun_record(s) for s in specs}
-    assert rec[("beta_vae", 4.0)] == {"rerun": "--preset quick --dataset dsprites --data-source procedural --models beta_vae "
-                                               "--baselines none --betas 4 --steps 500", "smoke_test": True}
-    assert rec[("pca", None)]["rerun"] == "--preset quick --dataset dsprites --data-source procedural --models none --baselines pca"
+    assert rec[("beta_vae", 4.0)] == {
+        "rerun": "--preset quick --dataset dsprites --data-source procedural --models beta_vae "
+        "--baselines none --betas 4 --steps 500",
+        "smoke_test": True,
+    }
+    assert (
+        rec[("pca", None)]["rerun"]
+        == "--preset quick --dataset dsprites --data-source procedural --models none --baselines pca"
+    )
     default = plan(quick, models=["vae"], grids={"--betas": [1]}, baselines=[], seeds=[0], data_source="official")[0]
     assert rerun_record(default)["rerun"].endswith("--data-source official --models vae --baselines none")  # no --steps
-    assert rerun_record(plan(get_preset("paper"), models=["vae"], grids={"--betas": [1]}, baselines=[], seeds=[0],
-                             data_source="official")[0])["smoke_test"] is False
+    assert (
+        rerun_record(
+            plan(
+                get_preset("paper"),
+                models=["vae"],
+                grids={"--betas": [1]},
+                baselines=[],
+                seeds=[0],
+                data_source="official",
+            )[0]
+        )["smoke_test"]
+        is False
+    )

@@ -1,4 +1,5 @@
 """benchmark.progress: readable periodic lines where stderr is a file, nothing when disabled."""
+
 import io
 
 from benchmark.progress import ProgressLines, progress

@@ -1,4 +1,5 @@
 """The registry: one loader signature for every dataset and one answer to "official or procedural?"."""
+
 import inspect
 
 import pytest
@@ -34,15 +35,18 @@ def test_auto_is_official_when_the_file_exists_and_procedural_when_not(tmp_path,
     assert resolve_source(get_spec(name), tmp_path, "procedural") == "procedural"  # a spec works as well as a name
 
 
-@pytest.mark.parametrize("name, fix", [
-    ("dsprites", "run: python -m benchmark data download dsprites, or pass --data-source procedural"),
-    ("noisy_dsprites", "run: python -m benchmark data download dsprites, or pass --data-source procedural"),
-    ("shapes3d", "run: python -m benchmark data download shapes3d, or pass --data-source procedural"),
-    ("faces3d", "see datasets/README.md for how to obtain it, or pass --data-source procedural"),
-    ("chairs3d", "run: python -m benchmark data download chairs3d, or use the dataset chairs3d-procedural"),
-    ("mpi3d_toy", "run: python -m benchmark data download mpi3d_toy"),
-    ("smallnorb", "run: python -m benchmark data download smallnorb"),
-])
+@pytest.mark.parametrize(
+    "name, fix",
+    [
+        ("dsprites", "run: python -m benchmark data download dsprites, or pass --data-source procedural"),
+        ("noisy_dsprites", "run: python -m benchmark data download dsprites, or pass --data-source procedural"),
+        ("shapes3d", "run: python -m benchmark data download shapes3d, or pass --data-source procedural"),
+        ("faces3d", "see datasets/README.md for how to obtain it, or pass --data-source procedural"),
+        ("chairs3d", "run: python -m benchmark data download chairs3d, or use the dataset chairs3d-procedural"),
+        ("mpi3d_toy", "run: python -m benchmark data download mpi3d_toy"),
+        ("smallnorb", "run: python -m benchmark data download smallnorb"),
+    ],
+)
 def test_official_without_the_file_is_one_line_naming_the_fix(tmp_path, name, fix):
     expected = tmp_path / get_spec(name).official_files[0]
     for source in ("official",) + (() if get_spec(name).procedural else ("auto",)):
@@ -60,8 +64,10 @@ def test_require_files_false_answers_from_the_registry_alone(tmp_path):
 def test_sources_a_dataset_does_not_have(tmp_path):
     with pytest.raises(DatasetError) as e:
         resolve_source("mpi3d_toy", tmp_path, "procedural")
-    assert one_line(e) == ("mpi3d_toy has no procedural generator; use its official file "
-                           "(run: python -m benchmark data download mpi3d_toy)")
+    assert one_line(e) == (
+        "mpi3d_toy has no procedural generator; use its official file "
+        "(run: python -m benchmark data download mpi3d_toy)"
+    )
     with pytest.raises(DatasetError, match="or the dataset chairs3d-procedural"):
         resolve_source("chairs3d", tmp_path, "procedural", require_files=False)
     with pytest.raises(DatasetError, match="dsprites_mini has only one source, procedural"):
@@ -82,14 +88,31 @@ def test_the_sweep_resolves_through_the_registry(tmp_path):
 
 def test_every_loader_takes_root_then_source_then_keyword_options():
     names = available()
-    assert {"dsprites", "dsprites_noshape", "color_dsprites", "noisy_dsprites", "scream_dsprites", "dsprites_mini",
-            "shapes3d", "shapes3d-procedural", "mpi3d_toy", "mpi3d_realistic", "mpi3d_real", "smallnorb", "cars3d",
-            "chairs3d", "chairs3d-procedural", "faces3d", "faces3d-procedural"} <= set(names)
+    assert {
+        "dsprites",
+        "dsprites_noshape",
+        "color_dsprites",
+        "noisy_dsprites",
+        "scream_dsprites",
+        "dsprites_mini",
+        "shapes3d",
+        "shapes3d-procedural",
+        "mpi3d_toy",
+        "mpi3d_realistic",
+        "mpi3d_real",
+        "smallnorb",
+        "cars3d",
+        "chairs3d",
+        "chairs3d-procedural",
+        "faces3d",
+        "faces3d-procedural",
+    } <= set(names)
     for name in names:
         params = list(inspect.signature(get_spec(name).load).parameters.values())
         assert [(p.name, p.default, p.kind) for p in params[:2]] == [
             ("root", None, inspect.Parameter.POSITIONAL_OR_KEYWORD),
-            ("source", "auto", inspect.Parameter.POSITIONAL_OR_KEYWORD)], name
+            ("source", "auto", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        ], name
         assert all(p.kind == inspect.Parameter.KEYWORD_ONLY for p in params[2:]), name
 
 

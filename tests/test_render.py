@@ -1,4 +1,5 @@
 """Ray-casting core (known answers) and the pinned bytes of all three procedural renderers."""
+
 import hashlib
 import math
 
@@ -52,7 +53,7 @@ def test_sphere_depth_known_answer():
     o, d = rc.ray_polys(A, B, C, D, perspective=False)
     t = rc.quadric_hit(o, d, (0, 1, 2), px, perspective=False)[0]
     u, v = np.meshgrid(px.u.numpy() * 2, px.v.numpy() * 2)
-    r2 = u ** 2 + v ** 2
+    r2 = u**2 + v**2
     inside = r2 < 1
     assert torch.equal(torch.isfinite(t), torch.from_numpy(inside))
     np.testing.assert_allclose(t.numpy()[inside], 10 - np.sqrt(1 - r2[inside]), atol=1e-4)

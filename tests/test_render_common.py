@@ -1,4 +1,5 @@
 """Helpers of the 3D dataset modules: procedural caches, checksum sidecars, run-wise reads, npz maps."""
+
 import hashlib
 import json
 import os
@@ -29,8 +30,15 @@ def test_procedural_on_demand_and_cache(tmp_path, capsys):
     path = tmp_path / "procedural" / "toy_v1.npy"
     assert cached.is_materialised and path.exists() and cached.provenance.file == str(path)
     side = json.loads((tmp_path / "procedural" / "toy_v1.json").read_text())
-    assert side == {"generator": "gen", "version": "1", "format": 1, "shape": [12, 1, 64, 64], "dtype": "uint8",
-                    "bytes": path.stat().st_size, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    assert side == {
+        "generator": "gen",
+        "version": "1",
+        "format": 1,
+        "shape": [12, 1, 64, 64],
+        "dtype": "uint8",
+        "bytes": path.stat().st_size,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+    }
     assert np.array_equal(np.load(path, mmap_mode="r"), ds.images.numpy())  # a plain .npy any numpy can map
     assert torch.equal(cached.images, ds.images)
     CALLS.clear()
@@ -50,8 +58,10 @@ def test_an_old_npz_cache_is_ignored_with_one_notice(tmp_path, capsys):
     np.savez(old, images=np.zeros((12, 1, 64, 64), np.uint8), generator=np.str_("gen"), version=np.str_("1"))
     ds = common.procedural_dataset("toy", GRID, render_classes, "gen", "1", 1, tmp_path, cache=True, progress=False)
     err = capsys.readouterr().err
-    assert err == (f"notice: {old}: a cache in the former npz format, ignored; it is rendered again "
-                   "(delete the npz to free space)\n")
+    assert err == (
+        f"notice: {old}: a cache in the former npz format, ignored; it is rendered again "
+        "(delete the npz to free space)\n"
+    )
     assert ds.uint8([5])[0, 0, 0, 0] == 11 and (tmp_path / "procedural" / "toy_v1.npy").exists()
 
 

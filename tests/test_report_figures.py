@@ -1,4 +1,5 @@
 """Figures and summary.md from a saved results.csv alone (no run folders, no training)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,18 +13,38 @@ from benchmark.report.published import published_table, read_published, write_pu
 def _results_csv(path):
     rows = []
     for seed in (0, 1):
-        for label, kind, model, beta, score in (("PCA", "baseline", "pca", np.nan, 0.7), ("raw pixels", "baseline", "pixels", np.nan, 0.4),
-                                                 ("AE", "model", "ae", 0.0, 0.6), ("VAE (beta=1)", "model", "vae", 1.0, 0.62),
-                                                 ("beta-VAE (beta=4)", "model", "beta_vae", 4.0, 0.8)):
-            rows.append(dict(run_id=f"{model}-s{seed}", kind=kind, model=model, label=label,
-                             hyperparameters="" if np.isnan(beta) or model == "ae" else f"beta={beta:g}", beta=beta,
-                             normalised_beta=beta * 10 / 4096, seed=seed, dataset="dsprites", data_source="procedural",
-                             preset="quick", steps=3000, beta_vae_reference=score + 0.01 * seed,
-                             beta_vae_paper=score, mig=score / 4,
-                             recon_bce=np.nan if kind == "baseline" else 30 + 10 * beta,
-                             kl=np.nan if kind == "baseline" else 30 / (1 + beta),
-                             active_units=np.nan if kind == "baseline" else 10 - beta, device="cpu", git_commit="abc",
-                             smoke_test=True))
+        for label, kind, model, beta, score in (
+            ("PCA", "baseline", "pca", np.nan, 0.7),
+            ("raw pixels", "baseline", "pixels", np.nan, 0.4),
+            ("AE", "model", "ae", 0.0, 0.6),
+            ("VAE (beta=1)", "model", "vae", 1.0, 0.62),
+            ("beta-VAE (beta=4)", "model", "beta_vae", 4.0, 0.8),
+        ):
+            rows.append(
+                dict(
+                    run_id=f"{model}-s{seed}",
+                    kind=kind,
+                    model=model,
+                    label=label,
+                    hyperparameters="" if np.isnan(beta) or model == "ae" else f"beta={beta:g}",
+                    beta=beta,
+                    normalised_beta=beta * 10 / 4096,
+                    seed=seed,
+                    dataset="dsprites",
+                    data_source="procedural",
+                    preset="quick",
+                    steps=3000,
+                    beta_vae_reference=score + 0.01 * seed,
+                    beta_vae_paper=score,
+                    mig=score / 4,
+                    recon_bce=np.nan if kind == "baseline" else 30 + 10 * beta,
+                    kl=np.nan if kind == "baseline" else 30 / (1 + beta),
+                    active_units=np.nan if kind == "baseline" else 10 - beta,
+                    device="cpu",
+                    git_commit="abc",
+                    smoke_test=True,
+                )
+            )
     pd.DataFrame(rows).to_csv(path / "results.csv", index=False)
 
 
@@ -43,8 +64,14 @@ def test_figures_and_summary_from_results_csv_alone(tmp_path):
 
 
 def test_comparison_table_keeps_published_apart():
-    df = pd.DataFrame(dict(label=["PCA", "PCA", "beta-VAE (beta=4)"], kind=["baseline", "baseline", "model"],
-                           beta=[np.nan, np.nan, 4.0], beta_vae_paper=[0.8, 0.9, 0.95]))
+    df = pd.DataFrame(
+        dict(
+            label=["PCA", "PCA", "beta-VAE (beta=4)"],
+            kind=["baseline", "baseline", "model"],
+            beta=[np.nan, np.nan, 4.0],
+            beta_vae_paper=[0.8, 0.9, 0.95],
+        )
+    )
     t = F.comparison_table(df, published_table(), "dsprites").set_index("representation")
     assert t.loc["PCA", "ours_beta_vae_paper"] == 85.0 and t.loc["PCA", "published"] == 84.9
     assert np.isnan(t.loc["InfoGAN", "ours_beta_vae_paper"]) and t.loc["InfoGAN", "published"] == 73.5
@@ -60,9 +87,15 @@ def test_published_csv_round_trip_marks_numbers_as_recalled(tmp_path):
 
 def test_per_run_figures_from_saved_arrays(tmp_path):
     rng = np.random.default_rng(0)
-    arr = dict(traversal=rng.uniform(size=(3, 5, 1, 64, 64)).astype(np.float32), kl_sorted=np.array([2.0, 1.0, 0.0]),
-               dims_sorted=np.array([2, 0, 1]), values=np.linspace(-3, 3, 5), kl_per_dim=np.array([1.0, 0.0, 2.0]),
-               inputs=rng.uniform(size=(4, 1, 64, 64)), reconstructions=rng.uniform(size=(4, 1, 64, 64)))
+    arr = dict(
+        traversal=rng.uniform(size=(3, 5, 1, 64, 64)).astype(np.float32),
+        kl_sorted=np.array([2.0, 1.0, 0.0]),
+        dims_sorted=np.array([2, 0, 1]),
+        values=np.linspace(-3, 3, 5),
+        kl_per_dim=np.array([1.0, 0.0, 2.0]),
+        inputs=rng.uniform(size=(4, 1, 64, 64)),
+        reconstructions=rng.uniform(size=(4, 1, 64, 64)),
+    )
     np.savez(tmp_path / "arrays.npz", **arr)
     paths = F.plot_run(tmp_path / "arrays.npz", tmp_path / "out", "r1", "test")
     assert {p.name for p in paths} >= {"r1_traversal.png", "r1_kl.png", "r1_reconstructions.png"}
@@ -70,9 +103,15 @@ def test_per_run_figures_from_saved_arrays(tmp_path):
 
 
 def _arrays(rng):
-    return dict(traversal=rng.uniform(size=(3, 5, 1, 64, 64)).astype(np.float32), kl_sorted=np.array([2.0, 1.0, 0.0]),
-                dims_sorted=np.array([2, 0, 1]), values=np.linspace(-3, 3, 5), kl_per_dim=np.array([1.0, 0.0, 2.0]),
-                inputs=rng.uniform(size=(2, 1, 64, 64)), reconstructions=rng.uniform(size=(2, 1, 64, 64)))
+    return dict(
+        traversal=rng.uniform(size=(3, 5, 1, 64, 64)).astype(np.float32),
+        kl_sorted=np.array([2.0, 1.0, 0.0]),
+        dims_sorted=np.array([2, 0, 1]),
+        values=np.linspace(-3, 3, 5),
+        kl_per_dim=np.array([1.0, 0.0, 2.0]),
+        inputs=rng.uniform(size=(2, 1, 64, 64)),
+        reconstructions=rng.uniform(size=(2, 1, 64, 64)),
+    )
 
 
 def test_figures_without_run_folders_keep_traversals_and_per_run_figures(tmp_path):
@@ -132,12 +171,24 @@ def _seeds_table(seeds=(0,)):
     rows = []
     for seed in seeds:
         for model, beta in (("ae", 0.0), ("vae", 1.0), ("beta_vae", 4.0), ("beta_vae", 16.0)):
-            rows.append({"run_id": f"{model}-{beta:g}-s{seed}", "kind": "model", "model": model, "label": model,
-                         "beta": beta, "normalised_beta": beta * 10 / 4096, "seed": seed, "dataset": "dsprites",
-                         "preset": "quick", "dci_disentanglement": 0.018 + 0.006 * beta / 16 + 0.001 * seed,
-                         "gaussian_total_correlation": 4.0 - beta / 8, "recon_bce": 60 + 4 * beta + seed,
-                         "kl": np.nan if model == "ae" else 30 / (1 + beta),
-                         "active_units": np.nan if model == "ae" else 10})
+            rows.append(
+                {
+                    "run_id": f"{model}-{beta:g}-s{seed}",
+                    "kind": "model",
+                    "model": model,
+                    "label": model,
+                    "beta": beta,
+                    "normalised_beta": beta * 10 / 4096,
+                    "seed": seed,
+                    "dataset": "dsprites",
+                    "preset": "quick",
+                    "dci_disentanglement": 0.018 + 0.006 * beta / 16 + 0.001 * seed,
+                    "gaussian_total_correlation": 4.0 - beta / 8,
+                    "recon_bce": 60 + 4 * beta + seed,
+                    "kl": np.nan if model == "ae" else 30 / (1 + beta),
+                    "active_units": np.nan if model == "ae" else 10,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -182,8 +233,9 @@ def test_comparison_legend_lies_outside_the_bars():
     import matplotlib
 
     matplotlib.use("Agg", force=True)
-    two_pca = pd.DataFrame({"label": ["PCA", "PCA"], "kind": ["baseline"] * 2, "beta": [np.nan] * 2,
-                            "beta_vae_paper": [0.8, 0.9]})
+    two_pca = pd.DataFrame(
+        {"label": ["PCA", "PCA"], "kind": ["baseline"] * 2, "beta": [np.nan] * 2, "beta_vae_paper": [0.8, 0.9]}
+    )
     table = F.comparison_table(two_pca, published_table(), "dsprites")
     fig = F.comparison_figure(table, "t")
     ax = fig.axes[0]
@@ -195,8 +247,9 @@ def test_comparison_legend_lies_outside_the_bars():
 def test_traversal_range_is_said():
     rng = np.random.default_rng(0)
     vae, ae = _arrays(rng), {**_arrays(rng), "rank_by": np.asarray("var")}
-    assert F.traversal_range_text([vae]) == ("z_i from -3 to +3 sd around a seed image's code, 5 steps "
-                                             "(sd = 1, the prior's)")
+    assert F.traversal_range_text([vae]) == (
+        "z_i from -3 to +3 sd around a seed image's code, 5 steps (sd = 1, the prior's)"
+    )
     assert "the AE: its code's sd over images" in F.traversal_range_text([vae, ae])
 
 
@@ -214,8 +267,11 @@ def test_every_score_column_has_a_proper_name():
 
 
 def _pictures(folder):
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.suffix in (".png", ".pdf")}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.suffix in (".png", ".pdf")
+    }
 
 
 def test_two_renders_are_byte_identical_and_carry_no_date_or_version(tmp_path):
@@ -238,14 +294,30 @@ def _write_finished_runs(root, seeds=(0, 1)):
             rid = f"{model}-s{seed}"
             params = {} if beta is None else {"beta": beta}
             b = beta or 0.0
-            spec = {"kind": "model", "model": model, "params": params, "seed": seed, "dataset": "dsprites",
-                    "data_source": "procedural", "preset": "quick", "train": {"num_latents": 10, "steps": 3000},
-                    "eval": {}}
-            m = {"run_id": rid, "spec": spec, "dataset_info": {"num_pixels": 4096},
-                 "scores": {"beta_vae_reference": 0.71234567891 + 0.0123456789 * b + 0.0011111 * seed,
-                            "mig": 0.0312345678 * (1 + b) + 0.00123456789 * seed},
-                 "generative": {"recon_bce": 61.23456789 + 7.7777777 * b + seed / 3,
-                                "kl": None if beta is None else 22.3456789 / (1 + b)}}
+            spec = {
+                "kind": "model",
+                "model": model,
+                "params": params,
+                "seed": seed,
+                "dataset": "dsprites",
+                "data_source": "procedural",
+                "preset": "quick",
+                "train": {"num_latents": 10, "steps": 3000},
+                "eval": {},
+            }
+            m = {
+                "run_id": rid,
+                "spec": spec,
+                "dataset_info": {"num_pixels": 4096},
+                "scores": {
+                    "beta_vae_reference": 0.71234567891 + 0.0123456789 * b + 0.0011111 * seed,
+                    "mig": 0.0312345678 * (1 + b) + 0.00123456789 * seed,
+                },
+                "generative": {
+                    "recon_bce": 61.23456789 + 7.7777777 * b + seed / 3,
+                    "kl": None if beta is None else 22.3456789 / (1 + b),
+                },
+            }
             atomic_write_json(layout.run_dir(root, rid) / layout.METRICS_FILE, m)
 
 

@@ -1,4 +1,5 @@
 """Leaderboard: aggregation over seeds, validation of malformed rows, ranking only within a group, merging."""
+
 from __future__ import annotations
 
 import math
@@ -13,18 +14,52 @@ from benchmark.report import leaderboard as L
 
 def _results():
     rows = []
-    for model, hyper, beta, vals in (("vae", "beta=1", 1.0, [0.60, 0.70, 0.80]), ("beta_vae", "beta=4", 4.0, [0.9, 0.8, 1.0])):
+    for model, hyper, beta, vals in (
+        ("vae", "beta=1", 1.0, [0.60, 0.70, 0.80]),
+        ("beta_vae", "beta=4", 4.0, [0.9, 0.8, 1.0]),
+    ):
         for seed, v in enumerate(vals):
-            rows.append(dict(run_id=f"{model}-{seed}", kind="model", model=model, label=model, hyperparameters=hyper,
-                             beta=beta, seed=seed, dataset="dsprites", data_source="procedural", preset="quick",
-                             steps=2000 if model == "vae" else 500, beta_vae_reference=v, recon_bce=10 * beta + seed, kl=5.0 / beta,
-                             device="cpu", git_commit="abc",
-                             rerun=f"--preset quick --dataset dsprites --data-source procedural --models {model} --baselines none"
-                                   + ("" if model == "vae" else " --betas 4 --steps 500")))
-    rows.append(dict(run_id="pca-0", kind="baseline", model="pca", label="PCA", hyperparameters="", beta=np.nan, seed=0,
-                     dataset="dsprites", data_source="procedural", preset="quick", steps=np.nan,
-                     beta_vae_reference=0.5, device="cpu", git_commit="abc",
-                     rerun="--preset quick --dataset dsprites --data-source procedural --models none --baselines pca"))
+            rows.append(
+                dict(
+                    run_id=f"{model}-{seed}",
+                    kind="model",
+                    model=model,
+                    label=model,
+                    hyperparameters=hyper,
+                    beta=beta,
+                    seed=seed,
+                    dataset="dsprites",
+                    data_source="procedural",
+                    preset="quick",
+                    steps=2000 if model == "vae" else 500,
+                    beta_vae_reference=v,
+                    recon_bce=10 * beta + seed,
+                    kl=5.0 / beta,
+                    device="cpu",
+                    git_commit="abc",
+                    rerun=f"--preset quick --dataset dsprites --data-source procedural --models {model} --baselines none"
+                    + ("" if model == "vae" else " --betas 4 --steps 500"),
+                )
+            )
+    rows.append(
+        dict(
+            run_id="pca-0",
+            kind="baseline",
+            model="pca",
+            label="PCA",
+            hyperparameters="",
+            beta=np.nan,
+            seed=0,
+            dataset="dsprites",
+            data_source="procedural",
+            preset="quick",
+            steps=np.nan,
+            beta_vae_reference=0.5,
+            device="cpu",
+            git_commit="abc",
+            rerun="--preset quick --dataset dsprites --data-source procedural --models none --baselines pca",
+        )
+    )
     return pd.DataFrame(rows)
 
 
@@ -32,8 +67,10 @@ def test_aggregate_mean_std_count_and_reproduce_command():
     lb = L.aggregate(_results())
     r = lb[(lb.model == "vae") & (lb.metric == "beta_vae_reference")].iloc[0]
     assert r["mean"] == pytest.approx(0.7) and r["std"] == pytest.approx(0.1) and r["n"] == 3 and r["seeds"] == "0 1 2"
-    assert r["command"] == ("python run_all.py --preset quick --dataset dsprites --data-source procedural --models vae "
-                            "--baselines none --seeds 0 1 2")
+    assert r["command"] == (
+        "python run_all.py --preset quick --dataset dsprites --data-source procedural --models vae "
+        "--baselines none --seeds 0 1 2"
+    )
     b = lb[(lb.model == "beta_vae") & (lb.metric == "beta_vae_reference")].iloc[0]
     assert b["command"].endswith("--betas 4 --steps 500 --seeds 0 1 2")
     old = _results().drop(columns="rerun")  # rows written before runs recorded how to rerun them
@@ -62,15 +99,22 @@ def test_write_read_round_trip_and_merge_keeps_other_rows(tmp_path):
     assert len(vae) == 1 and vae["mean"].iloc[0] == pytest.approx(0.1)
 
 
-@pytest.mark.parametrize("edit,match", [
-    (lambda df: df.drop(columns=["mean"]), "missing columns mean"),
-    (lambda df: df.assign(mean=df["mean"].astype(object)).pipe(lambda d: d.__setitem__("mean", ["x"] + list(d["mean"][1:])) or d),
-     "line 2: mean 'x' is not a finite number"),
-    (lambda df: df.assign(n=[0] + list(df["n"][1:])), "line 2: n 0 is not a positive integer"),
-    (lambda df: df.assign(entry=["mine"] + list(df["entry"][1:])), "entry 'mine'"),
-    (lambda df: df.assign(dataset=[""] + list(df["dataset"][1:])), "empty dataset"),
-    (lambda df: pd.concat([df, df.iloc[[0]]]), "duplicate row"),
-])
+@pytest.mark.parametrize(
+    "edit,match",
+    [
+        (lambda df: df.drop(columns=["mean"]), "missing columns mean"),
+        (
+            lambda df: df.assign(mean=df["mean"].astype(object)).pipe(
+                lambda d: d.__setitem__("mean", ["x"] + list(d["mean"][1:])) or d
+            ),
+            "line 2: mean 'x' is not a finite number",
+        ),
+        (lambda df: df.assign(n=[0] + list(df["n"][1:])), "line 2: n 0 is not a positive integer"),
+        (lambda df: df.assign(entry=["mine"] + list(df["entry"][1:])), "entry 'mine'"),
+        (lambda df: df.assign(dataset=[""] + list(df["dataset"][1:])), "empty dataset"),
+        (lambda df: pd.concat([df, df.iloc[[0]]]), "duplicate row"),
+    ],
+)
 def test_malformed_rows_are_refused_with_the_line(tmp_path, edit, match):
     path = tmp_path / "leaderboard.csv"
     L.update_leaderboard(_results(), path)
@@ -95,7 +139,9 @@ def test_rank_only_within_dataset_source_preset_metric():
     other["dataset"] = "shapes3d"
     other["mean"] = 0.99
     board = pd.concat([lb, other], ignore_index=True)
-    r = L.rank(board, dataset="dsprites", data_source="procedural", preset="quick", metric="beta_vae_reference", value=0.75)
+    r = L.rank(
+        board, dataset="dsprites", data_source="procedural", preset="quick", metric="beta_vae_reference", value=0.75
+    )
     # peers: vae 0.7, beta_vae 0.9, pca 0.5 -> 0.75 is second of four; shapes3d rows ignored
     assert (r["rank"], r["of"]) == (2, 4) and r["rows"].iloc[0]["model"] == "beta_vae"
     lower = L.rank(board, dataset="dsprites", data_source="procedural", preset="quick", metric="recon_bce", value=0.0)
@@ -103,7 +149,9 @@ def test_rank_only_within_dataset_source_preset_metric():
     with pytest.raises(BenchmarkError, match="no beta_vae_reference rows for dataset dsprites \\(official\\)"):
         L.rank(board, dataset="dsprites", data_source="official", preset="quick", metric="beta_vae_reference", value=1)
     with pytest.raises(BenchmarkError, match="preset paper"):
-        L.rank(board, dataset="dsprites", data_source="procedural", preset="paper", metric="beta_vae_reference", value=1)
+        L.rank(
+            board, dataset="dsprites", data_source="procedural", preset="paper", metric="beta_vae_reference", value=1
+        )
 
 
 def test_update_drops_metrics_the_results_no_longer_produce(tmp_path):

@@ -1,4 +1,5 @@
 """results.csv from finished run folders; summary tables and the rate-distortion check."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -14,15 +15,30 @@ from benchmark.sweep.presets import get_preset
 
 
 def _write_runs(root, recon=(30.0, 34.0, 50.0, 110.0), kl=(40.0, 20.0, 7.0, 2.5), active=(10, 9, 7, 2)):
-    specs = plan(get_preset("quick"), models=["ae", "vae", "beta_vae"], grids={"--betas": [1, 4, 16]},
-                 baselines=["pca"], seeds=[0], data_source="procedural")
+    specs = plan(
+        get_preset("quick"),
+        models=["ae", "vae", "beta_vae"],
+        grids={"--betas": [1, 4, 16]},
+        baselines=["pca"],
+        seeds=[0],
+        data_source="procedural",
+    )
     for s in specs:
         i = {"ae": 0, "vae": 1}.get(s.model, 2 if s.params.get("beta") == 4 else 3)
-        m = {"run_id": s.run_id, "spec": s.to_dict(), "scores": {"beta_vae_reference": 0.5 + 0.1 * i},
-             "generative": {} if s.kind == "baseline" else {"recon_bce": recon[i], "kl": kl[i], "active_units": active[i]},
-             "dataset_info": {"num_pixels": 4096, "data_generator": "g", "data_version": "1"}, "num_latents": 10,
-             "train": {"seconds": 1.5}, "environment": {"device": "cpu", "torch": "x", "git_commit": "c0ffee"},
-             "finished_at": "t", **rerun_record(s)}
+        m = {
+            "run_id": s.run_id,
+            "spec": s.to_dict(),
+            "scores": {"beta_vae_reference": 0.5 + 0.1 * i},
+            "generative": {}
+            if s.kind == "baseline"
+            else {"recon_bce": recon[i], "kl": kl[i], "active_units": active[i]},
+            "dataset_info": {"num_pixels": 4096, "data_generator": "g", "data_version": "1"},
+            "num_latents": 10,
+            "train": {"seconds": 1.5},
+            "environment": {"device": "cpu", "torch": "x", "git_commit": "c0ffee"},
+            "finished_at": "t",
+            **rerun_record(s),
+        }
         atomic_write_json(layout.run_dir(root, s.run_id) / layout.METRICS_FILE, m)
     return specs
 
@@ -70,8 +86,9 @@ def test_tradeoff_check_says_yes_and_no(tmp_path):
 
 
 def test_unconverged_adagrad_scores_are_named_in_the_summaries():
-    df = pd.DataFrame({"run_id": ["a", "b", "c"], "beta_vae_paper": [0.9, 0.4, None],
-                       "beta_vae_paper_converged": [True, False, None]})
+    df = pd.DataFrame(
+        {"run_id": ["a", "b", "c"], "beta_vae_paper": [0.9, 0.4, None], "beta_vae_paper_converged": [True, False, None]}
+    )
     note = S.adagrad_note(df)
     assert "1 of 2 runs" in note and "(b;" in note
     assert S.adagrad_note(df.assign(beta_vae_paper_converged=[True, True, None])) is None
@@ -80,12 +97,15 @@ def test_unconverged_adagrad_scores_are_named_in_the_summaries():
     assert "1 of 2" in S.adagrad_note(df.assign(beta_vae_paper_converged=["True", "False", None]))
 
 
-@pytest.mark.parametrize("column,value,match", [
-    ("beta", "abc", "line 2: beta 'abc' is not a number"),
-    ("mig", "zz", "line 2: mig 'zz' is not a number"),
-    ("seed", "x", "line 2: seed 'x' is not a non-negative integer"),
-    ("model", "", "line 2: empty model"),
-])
+@pytest.mark.parametrize(
+    "column,value,match",
+    [
+        ("beta", "abc", "line 2: beta 'abc' is not a number"),
+        ("mig", "zz", "line 2: mig 'zz' is not a number"),
+        ("seed", "x", "line 2: seed 'x' is not a non-negative integer"),
+        ("model", "", "line 2: empty model"),
+    ],
+)
 def test_read_results_names_the_bad_cell(tmp_path, column, value, match):
     _write_runs(tmp_path)
     df = R.write_results(tmp_path).astype(object)

@@ -1,4 +1,5 @@
 """Shapes3D: the official HDF5 layout (written small here), every bad-file case, the procedural scenes."""
+
 import hashlib
 
 import h5py
@@ -137,7 +138,9 @@ def test_procedural_is_deterministic():
     ds = load_dataset("shapes3d-procedural")
     a, b = ds.uint8(idx), ds.uint8(idx[::-1])
     assert torch.equal(a, b.flip(0))  # same bytes regardless of batch composition
-    assert hashlib.sha256(a.numpy().tobytes()).hexdigest() == hashlib.sha256(ds.uint8(idx).numpy().tobytes()).hexdigest()
+    assert (
+        hashlib.sha256(a.numpy().tobytes()).hexdigest() == hashlib.sha256(ds.uint8(idx).numpy().tobytes()).hexdigest()
+    )
 
 
 def test_each_colour_factor_changes_only_its_region():
@@ -158,9 +161,11 @@ def test_each_colour_factor_changes_only_its_region():
 def test_scale_shape_orientation_change_object_not_colours():
     base = _scene()
     big = _scene(scale=7)
+
     # a bigger object covers more pixels of the object colour (hue 0.6 -> blue dominant)
     def obj_px(img):
         return ((img[2].int() - img[0].int() > 60) & (img[2].int() - img[1].int() > 60)).sum()
+
     assert obj_px(big) > obj_px(base) * 1.3
     shapes = [_scene(shape=k) for k in range(4)]
     for i in range(4):

@@ -5,6 +5,7 @@ tests/slurm_cluster.py), submit through submitit, cancel one job and SIGKILL ano
 rerun, and check that only unfinished runs are resubmitted and that they resume from their
 checkpoints.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,10 +31,19 @@ def _parse(argv):
     return p.parse_args(argv)
 
 
-@pytest.mark.parametrize("text,minutes", [
-    (90, 90), ("90", 90), ("1:30:00", 90), ("01:30:01", 91), ("2-00:00:00", 2880), ("2-3", 3060),
-    ("45:30", 46), ("0:10", 1),
-])
+@pytest.mark.parametrize(
+    "text,minutes",
+    [
+        (90, 90),
+        ("90", 90),
+        ("1:30:00", 90),
+        ("01:30:01", 91),
+        ("2-00:00:00", 2880),
+        ("2-3", 3060),
+        ("45:30", 46),
+        ("0:10", 1),
+    ],
+)
 def test_parse_time_limit_accepts_slurm_forms(text, minutes):
     assert slurm_config.parse_time_limit(text) == minutes
 
@@ -46,12 +56,20 @@ def test_parse_time_limit_rejects_garbage(bad):
 
 def test_flags_override_config_file(tmp_path):
     cfg_file = tmp_path / "slurm.toml"
-    cfg_file.write_text('[slurm]\npartition = "gpu"\ntime-limit = "02:00:00"\ncpus-per-job = 4\n'
-                        'gpus-per-job = 1\nmem-gb = 16\nsetup = ["module load cuda"]\n')
+    cfg_file.write_text(
+        '[slurm]\npartition = "gpu"\ntime-limit = "02:00:00"\ncpus-per-job = 4\n'
+        'gpus-per-job = 1\nmem-gb = 16\nsetup = ["module load cuda"]\n'
+    )
     ex = slurm.make_executor(_parse(["--slurm-config", str(cfg_file), "--cpus-per-job", "2"]))
     c = ex.config
     assert (c.partition, c.time_limit, c.cpus_per_job, c.gpus_per_job, c.mem_gb, c.setup) == (
-        "gpu", 120, 2, 1, 16.0, ["module load cuda"])
+        "gpu",
+        120,
+        2,
+        1,
+        16.0,
+        ["module load cuda"],
+    )
     assert ex.wait and not ex.collect
 
 
@@ -59,16 +77,24 @@ def test_json_config_and_defaults(tmp_path):
     f = tmp_path / "slurm.json"
     f.write_text(json.dumps({"partition": "debug", "time_limit": 30}))
     c = slurm.make_executor(_parse(["--slurm-config", str(f), "--no-wait"]))
-    assert (c.config.partition, c.config.time_limit, c.config.cpus_per_job, c.config.gpus_per_job) == ("debug", 30, 1, 0)
+    assert (c.config.partition, c.config.time_limit, c.config.cpus_per_job, c.config.gpus_per_job) == (
+        "debug",
+        30,
+        1,
+        0,
+    )
     assert not c.wait
 
 
-@pytest.mark.parametrize("content,match", [
-    ('partitoin = "x"\n', "unknown key 'partitoin'"),
-    ("cpus-per-job = 0\n", "at least 1"),
-    ("mem-gb = 'lots'\n", "bad value"),
-    ("partition = \n", "cannot parse"),
-])
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        ('partitoin = "x"\n', "unknown key 'partitoin'"),
+        ("cpus-per-job = 0\n", "at least 1"),
+        ("mem-gb = 'lots'\n", "bad value"),
+        ("partition = \n", "cannot parse"),
+    ],
+)
 def test_bad_config_file_is_one_clear_error(tmp_path, content, match):
     f = tmp_path / "c.toml"
     f.write_text(content)
@@ -89,13 +115,22 @@ def test_sbatch_parameters_follow_the_config(tmp_path):
 
     require_cluster()  # submitit present (a failure, not a skip, under CI)
     import submitit
-    cfg = slurm_config.make_config(partition="p1", time_limit="0:30:00", cpus_per_job=3, gpus_per_job=2,
-                                   mem_gb=1.5, account="acc")
+
+    cfg = slurm_config.make_config(
+        partition="p1", time_limit="0:30:00", cpus_per_job=3, gpus_per_job=2, mem_gb=1.5, account="acc"
+    )
     ex = slurm.SlurmExecutor(cfg)
     params = dict(ex._sbatch_parameters())
     text = submitit.slurm.slurm._make_sbatch_string(command="true", folder=tmp_path, **params)
-    for line in ("--partition=p1", "--time=30", "--cpus-per-task=3", "--gpus-per-node=2", "--mem=1536MB",
-                 "--account=acc", "export OMP_NUM_THREADS=3"):
+    for line in (
+        "--partition=p1",
+        "--time=30",
+        "--cpus-per-task=3",
+        "--gpus-per-node=2",
+        "--mem=1536MB",
+        "--account=acc",
+        "export OMP_NUM_THREADS=3",
+    ):
         assert line in text, line
 
 
@@ -128,8 +163,16 @@ def _step(results: Path, rid: str) -> int:
 
 
 def _config(**kw):
-    return slurm_config.make_config(partition="debug", time_limit=5, cpus_per_job=1, mem_gb=0.5, poll_s=0.5,
-                                    results_timeout_s=1, lost_after_s=30, **kw)
+    return slurm_config.make_config(
+        partition="debug",
+        time_limit=5,
+        cpus_per_job=1,
+        mem_gb=0.5,
+        poll_s=0.5,
+        results_timeout_s=1,
+        lost_after_s=30,
+        **kw,
+    )
 
 
 @pytest.mark.slurm
@@ -164,7 +207,9 @@ def test_toy_sweep_survives_cancel_kill_and_raise(slurm_cluster, tmp_path, capsy
     assert len({v[0].split("_")[0] for v in ids.values()}) == 1, "one array job for the whole submission"
 
     # 2. cancel one run and SIGKILL another once each has checkpointed a few steps
-    _wait_for(lambda: _step(results, "cancelled") >= 3 and _step(results, "killed") >= 3, 60, "both long runs to checkpoint")
+    _wait_for(
+        lambda: _step(results, "cancelled") >= 3 and _step(results, "killed") >= 3, 60, "both long runs to checkpoint"
+    )
     slurm_cluster.run("scancel", ids["cancelled"][0])
     slurm_cluster.kill_job_process(ids["killed"][0])
 
@@ -194,10 +239,18 @@ def test_toy_sweep_survives_cancel_kill_and_raise(slurm_cluster, tmp_path, capsy
     ex2 = slurm.SlurmExecutor(_config(), job_module="slurm_cluster", progress=False)
     final = {x.run_id: x for x in ex2.run_statuses(specs, results)}
     assert {k: x.state for k, x in final.items()} == {
-        "ok": "skipped", "cancelled": "finished", "killed": "finished", "raises": "finished"}
+        "ok": "skipped",
+        "cancelled": "finished",
+        "killed": "finished",
+        "raises": "finished",
+    }
     record = slurm.load_jobs(results)
     assert {rid: len(e["job_ids"]) for rid, e in record["runs"].items()} == {
-        "ok": 1, "cancelled": 2, "killed": 2, "raises": 2}
+        "ok": 1,
+        "cancelled": 2,
+        "killed": 2,
+        "raises": 2,
+    }
     for spec in specs:
         m = json.loads((results / "runs" / spec["run_id"] / "metrics.json").read_text())
         assert m["value"] == toy_value(spec["seed"], spec["steps"]), spec["run_id"]
@@ -222,10 +275,12 @@ def test_locatello2019_grid_matches_the_reference_sweep():
     runs = study_runs("locatello2019")
     assert len(runs) == 7 * 36 * 50 == 12_600
     assert len({r["run_id"] for r in runs}) == 12_600
+
     # reference numbering: model_num = dataset_idx * 1800 + config_idx * 50 + seed
     def at(k):
         return runs[k]["dataset"], runs[k]["model"], runs[k]["params"], runs[k]["seed"]
-    assert at(0) == ("dsprites", "vae", {"beta": 1.0}, 0)             # BetaVAE beta=1 is our vae
+
+    assert at(0) == ("dsprites", "vae", {"beta": 1.0}, 0)  # BetaVAE beta=1 is our vae
     assert at(1 * 50 + 7) == ("dsprites", "beta_vae", {"beta": 2.0}, 7)
     assert at(11 * 50) == ("dsprites", "factor_vae", {"gamma": 100.0}, 0)
     assert at(12 * 50) == ("dsprites", "dip_vae_i", {"lambda_od": 1.0}, 0)
@@ -285,8 +340,16 @@ def _tiny_specs():
 
     # long enough (in steps) that a job can be caught after its first checkpoint and before the end
     preset = get_preset("tiny").with_steps(int(os.environ.get("SLURM_TEST_STEPS", "250")))
-    return plan(preset, models=["vae", "beta_vae"], grids={"--betas": [1.0, 4.0, 8.0]}, seeds=[0],
-                dataset="dsprites_mini", data_source="procedural", baselines=[], device="cpu")
+    return plan(
+        preset,
+        models=["vae", "beta_vae"],
+        grids={"--betas": [1.0, 4.0, 8.0]},
+        seeds=[0],
+        dataset="dsprites_mini",
+        data_source="procedural",
+        baselines=[],
+        device="cpu",
+    )
 
 
 def _checkpointed(results: Path, rid: str) -> bool:
@@ -318,14 +381,20 @@ def test_tiny_sweep_on_slurm_equals_local_after_cancel_and_kill(slurm_cluster, t
     job_of = {o.run_id: o.job_id for o in outs}
     cancel_id, kill_id, ok_id = (s.run_id for s in specs)
 
-    _wait_for(lambda: _checkpointed(remote, cancel_id) and _checkpointed(remote, kill_id), 120,
-              "two runs to write a checkpoint")
+    _wait_for(
+        lambda: _checkpointed(remote, cancel_id) and _checkpointed(remote, kill_id),
+        120,
+        "two runs to write a checkpoint",
+    )
     slurm_cluster.run("scancel", job_of[cancel_id])
     slurm_cluster.kill_job_process(job_of[kill_id])
 
     col = slurm.SlurmExecutor(_config(), collect=True, progress=False)
-    _wait_for(lambda: all(o.status in ("finished", "skipped", "failed") for o in col.run(specs, remote)), 120,
-              "the three jobs to end")
+    _wait_for(
+        lambda: all(o.status in ("finished", "skipped", "failed") for o in col.run(specs, remote)),
+        120,
+        "the three jobs to end",
+    )
     got = {o.run_id: o for o in col.run(specs, remote)}
     assert got[cancel_id].status == "failed" and "CANCELLED" in got[cancel_id].error
     assert got[kill_id].status == "failed" and got[kill_id].job_id == job_of[kill_id]
@@ -339,7 +408,10 @@ def test_tiny_sweep_on_slurm_equals_local_after_cancel_and_kill(slurm_cluster, t
     final = slurm.SlurmExecutor(_config(), progress=False).run(specs, remote)
     assert {o.run_id: o.status for o in final} == {cancel_id: "finished", kill_id: "finished", ok_id: "skipped"}
     assert {r: len(e["job_ids"]) for r, e in slurm.load_jobs(remote)["runs"].items()} == {
-        cancel_id: 2, kill_id: 2, ok_id: 1}
+        cancel_id: 2,
+        kill_id: 2,
+        ok_id: 1,
+    }
 
     for rid in (cancel_id, kill_id):  # resumed from the partial checkpoint, not restarted
         train = json.loads((remote / "runs" / rid / "train" / "train_result.json").read_text())
@@ -364,8 +436,15 @@ def test_dry_run_default_throughput_is_a_recorded_measurement():
     assert f"{hours:,.0f}" in text and tp.source in text
 
 
-@pytest.mark.parametrize("key,value", [("partition", "debug\nrm -rf ~"), ("account", "lab; touch /tmp/x"),
-                                       ("qos", "normal $(id)"), ("constraint", "gpu\n#SBATCH --exclusive")])
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("partition", "debug\nrm -rf ~"),
+        ("account", "lab; touch /tmp/x"),
+        ("qos", "normal $(id)"),
+        ("constraint", "gpu\n#SBATCH --exclusive"),
+    ],
+)
 def test_sbatch_values_with_shell_or_newlines_are_one_clear_error(tmp_path, key, value):
     """Were written into the sbatch script as is: a newline became a shell line of its own."""
     with pytest.raises(BenchmarkError, match=f"slurm {key} .* holds characters sbatch does not take there") as e:
@@ -376,8 +455,9 @@ def test_sbatch_values_with_shell_or_newlines_are_one_clear_error(tmp_path, key,
     with pytest.raises(BenchmarkError, match="holds characters sbatch does not take"):
         slurm.make_executor(_parse(["--slurm-config", str(f)]))
     # what sbatch does take: names, comma lists, constraint expressions
-    ok = slurm_config.make_config({"partition": "gpu,debug", "account": "proj-42_a", "qos": "high.prio",
-                                   "constraint": "[rack1|rack2]*2&intel"})
+    ok = slurm_config.make_config(
+        {"partition": "gpu,debug", "account": "proj-42_a", "qos": "high.prio", "constraint": "[rack1|rack2]*2&intel"}
+    )
     assert ok.constraint == "[rack1|rack2]*2&intel"
 
 
@@ -386,8 +466,25 @@ def test_partition_flag_with_a_newline_is_one_line_from_run_all(tmp_path):
     import sys
 
     root = Path(__file__).resolve().parents[1]
-    p = subprocess.run([sys.executable, str(root / "run_all.py"), "--preset", "tiny", "--dataset", "dsprites_mini",
-                        "--results-dir", str(tmp_path), "--executor", "slurm", "--partition", "debug\necho pwned"],
-                       cwd=root, capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            str(root / "run_all.py"),
+            "--preset",
+            "tiny",
+            "--dataset",
+            "dsprites_mini",
+            "--results-dir",
+            str(tmp_path),
+            "--executor",
+            "slurm",
+            "--partition",
+            "debug\necho pwned",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
     assert p.stderr.strip().splitlines()[-1].startswith("error: slurm partition 'debug\\necho pwned' holds characters")

@@ -1,4 +1,5 @@
 """smallNORB: the NYU binary matrix format (full header, tiny payloads), grid assembly, bad files."""
+
 import numpy as np
 import pytest
 import torch
@@ -66,7 +67,7 @@ def test_round_trip(tmp_path):
     root = write(tmp_path, halves())
     ds = sn.load(root, grid=SMALL, progress=False)
     assert ds.grid.sizes == SMALL.sizes and ds.images.shape == (SMALL.num_images, 1, 64, 64)
-    want = (np.arange(SMALL.num_images) * 5 % 256)
+    want = np.arange(SMALL.num_images) * 5 % 256
     np.testing.assert_array_equal(ds.images[:, 0, 32, 32].numpy(), want)
     assert int(ds.images.max()) < 255  # camera 0 only
     assert (root / sn.SUBDIR / sn.CACHE_NAME).exists()
@@ -131,6 +132,12 @@ def test_bad_sets(tmp_path):
         sn.load(write(tmp_path / "c", [(parts[0][0], cat, parts[0][2]), parts[1]]), grid=SMALL, progress=False)
     # wrong dtypes / shapes
     with pytest.raises(DatasetError, match="int32 categories"):
-        sn.load(write(tmp_path / "d", [(parts[0][0], parts[0][1][:-1], parts[0][2]), parts[1]]), grid=SMALL, progress=False)
+        sn.load(
+            write(tmp_path / "d", [(parts[0][0], parts[0][1][:-1], parts[0][2]), parts[1]]), grid=SMALL, progress=False
+        )
     with pytest.raises(DatasetError, match=r"\(n, 2, 96, 96\)"):
-        sn.load(write(tmp_path / "e", [(parts[0][0][:, :1], parts[0][1], parts[0][2]), parts[1]]), grid=SMALL, progress=False)
+        sn.load(
+            write(tmp_path / "e", [(parts[0][0][:, :1], parts[0][1], parts[0][2]), parts[1]]),
+            grid=SMALL,
+            progress=False,
+        )

@@ -1,4 +1,5 @@
 """Training engine: resume to the bit, logs, divergence, config identity, device choice."""
+
 import copy
 import csv
 import json
@@ -32,15 +33,32 @@ def tiny_dataset(channels=1, tint=False):
     imgs = torch.zeros(32, 1, 64, 64, dtype=torch.uint8)
     for i in range(32):
         cx, cy = grid.classes([i])[0]
-        imgs[i, 0, 8 + 12 * cx: 20 + 12 * cx, 4 + 7 * cy: 12 + 7 * cy] = 1
+        imgs[i, 0, 8 + 12 * cx : 20 + 12 * cx, 4 + 7 * cy : 12 + 7 * cy] = 1
     transform = _random_tint if tint else None
-    return GroundTruthDataset("tiny", grid, Provenance("procedural", generator="test", version="1"), images=imgs,
-                              max_value=1, channels=3 if tint else channels, transform=transform)
+    return GroundTruthDataset(
+        "tiny",
+        grid,
+        Provenance("procedural", generator="test", version="1"),
+        images=imgs,
+        max_value=1,
+        channels=3 if tint else channels,
+        transform=transform,
+    )
 
 
 def cfg(**kw):
-    base = dict(model="beta_vae", params={"beta": 4.0}, dataset="tiny", steps=8, batch_size=8, log_every=2,
-                checkpoint_every=4, threads=1, device="cpu", seed=3)
+    base = dict(
+        model="beta_vae",
+        params={"beta": 4.0},
+        dataset="tiny",
+        steps=8,
+        batch_size=8,
+        log_every=2,
+        checkpoint_every=4,
+        threads=1,
+        device="cpu",
+        seed=3,
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -54,7 +72,9 @@ class Kill(BaseException):
     pass
 
 
-@pytest.mark.parametrize("model,params,tint", [("beta_vae", {"beta": 4.0}, False), ("factor_vae", {"gamma": 10.0}, True)])
+@pytest.mark.parametrize(
+    "model,params,tint", [("beta_vae", {"beta": 4.0}, False), ("factor_vae", {"gamma": 10.0}, True)]
+)
 def test_killed_and_resumed_run_is_bitwise_identical(tmp_path, model, params, tint):
     data = tiny_dataset(tint=tint)
     c = cfg(model=model, params=params)
@@ -76,13 +96,20 @@ def test_killed_and_resumed_run_is_bitwise_identical(tmp_path, model, params, ti
         for i, st in a["optimizers"][name]["state"].items():
             assert all(torch.equal(st[s], b["optimizers"][name]["state"][i][s]) for s in st)
     assert a["rng"]["numpy"] == b["rng"]["numpy"]
-    assert _log(tmp_path / "a" / "train_log.csv") == _log(tmp_path / "b" / "train_log.csv")  # rows after 4 replaced, not duplicated
+    assert _log(tmp_path / "a" / "train_log.csv") == _log(
+        tmp_path / "b" / "train_log.csv"
+    )  # rows after 4 replaced, not duplicated
 
 
 def test_result_folder_and_checkpoint_config(tmp_path):
     r = train(cfg(steps=4), tiny_dataset(), tmp_path, progress=False)
-    assert {p.name for p in tmp_path.iterdir()} == {"config.json", "checkpoint.pt", "train_log.csv", "train_result.json",
-                                                  ".lock"}  # the trainer's folder lock (kept: removing it would race)
+    assert {p.name for p in tmp_path.iterdir()} == {
+        "config.json",
+        "checkpoint.pt",
+        "train_log.csv",
+        "train_result.json",
+        ".lock",
+    }  # the trainer's folder lock (kept: removing it would race)
     model, config = load_checkpoint(r.checkpoint)
     for key in ("model", "beta", "dataset", "latent_dim", "channels", "seed", "recon_reduction", "kl_reduction"):
         assert key in config
@@ -100,8 +127,12 @@ def test_result_folder_and_checkpoint_config(tmp_path):
 
 
 def test_training_reduces_the_loss(tmp_path):
-    r = train(cfg(model="ae", params={}, steps=60, log_every=10, checkpoint_every=60, lr=1e-3), tiny_dataset(),
-              tmp_path, progress=False)
+    r = train(
+        cfg(model="ae", params={}, steps=60, log_every=10, checkpoint_every=60, lr=1e-3),
+        tiny_dataset(),
+        tmp_path,
+        progress=False,
+    )
     rows = _log(tmp_path / "train_log.csv")
     assert float(rows[-1]["loss"]) < 0.5 * float(rows[0]["loss"])
     assert r.images_per_s > 0
@@ -135,8 +166,11 @@ def test_out_of_memory_is_one_clear_error(tmp_path):
     # config refuses batches over 65,536 up front; set past that on purpose to reach the engine's handling.
     c = cfg(steps=4)
     c.batch_size = 2**59
-    with pytest.raises(BenchmarkError, match=r"out of memory on cpu at batch size 576460752303423488 \(step 1\); "
-                                             r"lower --batch-size"):
+    with pytest.raises(
+        BenchmarkError,
+        match=r"out of memory on cpu at batch size 576460752303423488 \(step 1\); "
+        r"lower --batch-size",
+    ):
         train(c, tiny_dataset(), tmp_path, progress=False)
     assert not (tmp_path / "checkpoint.pt").exists()
 
@@ -209,8 +243,9 @@ def test_fused_adam_with_mismatched_gradient_layout_equals_plain_adam():
         torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize("model_name, key, betas", [("beta_vae", "loss", (0.9, 0.999)),
-                                                    ("factor_vae", "disc_loss", (0.5, 0.9))])
+@pytest.mark.parametrize(
+    "model_name, key, betas", [("beta_vae", "loss", (0.9, 0.999)), ("factor_vae", "disc_loss", (0.5, 0.9))]
+)
 def test_adam_update_is_tensorflow1s(model_name, key, betas):
     """The reference trains with tf.train.AdamOptimizer: theta -= lr_t m / (sqrt(v) + eps) with
     lr_t = lr sqrt(1 - b2^t) / (1 - b1^t). Written out here in float64 with gradients of the order of
@@ -228,7 +263,7 @@ def test_adam_update_is_tensorflow1s(model_name, key, betas):
     assert opt.param_groups[0]["betas"] == betas
     gen = torch.Generator().manual_seed(1)
     for t in range(1, 6):
-        lr_t = lr * (1 - b2 ** t) ** 0.5 / (1 - b1 ** t)
+        lr_t = lr * (1 - b2**t) ** 0.5 / (1 - b1**t)
         for i, p in enumerate(params):
             g = (torch.randn(p.shape, generator=gen) * 3e-8).float()
             p.grad = g
@@ -256,11 +291,14 @@ def test_adam_update_is_tensorflow1s(model_name, key, betas):
         torch.testing.assert_close(p, q, rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("kw,match", [
-    ({"seed": -1}, "seed must be between 0 and 4294967295"),
-    ({"seed": 10**20}, "seed must be between 0 and 4294967295"),
-    ({"lr": float("inf")}, "lr must be a finite number > 0"),
-])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"seed": -1}, "seed must be between 0 and 4294967295"),
+        ({"seed": 10**20}, "seed must be between 0 and 4294967295"),
+        ({"lr": float("inf")}, "lr must be a finite number > 0"),
+    ],
+)
 def test_bad_config_values_are_refused_before_training(kw, match):
     # a negative or huge seed was a numpy/torch traceback; lr=inf a "non-finite loss" at step 1
     with pytest.raises(BenchmarkError, match=match):
@@ -280,9 +318,28 @@ def test_train_cli_huge_threads_is_one_line_not_a_crash(tmp_path):
     import sys
 
     # torch.set_num_threads(100000) made OpenMP crash the process (segmentation fault)
-    p = subprocess.run([sys.executable, "-m", "benchmark", "train", "--model", "vae", "--dataset", "dsprites_mini",
-                        "--steps", "1", "--out", str(tmp_path / "r"), "--threads", "100000", "--no-progress"],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmark",
+            "train",
+            "--model",
+            "vae",
+            "--dataset",
+            "dsprites_mini",
+            "--steps",
+            "1",
+            "--out",
+            str(tmp_path / "r"),
+            "--threads",
+            "100000",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 2 and p.stderr.startswith("error: --threads must be between 1 and"), p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
 
@@ -299,8 +356,20 @@ def test_out_folder_that_is_a_file_is_one_clear_error(tmp_path):
 def test_train_cli_prints_readable_lines_and_says_when_there_is_nothing_to_do(tmp_path, capsys):
     from benchmark.cli import main
 
-    args = ["train", "--model", "beta_vae", "--beta", "8", "--dataset", "dsprites_mini", "--out", str(tmp_path),
-            "--no-progress", "--threads", "1"]
+    args = [
+        "train",
+        "--model",
+        "beta_vae",
+        "--beta",
+        "8",
+        "--dataset",
+        "dsprites_mini",
+        "--out",
+        str(tmp_path),
+        "--no-progress",
+        "--threads",
+        "1",
+    ]
     assert main(args + ["--steps", "4"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("trained beta_vae beta=8 for 4 steps on cpu (") and ": loss " in first and "{" not in first
@@ -321,9 +390,29 @@ def test_steps_zero_is_refused_in_one_line(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    p = subprocess.run([sys.executable, "-m", "benchmark", "train", "--model", "vae", "--dataset", "dsprites_mini",
-                        "--steps", "0", "--device", "cpu", "--out", str(tmp_path / "run")],
-                       cwd=root, capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmark",
+            "train",
+            "--model",
+            "vae",
+            "--dataset",
+            "dsprites_mini",
+            "--steps",
+            "0",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 2 and p.stderr.strip().splitlines() == [
-        "error: --steps 0 trains nothing (a new folder would get an untrained checkpoint); pass --steps N >= 1"], p.stderr
+        "error: --steps 0 trains nothing (a new folder would get an untrained checkpoint); pass --steps N >= 1"
+    ], p.stderr
     assert not (tmp_path / "run").exists()

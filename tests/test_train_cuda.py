@@ -7,6 +7,7 @@ a stacked and a solo network already differ by two learning rates after one Adam
 to 10 mantissa bits, which flips the sign of near-zero gradients, and Adam's first step is
 lr * sign(g).) Members against solo runs are compared in float64, where nothing flips.
 """
+
 import pytest
 import torch
 
@@ -82,8 +83,13 @@ def test_graph_engine_resumes_like_an_uninterrupted_run(tmp_path):
             torch.testing.assert_close(b[k], a[k], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("rows", [(("vae", {}, 0), ("beta_vae", {"beta": 4.0}, 1), ("beta_vae", {"beta": 16.0}, 2)),
-                                  (("factor_vae", {"gamma": 10.0}, 0), ("factor_vae", {"gamma": 40.0}, 1))])
+@pytest.mark.parametrize(
+    "rows",
+    [
+        (("vae", {}, 0), ("beta_vae", {"beta": 4.0}, 1), ("beta_vae", {"beta": 16.0}, 2)),
+        (("factor_vae", {"gamma": 10.0}, 0), ("factor_vae", {"gamma": 40.0}, 1)),
+    ],
+)
 def test_graph_members_equal_solo_runs_in_float64(tmp_path, rows):
     """Every member of a graph-replayed ensemble equals its graph-replayed solo run over 10 steps (3 eager
     warm-up steps, the capture, 7 replays) to float64 rounding: a wrong data row, noise row,

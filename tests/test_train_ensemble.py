@@ -1,4 +1,5 @@
 """Vectorised ensemble: each member follows its solo trajectory; member folders are ordinary, resumable runs."""
+
 import pytest
 import torch
 
@@ -25,9 +26,16 @@ def maxdiff(a, b):
     return max(float((a[k] - b[k]).abs().max()) for k in a)
 
 
-@pytest.mark.parametrize("model,key,steps,extra", [
-    ("beta_vae", "beta", 2, None), ("factor_vae", "gamma", 2, None), ("annealed_vae", "c_max", 2, {"iteration_threshold": 1}),
-    ("beta_tcvae", "beta", 1, None), ("dip_vae_ii", "lambda_od", 2, None)])
+@pytest.mark.parametrize(
+    "model,key,steps,extra",
+    [
+        ("beta_vae", "beta", 2, None),
+        ("factor_vae", "gamma", 2, None),
+        ("annealed_vae", "c_max", 2, {"iteration_threshold": 1}),
+        ("beta_tcvae", "beta", 1, None),
+        ("dip_vae_ii", "lambda_od", 2, None),
+    ],
+)
 def test_first_steps_match_solo_training(tmp_path, model, key, steps, extra):
     """A wrong hyperparameter, data stream, noise or gradient moves weights by ~lr = 1e-4 per Adam step
     (measured 4e-4 for a wrong beta/gamma/lambda); float noise between vmap and a solo run is ~3e-6.
@@ -97,7 +105,9 @@ def test_members_checkpointed_at_different_steps_are_levelled(tmp_path):
 def test_incompatible_members_are_refused(tmp_path):
     a, b = cfgs(steps=2)
     with pytest.raises(BenchmarkError, match="differ in lr"):
-        train_ensemble([a, TrainConfig.from_dict({**b.to_dict(), "lr": 1e-3})], tiny_dataset(), [tmp_path / "x", tmp_path / "y"])
+        train_ensemble(
+            [a, TrainConfig.from_dict({**b.to_dict(), "lr": 1e-3})], tiny_dataset(), [tmp_path / "x", tmp_path / "y"]
+        )
     with pytest.raises(BenchmarkError, match="own result folder"):
         train_ensemble([a, b], tiny_dataset(), [tmp_path / "x", tmp_path / "x"])
 
@@ -107,6 +117,9 @@ def test_out_of_memory_is_one_clear_error(tmp_path):
     # (past the config's 65,536 bound on purpose, to reach the engine's own handling)
     a, b = cfgs(steps=2)
     a.batch_size = b.batch_size = 2**59
-    with pytest.raises(BenchmarkError, match=r"out of memory on cpu at batch size 576460752303423488 x 2 members "
-                                             r"\(step 1\); lower --batch-size"):
+    with pytest.raises(
+        BenchmarkError,
+        match=r"out of memory on cpu at batch size 576460752303423488 x 2 members "
+        r"\(step 1\); lower --batch-size",
+    ):
         train_ensemble([a, b], tiny_dataset(), [tmp_path / "x", tmp_path / "y"], progress=False)

@@ -1,4 +1,5 @@
 """One loop for 1..m members: the device engine (run eagerly on CPU here), resume, divergence, grouping."""
+
 import pytest
 import torch
 
@@ -12,9 +13,19 @@ from test_train import Kill, tiny_dataset
 torch.set_num_threads(1)
 
 
-def member_cfgs(steps=4, members=(("vae", {}, 0), ("beta_vae", {"beta": 4.0}, 1), ("beta_vae", {"beta": 16.0}, 2)), **kw):
-    base = dict(dataset="tiny", batch_size=8, log_every=2, checkpoint_every=2, threads=1, device="cpu",
-                channels_last="off", steps=steps)
+def member_cfgs(
+    steps=4, members=(("vae", {}, 0), ("beta_vae", {"beta": 4.0}, 1), ("beta_vae", {"beta": 16.0}, 2)), **kw
+):
+    base = dict(
+        dataset="tiny",
+        batch_size=8,
+        log_every=2,
+        checkpoint_every=2,
+        threads=1,
+        device="cpu",
+        channels_last="off",
+        steps=steps,
+    )
     base.update(kw)
     return [TrainConfig(model=m, params=p, seed=s, **base) for m, p, s in members]
 
@@ -149,11 +160,23 @@ def test_sweep_groups_vae_with_beta_vae_runs():
     from benchmark.sweep.training import ensemble_groups
 
     def spec(model, params, seed):
-        return {"kind": "model", "model": model, "params": params, "dataset": "dsprites", "data_source": "procedural",
-                "train": {"steps": 10}, "device": "cuda", "run_id": f"{model}{params}{seed}", "seed": seed}
+        return {
+            "kind": "model",
+            "model": model,
+            "params": params,
+            "dataset": "dsprites",
+            "data_source": "procedural",
+            "train": {"steps": 10},
+            "device": "cuda",
+            "run_id": f"{model}{params}{seed}",
+            "seed": seed,
+        }
 
-    runs = [spec("ae", {}, s) for s in (0, 1)] + [spec("vae", {"beta": 1.0}, s) for s in (0, 1)] + \
-        [spec("beta_vae", {"beta": b}, s) for b in (4.0, 16.0) for s in (0, 1)]
+    runs = (
+        [spec("ae", {}, s) for s in (0, 1)]
+        + [spec("vae", {"beta": 1.0}, s) for s in (0, 1)]
+        + [spec("beta_vae", {"beta": b}, s) for b in (4.0, 16.0) for s in (0, 1)]
+    )
     groups = ensemble_groups(runs)
     assert sorted(len(g) for g in groups) == [2, 6]
     assert sorted(len(g) for g in ensemble_groups(runs, max_members=4)) == [2, 3, 3]
@@ -168,9 +191,21 @@ def float64():
 
 
 @pytest.mark.parametrize("engine", ["host", "device"])
-@pytest.mark.parametrize("rows,steps", [
-    ((("vae", {}, 0), ("beta_vae", {"beta": 4.0}, 1), ("beta_vae", {"beta": 4.0}, 2), ("beta_vae", {"beta": 16.0}, 3)), 25),
-    ((("factor_vae", {"gamma": 10.0}, 0), ("factor_vae", {"gamma": 40.0}, 1)), 8)])
+@pytest.mark.parametrize(
+    "rows,steps",
+    [
+        (
+            (
+                ("vae", {}, 0),
+                ("beta_vae", {"beta": 4.0}, 1),
+                ("beta_vae", {"beta": 4.0}, 2),
+                ("beta_vae", {"beta": 16.0}, 3),
+            ),
+            25,
+        ),
+        ((("factor_vae", {"gamma": 10.0}, 0), ("factor_vae", {"gamma": 40.0}, 1)), 8),
+    ],
+)
 def test_members_equal_solo_runs_in_float64(tmp_path, float64, engine, rows, steps):
     """Each member follows its solo run. In float32 that cannot be checked per member over many steps:
     rounding differences between a stacked and a solo network (grouped convolutions, another memory

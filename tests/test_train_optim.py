@@ -1,4 +1,5 @@
 """The graph-safe optimiser update equals torch.optim's (with TF1's Adam epsilon) and keeps its checkpoint layout."""
+
 import math
 
 import pytest
@@ -46,7 +47,9 @@ def test_device_update_equals_torch_optimizer(optimizer, scale):
     for step in range(6):
         _step_both(ref, opt_ref, dev, upd.step, step, scale)
         for p, q in zip(ref.parameters(), dev.parameters()):
-            torch.testing.assert_close(q, p, rtol=1e-5, atol=1e-6)  # steps are ~lr = 1e-2: a wrong formula is off by ~1e-3
+            torch.testing.assert_close(
+                q, p, rtol=1e-5, atol=1e-6
+            )  # steps are ~lr = 1e-2: a wrong formula is off by ~1e-3
     assert float(upd.t) == 6.0
 
 

@@ -11,6 +11,7 @@ Process settings (:func:`benchmark.runtime.setup`) are applied by :func:`main` b
 module is imported: part of them only work when set before torch is imported. This module therefore
 imports nothing heavy at module level.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,9 +31,9 @@ def build_parser(prog: str = PROG) -> Parser:
     parser = Parser(
         prog=prog,
         description="disentangle-bench: datasets, training, evaluation and reports for disentangled representation "
-                    "learning. Default outputs go under --results-dir (default ./results, relative to the current "
-                    "directory); datasets are read from the data root (--data-dir, else $DISENTANGLE_BENCH_DATA, "
-                    "else the checkout's datasets/, else ./datasets).",
+        "learning. Default outputs go under --results-dir (default ./results, relative to the current "
+        "directory); datasets are read from the data root (--data-dir, else $DISENTANGLE_BENCH_DATA, "
+        "else the checkout's datasets/, else ./datasets).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

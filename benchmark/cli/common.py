@@ -12,6 +12,7 @@ Where files go (every command follows it):
   checkout's ``datasets/`` when run from a checkout, else ``./datasets``
   (:func:`benchmark.data.paths.data_root`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,13 +20,19 @@ import argparse
 DATA_SOURCES = ("auto", "official", "procedural")
 SEED_MAX = 2**32 - 1  # numpy RandomState's range; the metrics draw from RandomState(seed)
 
-DATA_DIR_HELP = ("data root (default: $DISENTANGLE_BENCH_DATA, else the checkout's datasets/ when run from a "
-                 "checkout, else ./datasets)")
+DATA_DIR_HELP = (
+    "data root (default: $DISENTANGLE_BENCH_DATA, else the checkout's datasets/ when run from a "
+    "checkout, else ./datasets)"
+)
 DEVICE_HELP = "torch device: auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps"
-DATA_SOURCE_HELP = ("where the images come from: official (the dataset's file, which must be under the data root), "
-                    "procedural (the built-in generator) or auto (official when present, else procedural)")
-RESULTS_DIR_HELP = ("results folder, relative to the current directory; every default output path lies inside it "
-                    "(runs/, results.csv, leaderboard.csv, summary.md, figures/, train/, datasets/)")
+DATA_SOURCE_HELP = (
+    "where the images come from: official (the dataset's file, which must be under the data root), "
+    "procedural (the built-in generator) or auto (official when present, else procedural)"
+)
+RESULTS_DIR_HELP = (
+    "results folder, relative to the current directory; every default output path lies inside it "
+    "(runs/, results.csv, leaderboard.csv, summary.md, figures/, train/, datasets/)"
+)
 
 
 def add_data_dir(parser) -> None:
@@ -38,8 +45,9 @@ def add_device(parser) -> None:
 
 
 def add_data_source(parser, *aliases: str) -> None:
-    parser.add_argument("--data-source", *aliases, dest="data_source", default="auto", choices=DATA_SOURCES,
-                        help=DATA_SOURCE_HELP)
+    parser.add_argument(
+        "--data-source", *aliases, dest="data_source", default="auto", choices=DATA_SOURCES, help=DATA_SOURCE_HELP
+    )
 
 
 def add_results_dir(parser) -> None:

@@ -1,4 +1,5 @@
 """``data list|prepare|download|show``: the ground-truth datasets under the data root."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,7 +24,9 @@ def add_parsers(sub) -> None:
     common.add_data_source(q, "--source")
     q.set_defaults(func=cmd_prepare)
 
-    q = dsub.add_parser("download", help="download, verify and unpack official files, then validate them as 'prepare' does")
+    q = dsub.add_parser(
+        "download", help="download, verify and unpack official files, then validate them as 'prepare' does"
+    )
     q.add_argument("names", nargs="*", metavar="NAME", help="dataset names (see 'data list')")
     q.add_argument("--all", action="store_true", help="every dataset with a public file (asks first unless --yes)")
     q.add_argument("--yes", action="store_true", help="do not ask for confirmation")
@@ -111,11 +114,16 @@ def cmd_download(args) -> int:
     if args.all:
         seen = {r.file: r for _, res in plan for r in res}
         known, unknown = dl.total_size(list(seen.values()))
-        print(f"{len(seen)} files, {known / 1e9:.2f} GB published" + (f" plus {unknown} of unknown size" if unknown else "")
-              + f", into {data_root(args.data_dir)}; faces3d is not public and is skipped")
+        print(
+            f"{len(seen)} files, {known / 1e9:.2f} GB published"
+            + (f" plus {unknown} of unknown size" if unknown else "")
+            + f", into {data_root(args.data_dir)}; faces3d is not public and is skipped"
+        )
         if not args.yes:
             if not sys.stdin.isatty():
-                raise BenchmarkError("data download --all asks before starting: pass --yes to confirm without a terminal")
+                raise BenchmarkError(
+                    "data download --all asks before starting: pass --yes to confirm without a terminal"
+                )
             if input("download them? [y/N] ").strip().lower() not in ("y", "yes"):
                 print("nothing downloaded")
                 return 1

@@ -3,6 +3,7 @@
 Loading a checkpoint belongs here, not in :mod:`benchmark.metrics`: the metrics take an encoder, a
 model or codes and return numbers, and never import :mod:`benchmark.models`.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,42 +22,80 @@ def add_parsers(sub) -> None:
         "evaluate",
         help="disentanglement scores (beta-VAE, FactorVAE, MIG, DCI, SAP, modularity, unsupervised, IRS) and generative scores",
         description="Encode the dataset once with the representation, then compute the requested scores "
-                    "with the reference's definitions. Give exactly one of --checkpoint, --codes, --baseline.",
+        "with the reference's definitions. Give exactly one of --checkpoint, --codes, --baseline.",
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--checkpoint", help="model checkpoint (loaded with benchmark.models.load_checkpoint)")
-    src.add_argument("--codes", help=".npy file with one code row per image, in the dataset's flat index order "
-                                     "(an .npz with a 'mean' array also works); needs --dataset")
-    src.add_argument("--baseline", choices=[b for b in BASELINES if b != "untrained"],
-                     help="a baseline representation of the beta-VAE paper's table; needs --dataset")
+    src.add_argument(
+        "--codes",
+        help=".npy file with one code row per image, in the dataset's flat index order "
+        "(an .npz with a 'mean' array also works); needs --dataset",
+    )
+    src.add_argument(
+        "--baseline",
+        choices=[b for b in BASELINES if b != "untrained"],
+        help="a baseline representation of the beta-VAE paper's table; needs --dataset",
+    )
     p.add_argument("--dataset", help="dataset name (default for --checkpoint: the one it was trained on)")
     common.add_data_dir(p)
-    p.add_argument("--metrics", nargs="+", default=list(SUITE), metavar="METRIC",
-                   help=f"metrics to compute, from: {', '.join(available_metrics())} (default: {' '.join(SUITE)})")
-    p.add_argument("--preset", choices=list(SAMPLE_SIZES), default="reference",
-                   help="sample sizes: reference = disentanglement_lib's study, quick = ~10x smaller, tiny = tests")
-    common.add_seed(p, "metric seed: each metric draws from its own numpy RandomState(seed), as the reference "
-                       "(see --random-stream)")
-    p.add_argument("--param", action="append", default=[], metavar="METRIC.NAME=VALUE",
-                   help="override one metric parameter, e.g. dci.n_jobs=1 or mig.num_train=20000 (repeatable; JSON values)")
-    p.add_argument("--json", dest="json_out", default=None, help="write the full result (every parameter, versions) here")
+    p.add_argument(
+        "--metrics",
+        nargs="+",
+        default=list(SUITE),
+        metavar="METRIC",
+        help=f"metrics to compute, from: {', '.join(available_metrics())} (default: {' '.join(SUITE)})",
+    )
+    p.add_argument(
+        "--preset",
+        choices=list(SAMPLE_SIZES),
+        default="reference",
+        help="sample sizes: reference = disentanglement_lib's study, quick = ~10x smaller, tiny = tests",
+    )
+    common.add_seed(
+        p, "metric seed: each metric draws from its own numpy RandomState(seed), as the reference (see --random-stream)"
+    )
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="METRIC.NAME=VALUE",
+        help="override one metric parameter, e.g. dci.n_jobs=1 or mig.num_train=20000 (repeatable; JSON values)",
+    )
+    p.add_argument(
+        "--json", dest="json_out", default=None, help="write the full result (every parameter, versions) here"
+    )
     common.add_device(p)
     p.add_argument("--batch-size", type=int, default=None, help="encoding batch size (default 64 on CPU, 1024 on GPU)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: idle cores)")
-    p.add_argument("--cache-dir", default=None,
-                   help="codes cache folder (default for --checkpoint: <checkpoint folder>/codes_cache)")
+    p.add_argument(
+        "--cache-dir",
+        default=None,
+        help="codes cache folder (default for --checkpoint: <checkpoint folder>/codes_cache)",
+    )
     p.add_argument("--no-cache", action="store_true", help="do not read or write the codes cache")
-    common.add_seed(p, "seed of the one nuisance draw per image for stochastic datasets (color/noisy dSprites)",
-                    flag="--noise-seed")
-    p.add_argument("--representation", choices=["mean", "sampled"], default="mean",
-                   help="score the encoder mean (published numbers) or the reference's sampled code mu + sigma * eps")
-    p.add_argument("--random-stream", choices=["reference", "independent"], default="reference",
-                   help="reference: each metric draws from numpy.random.RandomState(--seed), the samples "
-                        "disentanglement_lib draws for that seed (exact on datasets without per-image nuisance "
-                        "noise), so the same seed gives the reference's numbers; independent: each metric draws "
-                        "from its own numpy Generator derived from --seed and its name")
-    p.add_argument("--bf16", action="store_true",
-                   help="encode under bfloat16 autocast (declared option, off by default; check scores against float32)")
+    common.add_seed(
+        p, "seed of the one nuisance draw per image for stochastic datasets (color/noisy dSprites)", flag="--noise-seed"
+    )
+    p.add_argument(
+        "--representation",
+        choices=["mean", "sampled"],
+        default="mean",
+        help="score the encoder mean (published numbers) or the reference's sampled code mu + sigma * eps",
+    )
+    p.add_argument(
+        "--random-stream",
+        choices=["reference", "independent"],
+        default="reference",
+        help="reference: each metric draws from numpy.random.RandomState(--seed), the samples "
+        "disentanglement_lib draws for that seed (exact on datasets without per-image nuisance "
+        "noise), so the same seed gives the reference's numbers; independent: each metric draws "
+        "from its own numpy Generator derived from --seed and its name",
+    )
+    p.add_argument(
+        "--bf16",
+        action="store_true",
+        help="encode under bfloat16 autocast (declared option, off by default; check scores against float32)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_evaluate)
 
@@ -121,8 +160,11 @@ def cmd_evaluate(args) -> int:
         if cache_dir is None and not args.no_cache:
             cache_dir = ckpt.parent / "codes_cache"
         rep = model
-        source = {"checkpoint": str(ckpt), "checkpoint_sha256": key,
-                  "train_config": json.loads(json.dumps(config, default=str))}
+        source = {
+            "checkpoint": str(ckpt),
+            "checkpoint_sha256": key,
+            "train_config": json.loads(json.dumps(config, default=str)),
+        }
     else:
         if not args.dataset:
             raise BenchmarkError("--codes and --baseline need --dataset NAME")
@@ -143,11 +185,23 @@ def cmd_evaluate(args) -> int:
         cache_dir = None
     if any(m == "generative" for m in args.metrics) and not args.checkpoint:
         raise BenchmarkError("the 'generative' metric needs --checkpoint (a model with a decoder)")
-    result = evaluate(rep, dataset, metrics=args.metrics, seed=args.seed, preset=args.preset, params=params,
-                      device=device, batch_size=args.batch_size, cache_dir=cache_dir, key=key,
-                      noise_seed=args.noise_seed, bf16=args.bf16,
-                      representation=args.representation, progress=not args.quiet,
-                      random_stream=args.random_stream)
+    result = evaluate(
+        rep,
+        dataset,
+        metrics=args.metrics,
+        seed=args.seed,
+        preset=args.preset,
+        params=params,
+        device=device,
+        batch_size=args.batch_size,
+        cache_dir=cache_dir,
+        key=key,
+        noise_seed=args.noise_seed,
+        bf16=args.bf16,
+        representation=args.representation,
+        progress=not args.quiet,
+        random_stream=args.random_stream,
+    )
     result["source"] = source
     width = max(len(k) for k in result["scores"]) if result["scores"] else 0
     for k, v in result["scores"].items():

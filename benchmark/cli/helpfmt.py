@@ -1,4 +1,5 @@
 """How every command line of the package prints help and reports a bad flag."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,8 +11,12 @@ class DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
     1024 on GPU) (default: None)`` read twice)."""
 
     def _get_help_string(self, action):
-        if action.default is None or action.default is False or action.default == [] \
-                or "default" in (action.help or ""):
+        if (
+            action.default is None
+            or action.default is False
+            or action.default == []
+            or "default" in (action.help or "")
+        ):
             return action.help
         return super()._get_help_string(action)
 

@@ -1,5 +1,6 @@
 """``figures`` (rebuild tables and figures from results files) and ``compare`` (score your model with the
 runner, rank and submit it with the report layer)."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,11 @@ def add_parsers(sub) -> None:
     )
     common.add_results_dir(p)
     p.add_argument("--out", default=None, metavar="DIR", help="figures folder (default: RESULTS_DIR/figures)")
-    p.add_argument("--rebuild", action="store_true",
-                   help="re-aggregate results.csv from the finished run folders first (default: use results.csv as saved)")
+    p.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="re-aggregate results.csv from the finished run folders first (default: use results.csv as saved)",
+    )
     p.add_argument("--no-leaderboard", action="store_true", help="do not touch leaderboard.csv")
     p.set_defaults(func=_figures)
 
@@ -32,25 +36,48 @@ def add_parsers(sub) -> None:
         "dataset, data source, preset and metric. --submit appends it to the leaderboard.",
     )
     src = c.add_argument_group("what to score (one of)")
-    src.add_argument("--checkpoint", default=None, metavar="PATH",
-                     help="a checkpoint: ours (benchmark.models.load_checkpoint) or, with --model, your state_dict")
-    src.add_argument("--model", default=None, metavar="MODULE:CALLABLE",
-                     help="CALLABLE() returns your torch.nn.Module with encode(x) -> mean or (mean, logvar); "
-                          "the checkpoint's state_dict is loaded into it (weights_only)")
-    src.add_argument("--codes", default=None, metavar="FILE.npy",
-                     help="codes computed elsewhere: shape (num_images, D), one row per image in the dataset's flat index order")
-    c.add_argument("--dataset", default=None, metavar="NAME",
-                   help="dataset (required with --codes; default: the checkpoint's, else the preset's)")
+    src.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="PATH",
+        help="a checkpoint: ours (benchmark.models.load_checkpoint) or, with --model, your state_dict",
+    )
+    src.add_argument(
+        "--model",
+        default=None,
+        metavar="MODULE:CALLABLE",
+        help="CALLABLE() returns your torch.nn.Module with encode(x) -> mean or (mean, logvar); "
+        "the checkpoint's state_dict is loaded into it (weights_only)",
+    )
+    src.add_argument(
+        "--codes",
+        default=None,
+        metavar="FILE.npy",
+        help="codes computed elsewhere: shape (num_images, D), one row per image in the dataset's flat index order",
+    )
+    c.add_argument(
+        "--dataset",
+        default=None,
+        metavar="NAME",
+        help="dataset (required with --codes; default: the checkpoint's, else the preset's)",
+    )
     common.add_data_source(c)
     common.add_data_dir(c)
-    c.add_argument("--preset", default="quick", metavar="NAME",
-                   help="protocol to score with and to rank within: quick, paper, paper_fc, tiny (default: quick)")
+    c.add_argument(
+        "--preset",
+        default="quick",
+        metavar="NAME",
+        help="protocol to score with and to rank within: quick, paper, paper_fc, tiny (default: quick)",
+    )
     common.add_seed(c, "metric seed")
     common.add_device(c)
     common.add_results_dir(c)
-    c.add_argument("--leaderboard", default=None, metavar="CSV",
-                   help="leaderboard to rank against, and to append to with --submit "
-                        "(default: RESULTS_DIR/leaderboard.csv)")
+    c.add_argument(
+        "--leaderboard",
+        default=None,
+        metavar="CSV",
+        help="leaderboard to rank against, and to append to with --submit (default: RESULTS_DIR/leaderboard.csv)",
+    )
     c.add_argument("--name", default=None, metavar="NAME", help="name of your entry (required with --submit)")
     c.add_argument("--submit", action="store_true", help="append the scores to the leaderboard as a submitted entry")
     c.set_defaults(func=compare)
@@ -59,11 +86,17 @@ def add_parsers(sub) -> None:
 def _figures(args: argparse.Namespace) -> int:
     from benchmark.report import refresh
 
-    df, made = refresh(args.results_dir, rebuild_table=args.rebuild, figures_dir=args.out,
-                       leaderboard=None if not args.no_leaderboard else _scratch())
+    df, made = refresh(
+        args.results_dir,
+        rebuild_table=args.rebuild,
+        figures_dir=args.out,
+        leaderboard=None if not args.no_leaderboard else _scratch(),
+    )
     n = sum(len(v) for v in made.values())
-    print(f"wrote {n} figure files to {args.out or Path(args.results_dir) / 'figures'} and "
-          f"{Path(args.results_dir) / 'summary.md'} from {len(df)} runs")
+    print(
+        f"wrote {n} figure files to {args.out or Path(args.results_dir) / 'figures'} and "
+        f"{Path(args.results_dir) / 'summary.md'} from {len(df)} runs"
+    )
     return 0
 
 
@@ -103,8 +136,10 @@ def compare(args) -> int:
     if args.codes:  # shape check against the registered grid, before loading any data
         load_codes(args.codes, num_images(dataset), dataset)
     if trained_on and trained_on != dataset:
-        raise BenchmarkError(f"checkpoint was trained on {trained_on} but --dataset is {dataset}; "
-                             "scores are only comparable on the training dataset: drop --dataset or pass the right one")
+        raise BenchmarkError(
+            f"checkpoint was trained on {trained_on} but --dataset is {dataset}; "
+            "scores are only comparable on the training dataset: drop --dataset or pass the right one"
+        )
     peers_of(board, args.leaderboard, dataset, None, preset.name, checks_only_dataset=True)
     source = resolve_data_source(dataset, args.data_dir, args.data_source)
     peers = peers_of(board, args.leaderboard, dataset, source, preset.name)
@@ -116,8 +151,10 @@ def compare(args) -> int:
     if flags:
         print("flags (not scores): " + ", ".join(flags))
     if not rows:
-        raise BenchmarkError(f"none of the scores ({', '.join(scores)}) has leaderboard rows to rank against for "
-                             f"{dataset}/{source}/{preset.name}")
+        raise BenchmarkError(
+            f"none of the scores ({', '.join(scores)}) has leaderboard rows to rank against for "
+            f"{dataset}/{source}/{preset.name}"
+        )
     if args.submit:
         from benchmark.io import sha256_file
 

@@ -1,4 +1,5 @@
 """Ground-truth-factor datasets: the grid, the dataset interface, loaders and procedural renderers."""
+
 from benchmark.data.dataset import GroundTruthDataset, Provenance
 from benchmark.data.grid import FactorGrid
 from benchmark.data.paths import data_root

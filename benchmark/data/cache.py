@@ -13,6 +13,7 @@ file is not trusted), and the ``.npy`` header must declare the expected shape an
 open (hashing the 3 GB dSprites grid would take seconds). A cache that fails any check, or an
 old-format ``.npz`` cache beside it, is ignored with one ``notice:`` line and built again.
 """
+
 from __future__ import annotations
 
 import json
@@ -70,8 +71,10 @@ def read(path, identity: dict, shape: tuple, dtype=np.uint8, again: str = "built
         if not isinstance(meta, dict):
             raise TypeError("not a JSON object")
     except (OSError, ValueError, TypeError) as e:
-        notice(f"unreadable cache ({path}: its sidecar {side.name} is missing or invalid: {npy.first_line(e)}); "
-               f"it is {again}")
+        notice(
+            f"unreadable cache ({path}: its sidecar {side.name} is missing or invalid: {npy.first_line(e)}); "
+            f"it is {again}"
+        )
         return None
     want = dict(identity, format=FORMAT, shape=list(shape), dtype=np.dtype(dtype).name)
     wrong = [k for k, v in want.items() if meta.get(k) != v]  # plain comparisons: no str() of crafted values
@@ -79,8 +82,10 @@ def read(path, identity: dict, shape: tuple, dtype=np.uint8, again: str = "built
         notice(f"{path}: stale cache (mismatch in {', '.join(wrong)}); it is {again}")
         return None
     if meta.get("bytes") != path.stat().st_size:
-        notice(f"unreadable cache ({path}: its size differs from the one its sidecar records; truncated or "
-               f"replaced); it is {again}")
+        notice(
+            f"unreadable cache ({path}: its size differs from the one its sidecar records; truncated or "
+            f"replaced); it is {again}"
+        )
         return None
     try:
         return npy.read_npy(path, dtype=dtype, shape=shape, fix=f"it is {again}", mmap=True)
@@ -98,8 +103,14 @@ def write(path, array: np.ndarray, identity: dict) -> Path | None:
     array = np.ascontiguousarray(array)
     try:
         atomic_save_npy(path, array)
-        meta = dict(identity, format=FORMAT, shape=list(array.shape), dtype=array.dtype.name,
-                    bytes=path.stat().st_size, sha256=sha256_file(path))
+        meta = dict(
+            identity,
+            format=FORMAT,
+            shape=list(array.shape),
+            dtype=array.dtype.name,
+            bytes=path.stat().st_size,
+            sha256=sha256_file(path),
+        )
         atomic_write_json(sidecar(path), meta)
         return path
     except OSError as e:

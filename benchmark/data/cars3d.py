@@ -9,6 +9,7 @@ Factors (all latent, disentanglement_lib order): elevation 4, azimuth 24, object
 images; index = elevation * 4392 + azimuth * 183 + object). The decoded grid is cached as
 ``<data root>/cars/cars3d_64x64.npy`` (with a JSON sidecar). No procedural stand-in.
 """
+
 from __future__ import annotations
 
 import sys
@@ -44,7 +45,9 @@ def read_mat(path: Path) -> np.ndarray:
     try:
         m = scipy.io.loadmat(str(path), variable_names=["im"])
     except Exception as e:
-        raise DatasetError(f"{path}: cannot read it as a MATLAB file ({type(e).__name__}: {e}); truncated or corrupt — {FIX}") from None
+        raise DatasetError(
+            f"{path}: cannot read it as a MATLAB file ({type(e).__name__}: {e}); truncated or corrupt — {FIX}"
+        ) from None
     if "im" not in m:
         raise DatasetError(f"{path}: no variable 'im'; expected im (128, 128, 3, 24, 4) uint8 — {FIX}")
     im = m["im"]
@@ -73,8 +76,9 @@ def decode(folder: Path, num_objects: int | None = NUM_OBJECTS, progress: bool =
     return out.reshape(4 * 24 * k, 3, 64, 64), paths
 
 
-def load(root: Path | None = None, source: str = "auto", *, num_objects: int | None = NUM_OBJECTS,
-         progress: bool = True) -> GroundTruthDataset:
+def load(
+    root: Path | None = None, source: str = "auto", *, num_objects: int | None = NUM_OBJECTS, progress: bool = True
+) -> GroundTruthDataset:
     """The car files (the only source); ``num_objects=None`` accepts any number of them (smaller test sets)."""
     root = data_root(root)
     resolve_source("cars3d", root, source)
@@ -93,12 +97,21 @@ def load(root: Path | None = None, source: str = "auto", *, num_objects: int | N
         raise DatasetError(f"{folder}: {k} .mat files, expected {num_objects} — {FIX}")
     grid = FactorGrid.build(NAMES, (4, 24, k))
     prov = Provenance("official", file=str(folder), version=f"listing-sha256:{key}")
-    return GroundTruthDataset("cars3d", grid, prov, images=torch.from_numpy(np.ascontiguousarray(images)),
-                              max_value=255, channels=3)
+    return GroundTruthDataset(
+        "cars3d", grid, prov, images=torch.from_numpy(np.ascontiguousarray(images)), max_value=255, channels=3
+    )
 
 
-register(DatasetSpec(
-    name="cars3d", description="Cars3D (Reed et al. 2015): 183 car models, 24 azimuths x 4 elevations; colour 64x64",
-    factor_names=NAMES, factor_sizes=SIZES, latent=(0, 1, 2), channels=3,
-    official_files=(SUBDIR,), procedural=False, load=load,
-))
+register(
+    DatasetSpec(
+        name="cars3d",
+        description="Cars3D (Reed et al. 2015): 183 car models, 24 azimuths x 4 elevations; colour 64x64",
+        factor_names=NAMES,
+        factor_sizes=SIZES,
+        latent=(0, 1, 2),
+        channels=3,
+        official_files=(SUBDIR,),
+        procedural=False,
+        load=load,
+    )
+)

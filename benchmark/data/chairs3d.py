@@ -15,6 +15,7 @@ Registered names
     :mod:`benchmark.data.render.chairs`: 144 parametric chairs whose style parameters are labelled
     factors, 31 azimuths x 2 elevations, rendered on the fly.
 """
+
 from __future__ import annotations
 
 import re
@@ -41,7 +42,9 @@ SIZES = (NUM_CHAIRS, 31, 2)
 CROP = 400 / 600
 PATTERN = re.compile(r"^image_(\d+)_p(\d+)_t(\d+)_r(\d+)\.png$")
 FIX = f"download {OFFICIAL_URL} and unpack it into <data root>/ (giving <data root>/{DIR_NAME}/<chair>/renders/*.png)"
-LAYOUT = f"{DIR_NAME}/<chair>/renders/image_XXX_pEEE_tAAA_r096.png, 62 renders per chair (31 azimuths x elevations 20, 30)"
+LAYOUT = (
+    f"{DIR_NAME}/<chair>/renders/image_XXX_pEEE_tAAA_r096.png, 62 renders per chair (31 azimuths x elevations 20, 30)"
+)
 PROCEDURAL_GRID = FactorGrid.build(render.NAMES, render.SIZES, render.VALUES)
 
 
@@ -54,7 +57,9 @@ def scan(tree: Path, num_chairs: int | None = NUM_CHAIRS):
     if not chairs:
         raise DatasetError(f"{tree}: no chair folders; expected {LAYOUT} — {FIX}")
     if num_chairs is not None and len(chairs) != num_chairs:
-        raise DatasetError(f"{tree}: {len(chairs)} chair folders, expected {num_chairs}; the archive is incomplete — {FIX}")
+        raise DatasetError(
+            f"{tree}: {len(chairs)} chair folders, expected {num_chairs}; the archive is incomplete — {FIX}"
+        )
     table, az_ref, el_ref = [], None, None
     for chair in chairs:
         renders = tree / chair / "renders"
@@ -74,8 +79,10 @@ def scan(tree: Path, num_chairs: int | None = NUM_CHAIRS):
         az = sorted({k[0] for k in views})
         el = sorted({k[1] for k in views})
         if len(az) != 31 or el != [20, 30] or len(views) != 62:
-            raise DatasetError(f"{renders}: {len(views)} renders with {len(az)} azimuths and elevations {el}; "
-                               f"expected 62 = 31 azimuths x elevations [20, 30] — {FIX}")
+            raise DatasetError(
+                f"{renders}: {len(views)} renders with {len(az)} azimuths and elevations {el}; "
+                f"expected 62 = 31 azimuths x elevations [20, 30] — {FIX}"
+            )
         if az_ref is None:
             az_ref, el_ref = az, el
         elif az != az_ref:
@@ -99,12 +106,15 @@ def decode(path: Path) -> np.ndarray:
                 im = Image.alpha_composite(bg, im)
             grey = im.convert("L")
     except Exception as e:
-        raise DatasetError(f"{path}: cannot decode the PNG ({type(e).__name__}: {e}); the file is truncated or corrupt — {FIX}") from None
+        raise DatasetError(
+            f"{path}: cannot decode the PNG ({type(e).__name__}: {e}); the file is truncated or corrupt — {FIX}"
+        ) from None
     return np.asarray(common._crop_resize(grey, 64, CROP), dtype=np.uint8)
 
 
-def load_official(root: Path, num_chairs: int | None = NUM_CHAIRS, name: str = "chairs3d",
-                  progress: bool = True) -> GroundTruthDataset:
+def load_official(
+    root: Path, num_chairs: int | None = NUM_CHAIRS, name: str = "chairs3d", progress: bool = True
+) -> GroundTruthDataset:
     """Scan, decode (or read the cache) and build the dataset; ``num_chairs=None`` accepts any count."""
     root = Path(root)
     tree = root / DIR_NAME
@@ -124,8 +134,9 @@ def load_official(root: Path, num_chairs: int | None = NUM_CHAIRS, name: str = "
     grid = FactorGrid.build(NAMES, (len(chairs), 31, 2), (np.arange(len(chairs), dtype=np.float64), az, el))
     # a tree has no single checksum: record the digest of its file listing (names and sizes)
     prov = Provenance("official", file=str(tree), version=f"listing-sha256:{key}")
-    ds = GroundTruthDataset(name, grid, prov, images=torch.from_numpy(np.ascontiguousarray(images)),
-                            max_value=255, channels=1)
+    ds = GroundTruthDataset(
+        name, grid, prov, images=torch.from_numpy(np.ascontiguousarray(images)), max_value=255, channels=1
+    )
     ds.chair_names = chairs
     return ds
 
@@ -138,8 +149,16 @@ def load(root: Path | None = None, source: str = "auto") -> GroundTruthDataset:
 
 
 def load_procedural(root: Path | None = None, cache: bool = False) -> GroundTruthDataset:
-    return common.procedural_dataset("chairs3d-procedural", PROCEDURAL_GRID, render.render_classes,
-                                     render.GENERATOR, render.VERSION, 1, root, cache=cache)
+    return common.procedural_dataset(
+        "chairs3d-procedural",
+        PROCEDURAL_GRID,
+        render.render_classes,
+        render.GENERATOR,
+        render.VERSION,
+        1,
+        root,
+        cache=cache,
+    )
 
 
 def load_stand_in(root: Path | None = None, source: str = "auto", *, cache: bool = False) -> GroundTruthDataset:
@@ -148,14 +167,29 @@ def load_stand_in(root: Path | None = None, source: str = "auto", *, cache: bool
     return load_procedural(root, cache)
 
 
-register(DatasetSpec(
-    name="chairs3d", description="3D chairs (Aubry et al. 2014) renders: grey 64x64",
-    factor_names=NAMES, factor_sizes=SIZES, latent=(0, 1, 2), channels=1,
-    official_files=(DIR_NAME,), procedural=False, load=load,
-))
-register(DatasetSpec(
-    name="chairs3d-procedural",
-    description="procedural chairs with labelled style factors, 31 azimuths x 2 elevations, rendered on the fly",
-    factor_names=render.NAMES, factor_sizes=render.SIZES, latent=PROCEDURAL_GRID.latent, channels=1,
-    official_files=(), procedural=True, load=load_stand_in,
-))
+register(
+    DatasetSpec(
+        name="chairs3d",
+        description="3D chairs (Aubry et al. 2014) renders: grey 64x64",
+        factor_names=NAMES,
+        factor_sizes=SIZES,
+        latent=(0, 1, 2),
+        channels=1,
+        official_files=(DIR_NAME,),
+        procedural=False,
+        load=load,
+    )
+)
+register(
+    DatasetSpec(
+        name="chairs3d-procedural",
+        description="procedural chairs with labelled style factors, 31 azimuths x 2 elevations, rendered on the fly",
+        factor_names=render.NAMES,
+        factor_sizes=render.SIZES,
+        latent=PROCEDURAL_GRID.latent,
+        channels=1,
+        official_files=(),
+        procedural=True,
+        load=load_stand_in,
+    )
+)

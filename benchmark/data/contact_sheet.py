@@ -2,6 +2,7 @@
 
 Used by ``python -m benchmark data show NAME`` and for the pictures in ``docs/datasets/``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,8 +35,9 @@ def _fmt(v: float) -> str:
     return f"{v:g}" if abs(v) < 1e4 else f"{v:.3g}"
 
 
-def write_contact_sheet(dataset, path, rng: np.random.Generator, max_columns: int = MAX_COLUMNS,
-                        scale: int = SCALE) -> Path:
+def write_contact_sheet(
+    dataset, path, rng: np.random.Generator, max_columns: int = MAX_COLUMNS, scale: int = SCALE
+) -> Path:
     """Write a PNG: one row per factor (nuisance factors too), varying only that factor.
 
     Parameters

@@ -12,6 +12,7 @@ The trainer and the metrics only ever touch a dataset through this class:
   [0, 1], with the per-image nuisance transform of a variant (colour tint, background noise) drawn
   from ``rng``.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -98,7 +99,9 @@ class GroundTruthDataset:
             raise ValueError("give images or render")
         if images is not None:
             if images.dtype != torch.uint8 or images.ndim != 4:
-                raise BenchmarkError(f"{name}: images must be a uint8 tensor (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
+                raise BenchmarkError(
+                    f"{name}: images must be a uint8 tensor (N, C, H, W), got {images.dtype} {tuple(images.shape)}"
+                )
             if images.shape[0] != grid.num_images:
                 raise BenchmarkError(f"{name}: {images.shape[0]} images for a grid of {grid.num_images}")
             image_size = images.shape[-1]

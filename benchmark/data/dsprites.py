@@ -23,6 +23,7 @@ Registered names
     A procedural sub-grid for tests and tiny runs: shape 3 x scale 3 x orientation 10 x posX 16 x
     posY 16 = 23,040 images, every class taken from the official grid.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -104,11 +105,15 @@ def _latents_sizes(path: Path, metadata, grid: FactorGrid) -> tuple[int, ...]:
     if isinstance(sizes, np.ndarray):
         ok = sizes.dtype.kind in "iu" and sizes.shape == (k,)
     else:
-        ok = isinstance(sizes, (list, tuple)) and len(sizes) == k and \
-            all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in sizes)
+        ok = (
+            isinstance(sizes, (list, tuple))
+            and len(sizes) == k
+            and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in sizes)
+        )
     if not ok:
-        raise DatasetError(f"{path}: metadata latents_sizes is {_brief(sizes)}, expected {k} integers "
-                           f"{list(grid.sizes)} — {FIX}")
+        raise DatasetError(
+            f"{path}: metadata latents_sizes is {_brief(sizes)}, expected {k} integers {list(grid.sizes)} — {FIX}"
+        )
     found = tuple(int(v) for v in sizes)
     if found != grid.sizes:
         raise DatasetError(f"{path}: latents_sizes {list(found)} != {list(grid.sizes)}; not dSprites — {FIX}")
@@ -127,18 +132,24 @@ def read_npz(path: Path, validate: bool = True, grid: FactorGrid | None = None):
     path, grid = Path(path), grid or GRID
     n = grid.num_images
     if not zipfile.is_zipfile(path):  # e.g. a saved error page: numpy's own message would suggest allow_pickle
-        raise DatasetError(f"{path}: not an npz (zip) file; the download is truncated or is not the dSprites file — {FIX}")
+        raise DatasetError(
+            f"{path}: not an npz (zip) file; the download is truncated or is not the dSprites file — {FIX}"
+        )
     missing = {"imgs", "latents_classes", "latents_values", "metadata"} - set(npy.npz_keys(path, FIX))
     if missing:  # the keys first: a missing one is named, not "corrupt"
         raise DatasetError(f"{path}: missing keys {sorted(missing)} — {FIX}")
     try:
         metadata = read_pickled_entry(path, "metadata")
     except pickle.UnpicklingError as e:  # the allow-list refused a constructor, or a mangled pickle
-        raise DatasetError(f"{path}: its metadata pickle is refused ({npy.first_line(e)}); only the official "
-                           f"file's plain containers and arrays are read — {FIX}") from None
+        raise DatasetError(
+            f"{path}: its metadata pickle is refused ({npy.first_line(e)}); only the official "
+            f"file's plain containers and arrays are read — {FIX}"
+        ) from None
     except Exception as e:  # noqa: BLE001 - a crafted pickle fails in many ways (struct, overflow, type errors)
-        raise DatasetError(f"{path}: cannot read its metadata ({type(e).__name__}: {npy.first_line(e)}); the file is "
-                           f"truncated or corrupt — {FIX}") from None
+        raise DatasetError(
+            f"{path}: cannot read its metadata ({type(e).__name__}: {npy.first_line(e)}); the file is "
+            f"truncated or corrupt — {FIX}"
+        ) from None
     _latents_sizes(path, metadata, grid)
     # uncompressed (np.savez): mapped, then copied in one read; compressed (the published file): decompressed
     imgs = np.array(npy.npz_member(path, "imgs", dtype=np.uint8, shape=(n, 64, 64), fix=FIX, mmap=True))
@@ -158,8 +169,11 @@ def read_hdf5(path: Path, validate: bool = True, grid: FactorGrid | None = None)
 
     path, grid = Path(path), grid or GRID
     n = grid.num_images
-    layout = {"imgs": ((n, 64, 64), "u", "uint8"), "latents/classes": ((n, 6), "iu", "integer"),
-              "latents/values": ((n, 6), "fiu", "numeric")}
+    layout = {
+        "imgs": ((n, 64, 64), "u", "uint8"),
+        "latents/classes": ((n, 6), "iu", "integer"),
+        "latents/values": ((n, 6), "fiu", "numeric"),
+    }
     try:
         with h5py.File(path, "r") as f:
             arrays = {}
@@ -168,14 +182,17 @@ def read_hdf5(path: Path, validate: bool = True, grid: FactorGrid | None = None)
                 if not isinstance(node, h5py.Dataset):
                     raise DatasetError(f"{path}: missing HDF5 dataset {key!r} — {FIX}")
                 if node.shape != shape or node.dtype.kind not in kinds or (key == "imgs" and node.dtype != np.uint8):
-                    raise DatasetError(f"{path}: HDF5 dataset {key!r} is {node.shape} {node.dtype}, expected "
-                                       f"{shape} {what} — {FIX}")
+                    raise DatasetError(
+                        f"{path}: HDF5 dataset {key!r} is {node.shape} {node.dtype}, expected {shape} {what} — {FIX}"
+                    )
                 arrays[key] = node[()]
     except DatasetError:
         raise
     except Exception as e:  # h5py raises OSError/KeyError/RuntimeError on truncated files
-        raise DatasetError(f"{path}: cannot read it as the dSprites HDF5 file ({type(e).__name__}: "
-                           f"{npy.first_line(e)}); the file is truncated or corrupt — {FIX}") from None
+        raise DatasetError(
+            f"{path}: cannot read it as the dSprites HDF5 file ({type(e).__name__}: "
+            f"{npy.first_line(e)}); the file is truncated or corrupt — {FIX}"
+        ) from None
     if validate:
         _validate(path, arrays["imgs"], arrays["latents/classes"], arrays["latents/values"], grid)
     return arrays["imgs"], {"latents_sizes": np.asarray(grid.sizes)}
@@ -194,16 +211,18 @@ def official_metadata(grid: FactorGrid | None = None) -> dict:
     }
 
 
-def write_npz(path: Path, imgs: np.ndarray, metadata: dict | None = None, compressed: bool = False,
-              grid: FactorGrid | None = None) -> Path:
+def write_npz(
+    path: Path, imgs: np.ndarray, metadata: dict | None = None, compressed: bool = False, grid: FactorGrid | None = None
+) -> Path:
     """Write images in the official npz layout (imgs, latents_classes, latents_values, metadata)."""
     grid = grid or GRID
     classes = grid.classes(np.arange(imgs.shape[0]))
     values = np.stack([grid.values[i][classes[:, i]] for i in range(6)], 1)
     meta = np.empty((), dtype=object)
     meta[()] = metadata or official_metadata(grid)
-    return atomic_save_npz(path, compressed=compressed, imgs=imgs, latents_classes=classes,
-                           latents_values=values, metadata=meta)
+    return atomic_save_npz(
+        path, compressed=compressed, imgs=imgs, latents_classes=classes, latents_values=values, metadata=meta
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -248,8 +267,9 @@ def load_images(root: Path, source: str = "auto"):
         prov = Provenance("official", file=str(path), sha256=sha256_file(path))
     else:
         imgs, cache = load_procedural(root)
-        prov = Provenance("procedural", file=str(cache) if cache else None,
-                          generator=render.GENERATOR, version=render.VERSION)
+        prov = Provenance(
+            "procedural", file=str(cache) if cache else None, generator=render.GENERATOR, version=render.VERSION
+        )
     images = torch.from_numpy(np.ascontiguousarray(imgs)).unsqueeze(1)
     _LOADED[key] = (images, prov)
     return images, prov
@@ -291,9 +311,11 @@ def load_scream(root: Path) -> tuple[torch.Tensor, Path]:
 
     path = Path(root) / SCREAM_FILE
     if not path.exists():
-        raise DatasetError(f"scream_dsprites needs the painting at {path}: save {SCREAM_URL} there "
-                           "(the reference's file, Munch's The Scream from Wikimedia Commons), or run: "
-                           "python -m benchmark data download scream_dsprites")
+        raise DatasetError(
+            f"scream_dsprites needs the painting at {path}: save {SCREAM_URL} there "
+            "(the reference's file, Munch's The Scream from Wikimedia Commons), or run: "
+            "python -m benchmark data download scream_dsprites"
+        )
     try:
         with Image.open(path) as im:
             w, h = im.size
@@ -308,8 +330,10 @@ def load_scream(root: Path) -> tuple[torch.Tensor, Path]:
     except (UnidentifiedImageError, OSError, ValueError) as e:
         raise DatasetError(f"{path} is not a readable image ({e}); save {SCREAM_URL} there again") from None
     if arr.shape[0] <= 64 or arr.shape[1] <= 64:
-        raise DatasetError(f"{path} shrinks to {arr.shape[1]}x{arr.shape[0]} pixels, too small for 64x64 crops; "
-                           f"save the full painting ({SCREAM_URL}) there")
+        raise DatasetError(
+            f"{path} shrinks to {arr.shape[1]}x{arr.shape[0]} pixels, too small for 64x64 crops; "
+            f"save the full painting ({SCREAM_URL}) there"
+        )
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1))), path
 
 
@@ -363,6 +387,7 @@ def load_dsprites(root: Path | None = None, source: str = "auto", variant: str |
 def _variant_loader(variant: str | None):
     def load(root: Path | None = None, source: str = "auto") -> GroundTruthDataset:
         return load_dsprites(root, source, variant)
+
     return load
 
 
@@ -378,7 +403,9 @@ MINI_CLASSES = (
     np.arange(0, 32, 2),  # 16 y positions
 )
 MINI_GRID = FactorGrid.build(
-    render.NAMES, [len(c) for c in MINI_CLASSES], [v[c] for v, c in zip(render.VALUES, MINI_CLASSES)],
+    render.NAMES,
+    [len(c) for c in MINI_CLASSES],
+    [v[c] for v, c in zip(render.VALUES, MINI_CLASSES)],
     latent=(1, 2, 3, 4, 5),
 )
 
@@ -399,17 +426,37 @@ for _name, _variant, _ch, _desc in (
     ("dsprites_noshape", "noshape", 1, "dSprites with shape as a nuisance factor (reference variant)"),
     ("color_dsprites", "color", 3, "dSprites with a random RGB tint per image (reference variant)"),
     ("noisy_dsprites", "noisy", 3, "dSprites on a uniform-noise background per image (reference variant)"),
-    ("scream_dsprites", "scream", 3, "dSprites on a random patch of The Scream, sprite inverted (reference variant; "
-                                     f"needs {SCREAM_FILE})"),
+    (
+        "scream_dsprites",
+        "scream",
+        3,
+        f"dSprites on a random patch of The Scream, sprite inverted (reference variant; needs {SCREAM_FILE})",
+    ),
 ):
-    register(DatasetSpec(
-        name=_name, description=_desc, factor_names=render.NAMES, factor_sizes=render.SIZES,
-        latent=(GRID_NOSHAPE if _variant == "noshape" else GRID).latent, channels=_ch, official_files=_FILES,
-        procedural=True, needs_files=(SCREAM_FILE,) if _variant == "scream" else (),
-        load=_variant_loader(_variant),
-    ))
-register(DatasetSpec(
-    name="dsprites_mini", description="procedural dSprites sub-grid (23,040 images) for tests and tiny runs",
-    factor_names=render.NAMES, factor_sizes=MINI_GRID.sizes, latent=MINI_GRID.latent, channels=1,
-    official_files=(), procedural=True, load=load_mini,
-))
+    register(
+        DatasetSpec(
+            name=_name,
+            description=_desc,
+            factor_names=render.NAMES,
+            factor_sizes=render.SIZES,
+            latent=(GRID_NOSHAPE if _variant == "noshape" else GRID).latent,
+            channels=_ch,
+            official_files=_FILES,
+            procedural=True,
+            needs_files=(SCREAM_FILE,) if _variant == "scream" else (),
+            load=_variant_loader(_variant),
+        )
+    )
+register(
+    DatasetSpec(
+        name="dsprites_mini",
+        description="procedural dSprites sub-grid (23,040 images) for tests and tiny runs",
+        factor_names=render.NAMES,
+        factor_sizes=MINI_GRID.sizes,
+        latent=MINI_GRID.latent,
+        channels=1,
+        official_files=(),
+        procedural=True,
+        load=load_mini,
+    )
+)

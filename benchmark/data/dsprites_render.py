@@ -17,6 +17,7 @@ Rendering is vectorised (no Python loop per image): each image is evaluated only
 window around its centre (the largest sprite has radius < 14 px), in float64 so that pixel-boundary
 decisions are the same on every machine.
 """
+
 from __future__ import annotations
 
 import math
@@ -113,8 +114,12 @@ def render(shape, scale, orientation, pos_x, pos_y) -> torch.Tensor:
             t = torch.from_numpy
             col = lambda a: t(a[sel])[:, None, None]  # noqa: E731
             mask[sel] = _mask(
-                sh, col(np.cos(theta)), col(np.sin(theta)), col(np.asarray(scale, np.float64)),
-                dx[sel][:, None, :], dy[sel][:, :, None],
+                sh,
+                col(np.cos(theta)),
+                col(np.sin(theta)),
+                col(np.asarray(scale, np.float64)),
+                dx[sel][:, None, :],
+                dy[sel][:, :, None],
             ).numpy()
     rows = r0[:, None, None] + np.arange(_WINDOW)[None, :, None]
     cols = c0[:, None, None] + np.arange(_WINDOW)[None, None, :]

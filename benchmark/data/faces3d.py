@@ -12,6 +12,7 @@ Registered names
 ``faces3d-procedural``
     :mod:`benchmark.data.render.faces`: 50 parametric heads, same grid, rendered on the fly.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,8 +35,10 @@ SIZES = render.SIZES
 # The real renders' angle values are not published: the official grid carries class indices.
 GRID = FactorGrid.build(NAMES, SIZES)
 PROCEDURAL_GRID = FactorGrid.build(NAMES, SIZES, render.VALUES)
-FIX = (f"put the beta-TCVAE {FILE_NAME} (not public: request it from the authors of rtqichen/beta-tcvae) "
-       f"into <data root>/{SUBDIR}/, or use faces3d-procedural")
+FIX = (
+    f"put the beta-TCVAE {FILE_NAME} (not public: request it from the authors of rtqichen/beta-tcvae) "
+    f"into <data root>/{SUBDIR}/, or use faces3d-procedural"
+)
 LAYOUT = "one tensor of 127050 x 64 x 64 grey values 0-255 (any shape with that many elements, e.g. (127050, 64, 64))"
 
 
@@ -58,13 +61,17 @@ def read_file(path: Path, identities: int = 50) -> torch.Tensor:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise DatasetError(f"{path}: cannot load it with torch.load(weights_only=True) ({type(e).__name__}: "
-                           f"{str(e).splitlines()[0] if str(e) else ''}); expected {LAYOUT} — {FIX}") from None
+        raise DatasetError(
+            f"{path}: cannot load it with torch.load(weights_only=True) ({type(e).__name__}: "
+            f"{str(e).splitlines()[0] if str(e) else ''}); expected {LAYOUT} — {FIX}"
+        ) from None
     if not isinstance(obj, torch.Tensor):
         raise DatasetError(f"{path}: holds a {type(obj).__name__}, expected {LAYOUT} — {FIX}")
     if obj.numel() != n * 64 * 64:
-        raise DatasetError(f"{path}: tensor of shape {tuple(obj.shape)} has {obj.numel()} values, expected "
-                           f"{n} x 64 x 64 = {n * 4096} ({LAYOUT}) — {FIX}")
+        raise DatasetError(
+            f"{path}: tensor of shape {tuple(obj.shape)} has {obj.numel()} values, expected "
+            f"{n} x 64 x 64 = {n * 4096} ({LAYOUT}) — {FIX}"
+        )
     if obj.dtype == torch.uint8:
         return obj.reshape(n, 1, 64, 64).contiguous()
     if not (obj.dtype.is_floating_point or obj.dtype in (torch.int16, torch.int32, torch.int64)):
@@ -73,8 +80,10 @@ def read_file(path: Path, identities: int = 50) -> torch.Tensor:
     if lo < 0 or hi > 255:
         raise DatasetError(f"{path}: values range over [{lo:g}, {hi:g}], expected 0-255 grey levels — {FIX}")
     if obj.dtype.is_floating_point and hi <= 1.0:
-        raise DatasetError(f"{path}: values lie in [0, 1]; the beta-TCVAE file stores 0-255 grey levels "
-                           f"(it divides by 255 on load) — {FIX}")
+        raise DatasetError(
+            f"{path}: values lie in [0, 1]; the beta-TCVAE file stores 0-255 grey levels "
+            f"(it divides by 255 on load) — {FIX}"
+        )
     return torch.round(obj.reshape(n, 1, 64, 64).to(torch.float64)).to(torch.uint8)
 
 
@@ -85,8 +94,16 @@ def load_official(path: Path, identities: int = 50, name: str = "faces3d") -> Gr
 
 
 def load_procedural(root: Path | None = None, cache: bool = False) -> GroundTruthDataset:
-    return common.procedural_dataset("faces3d-procedural", PROCEDURAL_GRID, render.render_classes, render.GENERATOR,
-                                     render.VERSION, 1, root, cache=cache)
+    return common.procedural_dataset(
+        "faces3d-procedural",
+        PROCEDURAL_GRID,
+        render.render_classes,
+        render.GENERATOR,
+        render.VERSION,
+        1,
+        root,
+        cache=cache,
+    )
 
 
 def load(root: Path | None = None, source: str = "auto") -> GroundTruthDataset:
@@ -106,13 +123,29 @@ def load_stand_in(root: Path | None = None, source: str = "auto", *, cache: bool
     return load_procedural(root, cache)
 
 
-register(DatasetSpec(
-    name="faces3d", description="3D faces (Basel Face Model renders as in beta-TCVAE): grey 64x64",
-    factor_names=NAMES, factor_sizes=SIZES, latent=GRID.latent, channels=1,
-    official_files=(f"{SUBDIR}/{FILE_NAME}", FILE_NAME), procedural=True, load=load,
-))
-register(DatasetSpec(
-    name="faces3d-procedural", description="procedural parametric heads (same grid), rendered on the fly",
-    factor_names=NAMES, factor_sizes=SIZES, latent=GRID.latent, channels=1, official_files=(),
-    procedural=True, load=load_stand_in,
-))
+register(
+    DatasetSpec(
+        name="faces3d",
+        description="3D faces (Basel Face Model renders as in beta-TCVAE): grey 64x64",
+        factor_names=NAMES,
+        factor_sizes=SIZES,
+        latent=GRID.latent,
+        channels=1,
+        official_files=(f"{SUBDIR}/{FILE_NAME}", FILE_NAME),
+        procedural=True,
+        load=load,
+    )
+)
+register(
+    DatasetSpec(
+        name="faces3d-procedural",
+        description="procedural parametric heads (same grid), rendered on the fly",
+        factor_names=NAMES,
+        factor_sizes=SIZES,
+        latent=GRID.latent,
+        channels=1,
+        official_files=(),
+        procedural=True,
+        load=load_stand_in,
+    )
+)

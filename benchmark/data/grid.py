@@ -14,6 +14,7 @@ The order is the reference's; the random stream is not: a ``numpy.random.Generat
 the reference uses ``numpy.random.RandomState`` (Mersenne Twister), so the same seed draws other
 (equally distributed) samples and scores agree with the reference's to sampling noise, not bitwise.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -98,9 +99,7 @@ class FactorGrid:
         """Flat image indices of full factor-class rows ``(n, F)`` (all factors, storage order)."""
         classes = np.asarray(classes)
         if classes.ndim != 2 or classes.shape[1] != len(self.sizes):
-            raise BenchmarkError(
-                f"factor classes must have shape (n, {len(self.sizes)}), got {classes.shape}"
-            )
+            raise BenchmarkError(f"factor classes must have shape (n, {len(self.sizes)}), got {classes.shape}")
         classes = classes.astype(np.int64, copy=False)
         if np.any(classes < 0) or np.any(classes >= np.asarray(self.sizes)):
             raise BenchmarkError(f"factor classes out of range for sizes {self.sizes}")

@@ -8,6 +8,7 @@ N = 1,036,800) and the 2019 challenge release that disentanglement_lib hard-code
 realistic (4 and 4; N = 460,800). An uncompressed npz (``np.savez``, as published) is memory-mapped
 and read per batch; a compressed one is decompressed into memory once. No procedural stand-in.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,8 +25,15 @@ from benchmark.data.render import common
 from benchmark.errors import DatasetError
 from benchmark.data.render.common import checksum as sha256_file
 
-NAMES = ("object_color", "object_shape", "object_size", "camera_height", "background_color",
-         "horizontal_axis", "vertical_axis")
+NAMES = (
+    "object_color",
+    "object_shape",
+    "object_size",
+    "camera_height",
+    "background_color",
+    "horizontal_axis",
+    "vertical_axis",
+)
 SIZES_CURRENT = (6, 6, 2, 3, 3, 40, 40)
 SIZES_2019 = (4, 4, 2, 3, 3, 40, 40)
 VARIANTS = ("mpi3d_toy", "mpi3d_realistic", "mpi3d_real")
@@ -42,8 +50,10 @@ def grid_for_count(n: int, path: Path, name: str, extra_sizes=()) -> FactorGrid:
     for sizes in (SIZES_CURRENT, SIZES_2019) + tuple(extra_sizes):
         if int(np.prod(sizes)) == n:
             return FactorGrid.build(NAMES, sizes)
-    raise DatasetError(f"{path}: {n} images fit neither MPI3D release (1,036,800 = 6x6x2x3x3x40x40 or "
-                       f"460,800 = 4x4x2x3x3x40x40) — {_fix(name)}")
+    raise DatasetError(
+        f"{path}: {n} images fit neither MPI3D release (1,036,800 = 6x6x2x3x3x40x40 or "
+        f"460,800 = 4x4x2x3x3x40x40) — {_fix(name)}"
+    )
 
 
 def candidates(root: Path, name: str) -> list[Path]:
@@ -56,8 +66,15 @@ def open_images(path: Path, name: str, extra_sizes=()) -> np.ndarray:
     The header is checked first (uint8, (N, 64, 64, 3), N one release's image count, data present),
     so a crafted or truncated file is refused before anything is read or mapped.
     """
-    return npy.npz_member(path, "images", dtype=np.uint8, shape=(None, 64, 64, 3), fix=_fix(name), mmap=True,
-                          check=lambda head: grid_for_count(head.shape[0], path, name, extra_sizes))
+    return npy.npz_member(
+        path,
+        "images",
+        dtype=np.uint8,
+        shape=(None, 64, 64, 3),
+        fix=_fix(name),
+        mmap=True,
+        check=lambda head: grid_for_count(head.shape[0], path, name, extra_sizes),
+    )
 
 
 def load_file(path: Path, name: str, lazy: bool = True, extra_sizes=(), checksum: bool = True) -> GroundTruthDataset:
@@ -65,12 +82,16 @@ def load_file(path: Path, name: str, lazy: bool = True, extra_sizes=(), checksum
     path = Path(path)
     arr = open_images(path, name, extra_sizes)
     grid = grid_for_count(arr.shape[0], path, name, extra_sizes)
-    prov = Provenance("official", file=str(path), sha256=sha256_file(path) if checksum else None,
-                      version="2019 release (4x4)" if grid.sizes[0] == 4 else "current release (6x6)")
+    prov = Provenance(
+        "official",
+        file=str(path),
+        sha256=sha256_file(path) if checksum else None,
+        version="2019 release (4x4)" if grid.sizes[0] == 4 else "current release (6x6)",
+    )
     if not lazy or not isinstance(arr, np.memmap):
         images = torch.empty((arr.shape[0], 3, 64, 64), dtype=torch.uint8)
         for s in range(0, arr.shape[0], 20000):
-            images[s:s + 20000] = torch.from_numpy(np.array(arr[s:s + 20000])).permute(0, 3, 1, 2)
+            images[s : s + 20000] = torch.from_numpy(np.array(arr[s : s + 20000])).permute(0, 3, 1, 2)
         return GroundTruthDataset(name, grid, prov, images=images, max_value=255, channels=3)
 
     def read(indices: np.ndarray) -> torch.Tensor:
@@ -85,6 +106,7 @@ def _loader(name: str):
         root = data_root(root)
         resolve_source(name, root, source)  # only official: a missing file or another source is refused here
         return load_file(common.first_existing(candidates(root, name)), name, lazy=lazy)
+
     return load
 
 
@@ -93,8 +115,16 @@ for _name, _desc in (
     ("mpi3d_realistic", "MPI3D realistic: realistic renders of the robot-arm scenes, colour 64x64"),
     ("mpi3d_real", "MPI3D real: camera images of the robot arm, colour 64x64"),
 ):
-    register(DatasetSpec(
-        name=_name, description=_desc + " (grid 6x6 current or 4x4 2019 release, told apart by size)",
-        factor_names=NAMES, factor_sizes=SIZES_CURRENT, latent=tuple(range(7)), channels=3,
-        official_files=(f"{_name}/{_name}.npz", f"{_name}.npz"), procedural=False, load=_loader(_name),
-    ))
+    register(
+        DatasetSpec(
+            name=_name,
+            description=_desc + " (grid 6x6 current or 4x4 2019 release, told apart by size)",
+            factor_names=NAMES,
+            factor_sizes=SIZES_CURRENT,
+            latent=tuple(range(7)),
+            channels=3,
+            official_files=(f"{_name}/{_name}.npz", f"{_name}.npz"),
+            procedural=False,
+            load=_loader(_name),
+        )
+    )

@@ -13,6 +13,7 @@ or :func:`read_npy`, which parse the header first and refuse, with one
 
 Only then are the bytes read (or memory-mapped, for uncompressed members and files).
 """
+
 from __future__ import annotations
 
 import math
@@ -26,8 +27,13 @@ import numpy as np
 
 from benchmark.errors import BenchmarkError, DatasetError
 
-_KIND_NAMES = {"b": "bool", "i": "signed integer", "u": "unsigned integer", "f": "floating-point",
-               "U": "unicode string"}
+_KIND_NAMES = {
+    "b": "bool",
+    "i": "signed integer",
+    "u": "unsigned integer",
+    "f": "floating-point",
+    "U": "unicode string",
+}
 DtypeSpec = Union[str, np.dtype, type]
 
 
@@ -71,8 +77,15 @@ def _describe(dtype: DtypeSpec) -> str:
     return np.dtype(dtype).name
 
 
-def check_header(where: str, head: Header, dtype: DtypeSpec, shape: Sequence[Optional[int]], fix: str,
-                 available: Optional[int] = None, check: Optional[Callable[[Header], None]] = None) -> None:
+def check_header(
+    where: str,
+    head: Header,
+    dtype: DtypeSpec,
+    shape: Sequence[Optional[int]],
+    fix: str,
+    available: Optional[int] = None,
+    check: Optional[Callable[[Header], None]] = None,
+) -> None:
     """Refuse a header whose dtype, shape or size does not fit; ``where`` names the file and array.
 
     Parameters
@@ -94,27 +107,47 @@ def check_header(where: str, head: Header, dtype: DtypeSpec, shape: Sequence[Opt
         that a size no dataset has is named as such rather than as truncation.
     """
     dt = head.dtype
-    expected = "(" + ", ".join(("D" if i else "N") if s is None else str(s) for i, s in enumerate(shape)) \
-        + ("," if len(shape) == 1 else "") + ")"
+    expected = (
+        "("
+        + ", ".join(("D" if i else "N") if s is None else str(s) for i, s in enumerate(shape))
+        + ("," if len(shape) == 1 else "")
+        + ")"
+    )
     if dt.hasobject:
-        raise DatasetError(f"{where} holds Python objects (dtype {dt}), which are never read (a crafted or foreign "
-                           f"file); expected {expected} {_describe(dtype)} — {fix}")
+        raise DatasetError(
+            f"{where} holds Python objects (dtype {dt}), which are never read (a crafted or foreign "
+            f"file); expected {expected} {_describe(dtype)} — {fix}"
+        )
     if isinstance(dtype, str) and all(k in _KIND_NAMES for k in dtype):
         ok = dt.kind in dtype and dt.names is None and dt.subdtype is None
     else:
         ok = dt.newbyteorder("=") == np.dtype(dtype).newbyteorder("=")
-    if not ok or len(head.shape) != len(shape) or any(d < 0 for d in head.shape) \
-            or any(s is not None and d != s for d, s in zip(head.shape, shape)):
+    if (
+        not ok
+        or len(head.shape) != len(shape)
+        or any(d < 0 for d in head.shape)
+        or any(s is not None and d != s for d, s in zip(head.shape, shape))
+    ):
         raise DatasetError(f"{where} is {head.shape} {dt}, expected {expected} {_describe(dtype)} — {fix}")
     if check is not None:
         check(head)
     if available is not None and head.nbytes > available:
-        raise DatasetError(f"{where} declares {head.shape} {dt} ({head.nbytes:,} bytes) but the file holds "
-                           f"{max(available, 0):,}; it is truncated or corrupt — {fix}")
+        raise DatasetError(
+            f"{where} declares {head.shape} {dt} ({head.nbytes:,} bytes) but the file holds "
+            f"{max(available, 0):,}; it is truncated or corrupt — {fix}"
+        )
 
 
-def npz_member(path, key: str, *, dtype: DtypeSpec, shape: Sequence[Optional[int]], fix: str,
-               mmap: bool = False, check: Optional[Callable[[Header], None]] = None) -> np.ndarray:
+def npz_member(
+    path,
+    key: str,
+    *,
+    dtype: DtypeSpec,
+    shape: Sequence[Optional[int]],
+    fix: str,
+    mmap: bool = False,
+    check: Optional[Callable[[Header], None]] = None,
+) -> np.ndarray:
     """One array of an ``.npz`` file, its header checked by :func:`check_header` before any read.
 
     Parameters
@@ -143,20 +176,29 @@ def npz_member(path, key: str, *, dtype: DtypeSpec, shape: Sequence[Optional[int
             try:
                 info = zf.getinfo(f"{key}.npy")
             except KeyError:
-                raise DatasetError(f"{path}: no array {key!r} in the npz (found "
-                                   f"{[n[:-4] for n in zf.namelist() if n.endswith('.npy')]}) — {fix}") from None
+                raise DatasetError(
+                    f"{path}: no array {key!r} in the npz (found "
+                    f"{[n[:-4] for n in zf.namelist() if n.endswith('.npy')]}) — {fix}"
+                ) from None
             with zf.open(info) as f:
                 head = parse_header(f)
             check_header(where, head, dtype, shape, fix, available=info.file_size - head.offset, check=check)
             if mmap and info.compress_type == zipfile.ZIP_STORED:
                 offset = _stored_data_offset(path, info) + head.offset
                 if offset + head.nbytes > path.stat().st_size:
-                    raise DatasetError(f"{where} is truncated ({head.shape} {head.dtype} does not fit in the file) "
-                                       f"— {fix}")
+                    raise DatasetError(
+                        f"{where} is truncated ({head.shape} {head.dtype} does not fit in the file) — {fix}"
+                    )
                 if head.nbytes == 0:  # np.memmap refuses empty maps
                     return np.empty(head.shape, head.dtype)
-                return np.memmap(path, dtype=head.dtype, mode="r", offset=offset, shape=head.shape,
-                                 order="F" if head.fortran else "C")
+                return np.memmap(
+                    path,
+                    dtype=head.dtype,
+                    mode="r",
+                    offset=offset,
+                    shape=head.shape,
+                    order="F" if head.fortran else "C",
+                )
             with zf.open(info) as f:
                 return np.lib.format.read_array(f, allow_pickle=False)
     except BenchmarkError:  # ours, and the caller's check: already one line
@@ -164,17 +206,20 @@ def npz_member(path, key: str, *, dtype: DtypeSpec, shape: Sequence[Optional[int
     except MemoryError:
         raise DatasetError(f"{where}: not enough memory to read it — free memory, or {fix}") from None
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, NotImplementedError) as e:
-        raise DatasetError(f"{where}: cannot read it ({type(e).__name__}: {first_line(e)}); the file is truncated "
-                           f"or corrupt — {fix}") from None
+        raise DatasetError(
+            f"{where}: cannot read it ({type(e).__name__}: {first_line(e)}); the file is truncated or corrupt — {fix}"
+        ) from None
 
 
 def npz_string(path, key: str, fix: str, max_chars: int = 4096) -> str:
     """A string stored as a 0-d unicode array in an npz (a cache's key, generator, version or info),
     refused without reading when its declared length exceeds ``max_chars``."""
+
     def short(head: Header) -> None:
         if head.dtype.itemsize > 4 * max_chars:  # numpy's unicode is UCS-4
-            raise DatasetError(f"{path}: array {key!r} declares a {head.dtype} string, longer than "
-                               f"{max_chars} characters — {fix}")
+            raise DatasetError(
+                f"{path}: array {key!r} declares a {head.dtype} string, longer than {max_chars} characters — {fix}"
+            )
 
     return str(npz_member(path, key, dtype="U", shape=(), fix=fix, check=short))
 
@@ -186,12 +231,21 @@ def npz_keys(path, fix: str) -> list[str]:
         with zipfile.ZipFile(path) as zf:
             return [n[:-4] for n in zf.namelist() if n.endswith(".npy")]
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-        raise DatasetError(f"{path}: not a readable npz (zip) file ({type(e).__name__}: {first_line(e)}); "
-                           f"it is truncated or corrupt — {fix}") from None
+        raise DatasetError(
+            f"{path}: not a readable npz (zip) file ({type(e).__name__}: {first_line(e)}); "
+            f"it is truncated or corrupt — {fix}"
+        ) from None
 
 
-def read_npy(path, *, dtype: DtypeSpec, shape: Sequence[Optional[int]], fix: str, mmap: bool = False,
-             check: Optional[Callable[[Header], None]] = None) -> np.ndarray:
+def read_npy(
+    path,
+    *,
+    dtype: DtypeSpec,
+    shape: Sequence[Optional[int]],
+    fix: str,
+    mmap: bool = False,
+    check: Optional[Callable[[Header], None]] = None,
+) -> np.ndarray:
     """A ``.npy`` file, its header checked before the data is read or (``mmap``) memory-mapped.
 
     ``dtype``, ``shape``, ``fix`` and ``check`` are as in :func:`npz_member`; an empty file is
@@ -206,8 +260,14 @@ def read_npy(path, *, dtype: DtypeSpec, shape: Sequence[Optional[int]], fix: str
             head = parse_header(f)
             check_header(str(path), head, dtype, shape, fix, available=size - head.offset, check=check)
             if mmap and head.nbytes:
-                return np.memmap(path, dtype=head.dtype, mode="r", offset=head.offset, shape=head.shape,
-                                 order="F" if head.fortran else "C")
+                return np.memmap(
+                    path,
+                    dtype=head.dtype,
+                    mode="r",
+                    offset=head.offset,
+                    shape=head.shape,
+                    order="F" if head.fortran else "C",
+                )
             f.seek(0)
             return np.lib.format.read_array(f, allow_pickle=False)
     except BenchmarkError:  # ours, and the caller's check: already one line
@@ -215,8 +275,10 @@ def read_npy(path, *, dtype: DtypeSpec, shape: Sequence[Optional[int]], fix: str
     except MemoryError:
         raise DatasetError(f"{path}: not enough memory to read it — free memory, or {fix}") from None
     except (EOFError, OSError, ValueError) as e:
-        raise DatasetError(f"{path}: cannot read it as a .npy array ({type(e).__name__}: {first_line(e)}); "
-                           f"the file is truncated or corrupt — {fix}") from None
+        raise DatasetError(
+            f"{path}: cannot read it as a .npy array ({type(e).__name__}: {first_line(e)}); "
+            f"the file is truncated or corrupt — {fix}"
+        ) from None
 
 
 def _stored_data_offset(path: Path, info: zipfile.ZipInfo) -> int:

@@ -5,6 +5,7 @@ plain dict of strings, tuples, numbers and numpy arrays written by Python 2, so 
 entry with an allow-list of constructors (numpy's array reconstruction and builtin containers) and
 ``encoding='latin1'`` (Python 2 byte strings). Anything else in the pickle is refused.
 """
+
 from __future__ import annotations
 
 import io
@@ -12,6 +13,7 @@ import pickle
 import zipfile
 
 import numpy as np
+
 
 def _numpy_reconstruct():
     try:
@@ -57,8 +59,10 @@ def read_pickled_entry(path, key: str):
     with zipfile.ZipFile(path) as zf:
         info = zf.getinfo(f"{key}.npy")
         if info.file_size > MAX_PICKLE_BYTES:
-            raise ValueError(f"{key} declares {info.file_size:,} bytes, more than the {MAX_PICKLE_BYTES:,} "
-                             "a metadata pickle may take")
+            raise ValueError(
+                f"{key} declares {info.file_size:,} bytes, more than the {MAX_PICKLE_BYTES:,} "
+                "a metadata pickle may take"
+            )
         with zf.open(info) as f:
             head = parse_header(f)
             if head.dtype != np.dtype(object):

@@ -1,4 +1,5 @@
 """Where dataset files live: ``--data-dir`` beats ``$DISENTANGLE_BENCH_DATA`` beats ``./datasets``."""
+
 from __future__ import annotations
 
 import os

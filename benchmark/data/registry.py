@@ -5,6 +5,7 @@ Each dataset module registers a :class:`DatasetSpec` with :func:`register`: its 
 reads, and the loader. Every loader has the signature ``load(root=None, source="auto", **options)``,
 and :func:`resolve_source` is the one place that decides what ``source`` means for a dataset.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -87,8 +88,14 @@ def get_spec(name: str) -> DatasetSpec:
 SOURCES = ("auto", "official", "procedural")
 
 
-def resolve_source(spec_or_name: DatasetSpec | str, root=None, source: str = "auto", *, require_files: bool = True,
-                   notice: bool = False) -> str:
+def resolve_source(
+    spec_or_name: DatasetSpec | str,
+    root=None,
+    source: str = "auto",
+    *,
+    require_files: bool = True,
+    notice: bool = False,
+) -> str:
     """Which pixels a dataset is read from: ``"official"`` or ``"procedural"``.
 
     Parameters
@@ -126,19 +133,26 @@ def resolve_source(spec_or_name: DatasetSpec | str, root=None, source: str = "au
     root = data_root(root)
     present = bool(spec.official_present(root))
     base = downloads.ALIASES.get(spec.name, spec.name)
-    get = (f"run: python -m benchmark data download {base}" if base in downloads.DOWNLOADS
-           else "see datasets/README.md for how to obtain it")
+    get = (
+        f"run: python -m benchmark data download {base}"
+        if base in downloads.DOWNLOADS
+        else "see datasets/README.md for how to obtain it"
+    )
     stand_in = f"{spec.name}-procedural"
     if source == "procedural" and not spec.procedural:
         other = f" or the dataset {stand_in}" if stand_in in _REGISTRY else ""
         raise DatasetError(f"{spec.name} has no procedural generator; use its official file ({get}){other}")
     if source == "official" and not spec.official_files:
-        raise DatasetError(f"{spec.name} has only one source, procedural (no official file); ask for source "
-                           "procedural or auto")
+        raise DatasetError(
+            f"{spec.name} has only one source, procedural (no official file); ask for source procedural or auto"
+        )
     if source == "procedural" or (source == "auto" and spec.procedural and not present):
         if source == "auto" and notice and spec.official_files:
-            print(f"notice: {spec.name}: no official file under {root}; using the procedural generator "
-                  f"(for the official data, {get})", file=sys.stderr)
+            print(
+                f"notice: {spec.name}: no official file under {root}; using the procedural generator "
+                f"(for the official data, {get})",
+                file=sys.stderr,
+            )
         return "procedural"
     if require_files and not present:
         if spec.procedural:
@@ -147,8 +161,9 @@ def resolve_source(spec_or_name: DatasetSpec | str, root=None, source: str = "au
             fix = f"{get}, or use the dataset {stand_in}"
         else:
             fix = get
-        raise DatasetError(f"no official file for {spec.name} under {root} (expected {root / spec.official_files[0]}); "
-                           f"{fix}")
+        raise DatasetError(
+            f"no official file for {spec.name} under {root} (expected {root / spec.official_files[0]}); {fix}"
+        )
     return "official"
 
 

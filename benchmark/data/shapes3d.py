@@ -13,6 +13,7 @@ Registered names
 ``shapes3d-procedural``
     :mod:`benchmark.data.render.scenes`: the same grid and factor values rendered on the fly.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -52,8 +53,10 @@ def classes_from_labels(path: Path, labels: np.ndarray, grid: FactorGrid) -> tup
         col = labels[:, i]
         uniq = np.unique(col)
         if len(uniq) != size:
-            raise DatasetError(f"{path}: labels column {i} ({name}) has {len(uniq)} distinct values, expected {size} — "
-                               f"the file is not 3dshapes ({LAYOUT}); {FIX}")
+            raise DatasetError(
+                f"{path}: labels column {i} ({name}) has {len(uniq)} distinct values, expected {size} — "
+                f"the file is not 3dshapes ({LAYOUT}); {FIX}"
+            )
         classes[:, i] = np.searchsorted(uniq, col)
         values.append(uniq)
     return classes, values
@@ -67,11 +70,15 @@ def validate_file(path: Path, grid: FactorGrid = GRID):
     try:
         f = h5py.File(path, "r")
     except Exception as e:
-        raise DatasetError(f"{path}: cannot open it as HDF5 ({type(e).__name__}: {e}); the file is truncated or corrupt — {FIX}") from None
+        raise DatasetError(
+            f"{path}: cannot open it as HDF5 ({type(e).__name__}: {e}); the file is truncated or corrupt — {FIX}"
+        ) from None
     try:
         for key in ("images", "labels"):
             if not isinstance(f.get(key), h5py.Dataset):  # absent, or a group of that name
-                raise DatasetError(f"{path}: no HDF5 dataset {key!r} (found {sorted(f.keys())[:10]}); expected {LAYOUT} — {FIX}")
+                raise DatasetError(
+                    f"{path}: no HDF5 dataset {key!r} (found {sorted(f.keys())[:10]}); expected {LAYOUT} — {FIX}"
+                )
         im, lb = f["images"], f["labels"]
         if im.shape != (n, 64, 64, 3) or im.dtype != np.uint8:
             raise DatasetError(f"{path}: images is {im.shape} {im.dtype}, expected ({n}, 64, 64, 3) uint8 — {FIX}")
@@ -81,11 +88,15 @@ def validate_file(path: Path, grid: FactorGrid = GRID):
             labels = lb[()]
             im[n - 1]  # the last image must be readable (catches truncated files)
         except Exception as e:
-            raise DatasetError(f"{path}: cannot read the data ({type(e).__name__}: {e}); the file is truncated — {FIX}") from None
+            raise DatasetError(
+                f"{path}: cannot read the data ({type(e).__name__}: {e}); the file is truncated — {FIX}"
+            ) from None
         classes, values = classes_from_labels(path, labels, grid)
         if not np.array_equal(classes @ grid.bases, np.arange(n)):
-            raise DatasetError(f"{path}: labels are not the complete factor grid in row-major order "
-                               f"(floor_hue slowest ... orientation fastest) — {FIX}")
+            raise DatasetError(
+                f"{path}: labels are not the complete factor grid in row-major order "
+                f"(floor_hue slowest ... orientation fastest) — {FIX}"
+            )
     except BaseException:
         f.close()
         raise
@@ -103,8 +114,9 @@ def read_images(f, grid: FactorGrid, chunk: int = 8000) -> torch.Tensor:
     return out
 
 
-def load_official(path: Path, lazy: bool = False, grid: FactorGrid = GRID, name: str = "shapes3d",
-                  checksum: bool = True) -> GroundTruthDataset:
+def load_official(
+    path: Path, lazy: bool = False, grid: FactorGrid = GRID, name: str = "shapes3d", checksum: bool = True
+) -> GroundTruthDataset:
     """The official file as a dataset (``lazy``: read each batch from the file on demand)."""
     path = Path(path)
     f, grid = validate_file(path, grid)
@@ -127,8 +139,9 @@ def load_official(path: Path, lazy: bool = False, grid: FactorGrid = GRID, name:
 
 
 def load_procedural(root: Path | None = None, cache: bool = False) -> GroundTruthDataset:
-    return common.procedural_dataset("shapes3d-procedural", GRID, render.render_classes, render.GENERATOR,
-                                     render.VERSION, 3, root, cache=cache)
+    return common.procedural_dataset(
+        "shapes3d-procedural", GRID, render.render_classes, render.GENERATOR, render.VERSION, 3, root, cache=cache
+    )
 
 
 def load(root: Path | None = None, source: str = "auto", *, lazy: bool = False) -> GroundTruthDataset:
@@ -148,14 +161,29 @@ def load_stand_in(root: Path | None = None, source: str = "auto", *, cache: bool
     return load_procedural(root, cache)
 
 
-register(DatasetSpec(
-    name="shapes3d", description="3dshapes (Kim & Mnih 2018): floor, wall, object; colour 64x64",
-    factor_names=NAMES, factor_sizes=SIZES, latent=GRID.latent, channels=3,
-    official_files=(f"{SUBDIR}/{FILE_NAME}", FILE_NAME), procedural=True, load=load,
-))
-register(DatasetSpec(
-    name="shapes3d-procedural",
-    description="procedural Shapes3D scenes (same factors and values), rendered on the fly",
-    factor_names=NAMES, factor_sizes=SIZES, latent=GRID.latent, channels=3, official_files=(),
-    procedural=True, load=load_stand_in,
-))
+register(
+    DatasetSpec(
+        name="shapes3d",
+        description="3dshapes (Kim & Mnih 2018): floor, wall, object; colour 64x64",
+        factor_names=NAMES,
+        factor_sizes=SIZES,
+        latent=GRID.latent,
+        channels=3,
+        official_files=(f"{SUBDIR}/{FILE_NAME}", FILE_NAME),
+        procedural=True,
+        load=load,
+    )
+)
+register(
+    DatasetSpec(
+        name="shapes3d-procedural",
+        description="procedural Shapes3D scenes (same factors and values), rendered on the fly",
+        factor_names=NAMES,
+        factor_sizes=SIZES,
+        latent=GRID.latent,
+        channels=3,
+        official_files=(),
+        procedural=True,
+        load=load_stand_in,
+    )
+)

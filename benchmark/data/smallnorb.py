@@ -17,6 +17,7 @@ reordered into the row-major grid, checking that every grid cell occurs exactly 
 resized 96 -> 64 with Lanczos (antialiased), and the decoded grid is cached as
 ``<data root>/small_norb/smallnorb_64x64.npy`` (with a JSON sidecar, :mod:`benchmark.data.cache`).
 """
+
 from __future__ import annotations
 
 import math
@@ -42,8 +43,7 @@ SIZES = (5, 10, 9, 18, 6)
 LATENT = (0, 2, 3, 4)
 GRID = FactorGrid.build(NAMES, SIZES, latent=LATENT)
 # 0x1E3D4C55 byte, 0x1E3D4C54 int32, 0x1E3D4C56 int16, 0x1E3D4C51 float32, 0x1E3D4C53 float64
-MAGIC = {507333717: np.uint8, 507333716: np.int32, 507333718: np.int16, 507333713: np.float32,
-         507333715: np.float64}
+MAGIC = {507333717: np.uint8, 507333716: np.int32, 507333718: np.int16, 507333713: np.float32, 507333715: np.float64}
 MAGIC_OF = {np.dtype(v): k for k, v in MAGIC.items()}
 FIX = f"download the six smallnorb-*.mat files from {OFFICIAL_URL} (gunzip them) into <data root>/{SUBDIR}/"
 
@@ -60,8 +60,10 @@ def read_matrix(path: Path) -> np.ndarray:
             magic, ndim = (int(x) for x in np.frombuffer(head, dtype="<i4"))
             if magic not in MAGIC:
                 hint = " (gzip-compressed: gunzip it first)" if head[:2] == b"\x1f\x8b" else ""
-                raise DatasetError(f"{path}: magic number {magic} is not an NYU binary matrix "
-                                   f"(expected one of {sorted(MAGIC)}){hint} — {FIX}")
+                raise DatasetError(
+                    f"{path}: magic number {magic} is not an NYU binary matrix "
+                    f"(expected one of {sorted(MAGIC)}){hint} — {FIX}"
+                )
             if not 0 < ndim <= 16:
                 raise DatasetError(f"{path}: header says {ndim} dimensions — the file is corrupt — {FIX}")
             dims_raw = f.read(4 * max(3, ndim))
@@ -78,8 +80,10 @@ def read_matrix(path: Path) -> np.ndarray:
         raise DatasetError(f"{path}: negative dimension in {dims} — the file is corrupt — {FIX}")
     need = offset + math.prod(dims) * dtype.itemsize  # Python ints: np.prod wraps around at 2**63
     if size != need:
-        raise DatasetError(f"{path}: {size} bytes, but the header {dims} {dtype.name} needs {need}; "
-                           f"the file is truncated or corrupt — {FIX}")
+        raise DatasetError(
+            f"{path}: {size} bytes, but the header {dims} {dtype.name} needs {need}; "
+            f"the file is truncated or corrupt — {FIX}"
+        )
     if math.prod(dims) == 0:
         return np.zeros(dims, dtype=dtype)
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=dims)
@@ -110,7 +114,9 @@ def read_part(dat: Path, cat: Path, info: Path):
     if c.dtype != np.int32 or c.shape != (n,):
         raise DatasetError(f"{cat}: {c.shape} {c.dtype}, expected ({n},) int32 categories — {FIX}")
     if i.dtype != np.int32 or i.shape != (n, 4):
-        raise DatasetError(f"{info}: {i.shape} {i.dtype}, expected ({n}, 4) int32 (instance, elevation, azimuth, lighting) — {FIX}")
+        raise DatasetError(
+            f"{info}: {i.shape} {i.dtype}, expected ({n}, 4) int32 (instance, elevation, azimuth, lighting) — {FIX}"
+        )
     info_arr = np.asarray(i, dtype=np.int64)
     if np.any(info_arr[:, 2] % 2):
         raise DatasetError(f"{info}: odd azimuth values; expected 0, 2, ..., 34 — {FIX}")
@@ -128,14 +134,18 @@ def assemble(parts, grid: FactorGrid = GRID, progress: bool = True, where: str =
     bad = (rows < 0) | (rows >= sizes)
     if bad.any():
         j = int(np.argwhere(bad.any(1))[0, 0])
-        raise DatasetError(f"{where}: factor row {rows[j].tolist()} lies outside the grid {list(grid.sizes)} "
-                           f"(category, instance, elevation, azimuth/2, lighting) — {FIX}")
+        raise DatasetError(
+            f"{where}: factor row {rows[j].tolist()} lies outside the grid {list(grid.sizes)} "
+            f"(category, instance, elevation, azimuth/2, lighting) — {FIX}"
+        )
     index = rows @ grid.bases
     counts = np.bincount(index, minlength=grid.num_images)
     if len(index) != grid.num_images or counts.max() != 1:
         missing = int((counts == 0).sum())
-        raise DatasetError(f"{where} hold {len(index)} images covering {grid.num_images - missing} of "
-                           f"{grid.num_images} grid cells (duplicates or gaps); expected each cell once — {FIX}")
+        raise DatasetError(
+            f"{where} hold {len(index)} images covering {grid.num_images - missing} of "
+            f"{grid.num_images} grid cells (duplicates or gaps); expected each cell once — {FIX}"
+        )
     from tqdm import tqdm
 
     out = np.empty((grid.num_images, 1, 64, 64), dtype=np.uint8)
@@ -149,8 +159,9 @@ def assemble(parts, grid: FactorGrid = GRID, progress: bool = True, where: str =
     return out
 
 
-def load(root: Path | None = None, source: str = "auto", *, grid: FactorGrid = GRID,
-         progress: bool = True) -> GroundTruthDataset:
+def load(
+    root: Path | None = None, source: str = "auto", *, grid: FactorGrid = GRID, progress: bool = True
+) -> GroundTruthDataset:
     """The six official files (the only source), decoded once and cached."""
     root = data_root(root)
     resolve_source("smallnorb", root, source)
@@ -163,15 +174,26 @@ def load(root: Path | None = None, source: str = "auto", *, grid: FactorGrid = G
     cache = root / SUBDIR / CACHE_NAME
     images = common.load_cache(cache, key, (grid.num_images, 1, 64, 64))
     if images is None:
-        images = assemble([read_part(*t) for t in triples], grid, progress, where=f"the smallNORB files in {root / SUBDIR}")
+        images = assemble(
+            [read_part(*t) for t in triples], grid, progress, where=f"the smallNORB files in {root / SUBDIR}"
+        )
         cache = common.save_cache(cache, key, images)
     prov = Provenance("official", file=str(root / SUBDIR), version=f"listing-sha256:{key}")
-    return GroundTruthDataset("smallnorb", grid, prov, images=torch.from_numpy(np.ascontiguousarray(images)),
-                              max_value=255, channels=1)
+    return GroundTruthDataset(
+        "smallnorb", grid, prov, images=torch.from_numpy(np.ascontiguousarray(images)), max_value=255, channels=1
+    )
 
 
-register(DatasetSpec(
-    name="smallnorb", description="smallNORB (LeCun et al. 2004): toys under varied pose and light; grey 64x64",
-    factor_names=NAMES, factor_sizes=SIZES, latent=LATENT, channels=1,
-    official_files=tuple(f"{SUBDIR}/{p}-dat.mat" for p in PREFIXES), procedural=False, load=load,
-))
+register(
+    DatasetSpec(
+        name="smallnorb",
+        description="smallNORB (LeCun et al. 2004): toys under varied pose and light; grey 64x64",
+        factor_names=NAMES,
+        factor_sizes=SIZES,
+        latent=LATENT,
+        channels=1,
+        official_files=tuple(f"{SUBDIR}/{p}-dat.mat" for p in PREFIXES),
+        procedural=False,
+        load=load,
+    )
+)

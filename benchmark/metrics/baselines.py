@@ -18,6 +18,7 @@ like a trained model, except the ground truth, which is a code array by flat ind
   paper used the untrained VAE encoder). This module never builds models itself.
 * ``ground_truth``: the latent factor classes of each image, float32 ``(N, K)``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -60,13 +61,18 @@ def pca_encoder(dataset, rng: np.random.Generator, n_components: int = 10, num_f
 
     x = _fit_sample(dataset, rng, num_fit)
     pca = PCA(n_components=n_components, random_state=int(rng.integers(2**31 - 1))).fit(x)
-    info = {"baseline": "pca", "n_components": n_components, "num_fit": num_fit,
-            "explained_variance_ratio": float(pca.explained_variance_ratio_.sum())}
+    info = {
+        "baseline": "pca",
+        "n_components": n_components,
+        "num_fit": num_fit,
+        "explained_variance_ratio": float(pca.explained_variance_ratio_.sum()),
+    }
     return LinearEncoder(pca.mean_, pca.components_, "pca", info)
 
 
-def ica_encoder(dataset, rng: np.random.Generator, n_components: int = 10, num_fit: int = 10_000,
-                max_iter: int = 400) -> LinearEncoder:
+def ica_encoder(
+    dataset, rng: np.random.Generator, n_components: int = 10, num_fit: int = 10_000, max_iter: int = 400
+) -> LinearEncoder:
     """FastICA fitted with scikit-learn on ``num_fit`` random images."""
     import warnings
 
@@ -77,16 +83,23 @@ def ica_encoder(dataset, rng: np.random.Generator, n_components: int = 10, num_f
 
     x = _fit_sample(dataset, rng, num_fit)
     pca = PCA(n_components=n_components, random_state=int(rng.integers(2**31 - 1))).fit(x)
-    ica = FastICA(n_components=n_components, whiten="unit-variance", max_iter=max_iter,
-                  random_state=int(rng.integers(2**31 - 1)))
+    ica = FastICA(
+        n_components=n_components, whiten="unit-variance", max_iter=max_iter, random_state=int(rng.integers(2**31 - 1))
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         ica.fit(pca.transform(x))
     # ((x - m_p) P^T - m_i) C^T = (x - m_p - m_i P) (C P)^T because P's rows are orthonormal.
     mean = pca.mean_ + ica.mean_ @ pca.components_
     components = ica.components_ @ pca.components_
-    info = {"baseline": "ica", "n_components": n_components, "num_fit": num_fit, "n_iter": int(ica.n_iter_),
-            "whitening": "pca", "converged": not any(issubclass(w.category, ConvergenceWarning) for w in caught)}
+    info = {
+        "baseline": "ica",
+        "n_components": n_components,
+        "num_fit": num_fit,
+        "n_iter": int(ica.n_iter_),
+        "whitening": "pca",
+        "converged": not any(issubclass(w.category, ConvergenceWarning) for w in caught),
+    }
     return LinearEncoder(mean, components, "ica", info)
 
 

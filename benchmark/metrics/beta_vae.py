@@ -28,6 +28,7 @@ Two classifier variants:
     accuracy below the converged one; quote the reference variant there. On dSprites the paper
     predicts only 4 factors (scale, rotation, posX, posY): pass ``factors=``.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -63,8 +64,9 @@ def _factor_positions(grid, factors) -> list[int]:
     return out
 
 
-def sample_beta_vae(grid, rng: np.random.Generator, num_points: int, batch_size: int = 64,
-                    factors: Sequence | None = None):
+def sample_beta_vae(
+    grid, rng: np.random.Generator, num_points: int, batch_size: int = 64, factors: Sequence | None = None
+):
     """Index pairs of ``num_points`` labelled points, drawn in the reference's order.
 
     Per point: k, batch A latents, batch B latents, then A's and B's nuisance factors.
@@ -97,8 +99,8 @@ def features(codes, idx_a: np.ndarray, idx_b: np.ndarray, chunk: int = 256) -> n
     """
     out = []
     for s in range(0, idx_a.shape[0], chunk):
-        za = gather(codes, idx_a[s:s + chunk])
-        zb = gather(codes, idx_b[s:s + chunk])
+        za = gather(codes, idx_a[s : s + chunk])
+        zb = gather(codes, idx_b[s : s + chunk])
         out.append(np.mean(np.abs(za - zb), axis=1))
     if not out:
         return np.zeros((0, getattr(codes, "dim", 0) or 0))
@@ -159,7 +161,7 @@ def _fit_adagrad(x, y, num_classes, rng, lr=1e-2, batch=64, max_epochs=200, tol=
         perm = torch.randperm(len(xt), generator=g)
         total = 0.0
         for s in range(0, len(xt), batch):
-            sel = perm[s:s + batch]
+            sel = perm[s : s + batch]
             loss = torch.nn.functional.cross_entropy(lin(xt[sel]), yt[sel])
             opt.zero_grad()
             loss.backward()
@@ -198,9 +200,18 @@ def _optimum_train_accuracy(x, y) -> float:
     return float(np.mean(model.predict(x) == y))
 
 
-def beta_vae_score(codes, grid, rng: np.random.Generator, batch_size: int = 64, num_train: int = 10_000,
-                   num_eval: int = 5_000, classifier: str = "sklearn_logreg", factors: Sequence | None = None,
-                   samples=None, logreg_solver: str = "lbfgs") -> dict:
+def beta_vae_score(
+    codes,
+    grid,
+    rng: np.random.Generator,
+    batch_size: int = 64,
+    num_train: int = 10_000,
+    num_eval: int = 5_000,
+    classifier: str = "sklearn_logreg",
+    factors: Sequence | None = None,
+    samples=None,
+    logreg_solver: str = "lbfgs",
+) -> dict:
     """BetaVAE score.
 
     Parameters
@@ -238,8 +249,10 @@ def beta_vae_score(codes, grid, rng: np.random.Generator, batch_size: int = 64, 
     extra = {}
     if classifier == "sklearn_logreg":
         if len(np.unique(ty)) < 2:  # the reference's LogisticRegression raises a bare ValueError here
-            raise BenchmarkError(f"beta_vae: every training label is factor {int(ty[0])}; the classifier needs at least "
-                                 "2 latent factors and enough points (num_train) to see 2 of them")
+            raise BenchmarkError(
+                f"beta_vae: every training label is factor {int(ty[0])}; the classifier needs at least "
+                "2 latent factors and enough points (num_train) to see 2 of them"
+            )
         # float64 like the reference's feature matrix (np.zeros): sklearn fits float32 input in
         # float32, and where lbfgs stops at max_iter the two precisions give different accuracies
         x_train, x_eval = x_train.astype(np.float64), x_eval.astype(np.float64)

@@ -46,6 +46,7 @@ Variants (the ``variant`` argument; both name themselves in results):
     trees (the gradient-boosting analogue of the impurity decrease), normalised to sum 1.
     Much faster per fit (docs/performance.md); scores are close to but not identical with ``gbt``.
 """
+
 from __future__ import annotations
 
 import os
@@ -106,16 +107,22 @@ def _fit_gbt(x_train, y_train, x_test, y_test, seed):
     from benchmark.metrics.gbt import fit_gradient_boosting
 
     model = fit_gradient_boosting(x_train, y_train, np.random.default_rng(seed))
-    return (np.abs(model.feature_importances), float(np.mean(model.predict() == y_train)),
-            float(np.mean(model.predict(x_test) == y_test)))
+    return (
+        np.abs(model.feature_importances),
+        float(np.mean(model.predict() == y_train)),
+        float(np.mean(model.predict(x_test) == y_test)),
+    )
 
 
 def _fit_gbt_sklearn(x_train, y_train, x_test, y_test, seed):
     from sklearn.ensemble import GradientBoostingClassifier
 
     model = GradientBoostingClassifier(random_state=seed).fit(x_train, y_train)
-    return (np.abs(model.feature_importances_), float(np.mean(model.predict(x_train) == y_train)),
-            float(np.mean(model.predict(x_test) == y_test)))
+    return (
+        np.abs(model.feature_importances_),
+        float(np.mean(model.predict(x_train) == y_train)),
+        float(np.mean(model.predict(x_test) == y_test)),
+    )
 
 
 def _hist_gain_importance(model, num_features: int) -> np.ndarray:
@@ -137,11 +144,19 @@ def _fit_hist_gbt(x_train, y_train, x_test, y_test, seed):
 
     with threadpool_limits(1, user_api="openmp"):  # parallelism comes from fitting factors side by side
         model = HistGradientBoostingClassifier(
-            max_iter=100, learning_rate=0.1, max_depth=3, max_leaf_nodes=None, min_samples_leaf=1,
-            early_stopping=False, random_state=seed,
+            max_iter=100,
+            learning_rate=0.1,
+            max_depth=3,
+            max_leaf_nodes=None,
+            min_samples_leaf=1,
+            early_stopping=False,
+            random_state=seed,
         ).fit(x_train, y_train)
-        return (_hist_gain_importance(model, x_train.shape[1]), float(np.mean(model.predict(x_train) == y_train)),
-                float(np.mean(model.predict(x_test) == y_test)))
+        return (
+            _hist_gain_importance(model, x_train.shape[1]),
+            float(np.mean(model.predict(x_train) == y_train)),
+            float(np.mean(model.predict(x_test) == y_test)),
+        )
 
 
 def importance_matrix(x_train, y_train, x_test, y_test, rng, variant="gbt", n_jobs=None):
@@ -170,8 +185,17 @@ def importance_matrix(x_train, y_train, x_test, y_test, rng, variant="gbt", n_jo
     return r, train_acc, test_acc
 
 
-def dci(codes, grid, rng: np.random.Generator, num_train: int = 10_000, num_test: int = 5_000,
-        batch_size: int = 16, variant: str = "gbt", n_jobs: int | None = None, samples=None) -> dict:
+def dci(
+    codes,
+    grid,
+    rng: np.random.Generator,
+    num_train: int = 10_000,
+    num_test: int = 5_000,
+    batch_size: int = 16,
+    variant: str = "gbt",
+    n_jobs: int | None = None,
+    samples=None,
+) -> dict:
     """DCI disentanglement, completeness and informativeness.
 
     Parameters

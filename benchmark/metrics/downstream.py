@@ -23,6 +23,7 @@ Keys, per size n (as the reference): ``n:mean_train_accuracy``, ``n:mean_test_ac
 value in a (tiny) training sample gets the constant prediction, where the reference's classifiers
 raise an error.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,10 @@ def _sizes(num_train) -> tuple[int, ...]:
 
 def sample(grid, rng, num_train=DEFAULTS["num_train"], num_test=5_000, batch_size=16, **_):
     """For each size: (train factors, train indices), (test factors, test indices), in the reference's order."""
-    return [(sample_points(grid, n, rng, batch_size), sample_points(grid, num_test, rng, batch_size))
-            for n in _sizes(num_train)]
+    return [
+        (sample_points(grid, n, rng, batch_size), sample_points(grid, num_test, rng, batch_size))
+        for n in _sizes(num_train)
+    ]
 
 
 def indices(samples) -> np.ndarray:
@@ -86,9 +89,17 @@ def _accuracies(predictor, x_train, y_train, x_test, y_test, seed):
     return float(np.mean(p_train == y_train)), float(np.mean(p_test == y_test))
 
 
-def downstream_task(codes, grid, rng: np.random.Generator, num_train: Sequence[int] = DEFAULTS["num_train"],
-                    num_test: int = 5_000, batch_size: int = 16, predictor: str = "gbt",
-                    n_jobs: int | None = None, samples=None) -> dict:
+def downstream_task(
+    codes,
+    grid,
+    rng: np.random.Generator,
+    num_train: Sequence[int] = DEFAULTS["num_train"],
+    num_test: int = 5_000,
+    batch_size: int = 16,
+    predictor: str = "gbt",
+    n_jobs: int | None = None,
+    samples=None,
+) -> dict:
     """Per-factor classification accuracy from the codes at several training-set sizes.
 
     Parameters
@@ -128,8 +139,7 @@ def downstream_task(codes, grid, rng: np.random.Generator, num_train: Sequence[i
     # scikit-learn in threads; the largest fits start first
     backend = "loky" if predictor == "gbt" and n_jobs > 1 else "threading"
     order = sorted(range(len(jobs)), key=lambda k: -jobs[k][0] * len(np.unique(jobs[k][3])))
-    results = Parallel(n_jobs=n_jobs, backend=backend)(
-        delayed(_accuracies)(predictor, *jobs[k][2:]) for k in order)
+    results = Parallel(n_jobs=n_jobs, backend=backend)(delayed(_accuracies)(predictor, *jobs[k][2:]) for k in order)
     acc = {(jobs[k][0], jobs[k][1]): r for k, r in zip(order, results)}
     scores: dict = {}
     for n, ((y_tr, _), _) in zip(sizes, samples):

@@ -25,6 +25,7 @@ in ``Codes.info``. Metric samples on 737,280 images rarely repeat an index, so t
 the reference's distribution; only an index drawn twice sees the same nuisance twice. For the
 reference's exact per-sample semantics use :class:`OnTheFlyCodes` (re-encodes with fresh draws).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -72,8 +73,10 @@ class Codes:
         if self.mean.ndim != 2:
             raise BenchmarkError(f"codes must be (n, D), got shape {self.mean.shape}")
         if self.mean.shape[1] == 0:
-            raise BenchmarkError(f"codes have shape {self.mean.shape}: zero code dimensions; the encoder must "
-                                 "return at least one code dimension per image")
+            raise BenchmarkError(
+                f"codes have shape {self.mean.shape}: zero code dimensions; the encoder must "
+                "return at least one code dimension per image"
+            )
         expected = self.num_images if self.indices is None else len(self.indices)
         if self.mean.shape[0] != expected:
             raise BenchmarkError(f"{self.mean.shape[0]} code rows for {expected} images")
@@ -96,8 +99,10 @@ class Codes:
         pos = np.minimum(pos, len(self.indices) - 1)
         if not np.array_equal(self.indices[pos], idx):
             missing = idx[self.indices[pos] != idx][:3].tolist()
-            raise BenchmarkError(f"images {missing} were not encoded; encode all images (indices=None) or the "
-                                 "indices of the samples you score")
+            raise BenchmarkError(
+                f"images {missing} were not encoded; encode all images (indices=None) or the "
+                "indices of the samples you score"
+            )
         return pos
 
     def get(self, indices) -> np.ndarray:
@@ -151,8 +156,9 @@ def _dataset_fingerprint(dataset, noise_seed) -> str:
     return hashlib.sha256(json.dumps(info, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def cache_path(cache_dir, key: str, dataset, indices, noise_seed: int = 0, batch_size: int = 64,
-               bf16: bool = False) -> Path:
+def cache_path(
+    cache_dir, key: str, dataset, indices, noise_seed: int = 0, batch_size: int = 64, bf16: bool = False
+) -> Path:
     """Where the codes of (encoder ``key``, dataset, index selection) are cached."""
     safe_key = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(key))[:64]
     if indices is None:
@@ -160,7 +166,10 @@ def cache_path(cache_dir, key: str, dataset, indices, noise_seed: int = 0, batch
     else:
         sel = "sub" + hashlib.sha256(np.ascontiguousarray(indices, dtype=np.int64).tobytes()).hexdigest()[:12]
     extra = (f"-noise{noise_seed}b{batch_size}" if dataset.stochastic else "") + ("-bf16" if bf16 else "")
-    return Path(cache_dir) / f"codes-v{CACHE_VERSION}-{safe_key}-{dataset.name}-{_dataset_fingerprint(dataset, noise_seed)}-{sel}{extra}.npz"
+    return (
+        Path(cache_dir)
+        / f"codes-v{CACHE_VERSION}-{safe_key}-{dataset.name}-{_dataset_fingerprint(dataset, noise_seed)}-{sel}{extra}.npz"
+    )
 
 
 def _load_cache(path: Path, num_images: int) -> Optional[Codes]:
@@ -178,8 +187,9 @@ def _load_cache(path: Path, num_images: int) -> Optional[Codes]:
         shape = (mean.shape[0], mean.shape[1])
         logvar = npy.npz_member(path, "logvar", dtype="f", shape=shape, fix=fix) if "logvar" in keys else None
         indices = npy.npz_member(path, "indices", dtype="iu", shape=(shape[0],), fix=fix) if "indices" in keys else None
-        if indices is not None and (indices.size and (indices[0] < 0 or indices[-1] >= num_images
-                                                      or np.any(np.diff(indices) <= 0))):
+        if indices is not None and (
+            indices.size and (indices[0] < 0 or indices[-1] >= num_images or np.any(np.diff(indices) <= 0))
+        ):
             raise BenchmarkError(f"{path}: 'indices' are not sorted unique image indices")
         info.update(cache_file=str(path), cache_hit=True)
         return Codes(mean, logvar, None if indices is None else indices.astype(np.int64), num_images, info)
@@ -199,9 +209,18 @@ def _save_cache(path: Path, codes: Codes) -> None:
     atomic_save_npz(path, **arrays)
 
 
-def encode_dataset(encoder: Any, dataset, indices=None, batch_size: Optional[int] = None, device=None,
-                   cache_dir=None, key: Optional[str] = None, noise_seed: int = 0, bf16: bool = False,
-                   progress: bool = True) -> Codes:
+def encode_dataset(
+    encoder: Any,
+    dataset,
+    indices=None,
+    batch_size: Optional[int] = None,
+    device=None,
+    cache_dir=None,
+    key: Optional[str] = None,
+    noise_seed: int = 0,
+    bf16: bool = False,
+    progress: bool = True,
+) -> Codes:
     """Encode images of ``dataset`` once with the encoder mean.
 
     Parameters
@@ -249,14 +268,16 @@ def encode_dataset(encoder: Any, dataset, indices=None, batch_size: Optional[int
         path = cache_path(cache_dir, key, dataset, indices, noise_seed, batch_size, bf16)
         # A whole-grid cache serves any subset (for a stochastic dataset the draws differ from a
         # subset pass but are equally distributed; codes.info says which file was used).
-        for candidate in ([full] if full == path else [full, path]):
+        for candidate in [full] if full == path else [full, path]:
             if candidate.exists():
                 hit = _load_cache(candidate, n_grid)
                 if hit is not None:
                     return hit
     if not hasattr(encoder, "encode"):
-        raise BenchmarkError(f"{type(encoder).__name__} has no encode(x) method; an encoder must map images to "
-                             "codes with encode(x) -> mean or (mean, logvar)")
+        raise BenchmarkError(
+            f"{type(encoder).__name__} has no encode(x) method; an encoder must map images to "
+            "codes with encode(x) -> mean or (mean, logvar)"
+        )
     count = n_grid if indices is None else len(indices)
     noise_rng = np.random.default_rng(noise_seed) if dataset.stochastic else None
     was_training = getattr(encoder, "training", None)
@@ -268,10 +289,13 @@ def encode_dataset(encoder: Any, dataset, indices=None, batch_size: Optional[int
         with torch.inference_mode(), progress_bar(count, f"encode {dataset.name}", "img", enabled=progress) as bar:
             for s in range(0, count, batch_size):
                 if indices is None:
-                    batch = dataset.images[s:s + batch_size] if dataset.is_materialised else \
-                        dataset.uint8(np.arange(s, min(s + batch_size, count)))
+                    batch = (
+                        dataset.images[s : s + batch_size]
+                        if dataset.is_materialised
+                        else dataset.uint8(np.arange(s, min(s + batch_size, count)))
+                    )
                 else:
-                    batch = dataset.uint8(indices[s:s + batch_size])
+                    batch = dataset.uint8(indices[s : s + batch_size])
                 x = dataset.to_float(batch.to(device, non_blocking=True), noise_rng)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                     mu, lv = encoder_output(encoder, x)
@@ -280,9 +304,9 @@ def encode_dataset(encoder: Any, dataset, indices=None, batch_size: Optional[int
                     mean_out = np.empty((count, mu.shape[1]), np.float32)
                     if lv is not None:
                         logvar_out = np.empty((count, mu.shape[1]), np.float32)
-                mean_out[s:s + len(x)] = mu.cpu().numpy()
+                mean_out[s : s + len(x)] = mu.cpu().numpy()
                 if lv is not None and logvar_out is not None:
-                    logvar_out[s:s + len(x)] = lv.float().reshape(len(x), -1).cpu().numpy()
+                    logvar_out[s : s + len(x)] = lv.float().reshape(len(x), -1).cpu().numpy()
                 bar.update(len(x))
     finally:
         if was_training:
@@ -291,11 +315,20 @@ def encode_dataset(encoder: Any, dataset, indices=None, batch_size: Optional[int
     if mean_out is None:
         raise BenchmarkError("no images to encode")
     info = {
-        "encoder_key": key, "dataset": dataset.name, "dataset_fingerprint": _dataset_fingerprint(dataset, noise_seed),
-        "selection": "all" if indices is None else "subset", "num_encoded": count, "batch_size": batch_size,
-        "device": str(device), "bf16": bf16, "noise_seed": noise_seed if dataset.stochastic else None,
-        "seconds": seconds, "images_per_second": count / seconds if seconds > 0 else None,
-        "torch_threads": torch.get_num_threads(), "cache_file": str(path) if path else None, "cache_hit": False,
+        "encoder_key": key,
+        "dataset": dataset.name,
+        "dataset_fingerprint": _dataset_fingerprint(dataset, noise_seed),
+        "selection": "all" if indices is None else "subset",
+        "num_encoded": count,
+        "batch_size": batch_size,
+        "device": str(device),
+        "bf16": bf16,
+        "noise_seed": noise_seed if dataset.stochastic else None,
+        "seconds": seconds,
+        "images_per_second": count / seconds if seconds > 0 else None,
+        "torch_threads": torch.get_num_threads(),
+        "cache_file": str(path) if path else None,
+        "cache_hit": False,
     }
     codes = Codes(mean_out, logvar_out, indices, n_grid, info)
     if path is not None:
@@ -331,7 +364,7 @@ class OnTheFlyCodes:
         out = []
         with torch.inference_mode():
             for s in range(0, len(idx), self.batch_size):
-                x = self.dataset.observe(idx[s:s + self.batch_size], self.device, self.rng)
+                x = self.dataset.observe(idx[s : s + self.batch_size], self.device, self.rng)
                 mu, _ = encoder_output(self.encoder, x)
                 out.append(mu.float().reshape(len(x), -1).cpu().numpy())
         self.seconds += time.perf_counter() - start

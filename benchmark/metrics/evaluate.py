@@ -27,6 +27,7 @@ Sample sizes (:data:`SAMPLE_SIZES`, chosen by ``preset``): ``reference`` = disen
 configs; ``quick`` = about 10x smaller for a laptop; ``tiny`` = for tests. Every parameter used is written
 to the result.
 """
+
 from __future__ import annotations
 
 import copy
@@ -59,34 +60,122 @@ class MetricSpec:
     description: str = ""
 
 
-METRICS: dict[str, MetricSpec] = {m.name: m for m in [
-    MetricSpec("beta_vae", "beta_vae_sklearn_logreg", beta_vae, beta_vae.beta_vae_score, beta_vae.DEFAULTS,
-               {"classifier": "sklearn_logreg"}, "Higgins et al. 2017 score, reference classifier (sklearn logistic regression)"),
-    MetricSpec("beta_vae_paper", "beta_vae_adagrad_linear", beta_vae, beta_vae.beta_vae_score, beta_vae.DEFAULTS,
-               {"classifier": "adagrad_linear"}, "Higgins et al. 2017 score, paper's Adagrad linear softmax classifier"),
-    MetricSpec("factor_vae", "factor_vae", factor_vae, factor_vae.factor_vae_score, factor_vae.DEFAULTS, {},
-               "Kim & Mnih 2018 majority-vote score"),
-    MetricSpec("mig", mig.VARIANT, mig, mig.mig, mig.DEFAULTS, {}, "Mutual information gap, histogram estimator (disentanglement_lib)"),
-    MetricSpec("dci", "dci_gbt", dci, dci.dci, dci.DEFAULTS, {"variant": "gbt"},
-               "Eastwood & Williams 2018 with the reference's GradientBoostingClassifier (NumPy re-implementation)"),
-    MetricSpec("dci_sklearn", "dci_gbt_sklearn", dci, dci.dci, dci.DEFAULTS, {"variant": "gbt_sklearn"},
-               "DCI with scikit-learn's GradientBoostingClassifier itself (slow cross-check of dci)"),
-    MetricSpec("dci_hist", "dci_hist_gbt", dci, dci.dci, dci.DEFAULTS, {"variant": "hist_gbt"},
-               "DCI with HistGradientBoostingClassifier split-gain importances (fast, declared variant)"),
-    MetricSpec("sap", "sap_discrete_linearsvc", sap, sap.sap_score, sap.DEFAULTS, {}, "SAP score (discrete factors)"),
-    MetricSpec("modularity_explicitness", "modularity_explicitness", modularity, modularity.modularity_explicitness,
-               modularity.DEFAULTS, {}, "Ridgeway & Mozer 2018"),
-    MetricSpec("unsupervised", "unsupervised", unsupervised, unsupervised.unsupervised, unsupervised.DEFAULTS, {},
-               "Gaussian total correlation, Wasserstein correlation, mean pairwise MI of codes"),
-    MetricSpec("irs", "irs", irs, irs.irs, irs.DEFAULTS, {},
-               "Interventional Robustness Score (Suter et al. 2019), the reference's 0.99-quantile estimator"),
-    MetricSpec("downstream_gbt", "downstream_task_boosted_trees", downstream, downstream.downstream_task,
-               downstream.DEFAULTS, {"predictor": "gbt"},
-               "Per-factor accuracy of GradientBoostingClassifier() trained on 10 / 100 / 1,000 / 10,000 points"),
-    MetricSpec("downstream_logreg", "downstream_task_logistic_regression", downstream, downstream.downstream_task,
-               downstream.DEFAULTS, {"predictor": "logistic_regression_cv"},
-               "Per-factor accuracy of LogisticRegressionCV(Cs=10, 5 folds) trained on 10 / 100 / 1,000 / 10,000 points"),
-]}
+METRICS: dict[str, MetricSpec] = {
+    m.name: m
+    for m in [
+        MetricSpec(
+            "beta_vae",
+            "beta_vae_sklearn_logreg",
+            beta_vae,
+            beta_vae.beta_vae_score,
+            beta_vae.DEFAULTS,
+            {"classifier": "sklearn_logreg"},
+            "Higgins et al. 2017 score, reference classifier (sklearn logistic regression)",
+        ),
+        MetricSpec(
+            "beta_vae_paper",
+            "beta_vae_adagrad_linear",
+            beta_vae,
+            beta_vae.beta_vae_score,
+            beta_vae.DEFAULTS,
+            {"classifier": "adagrad_linear"},
+            "Higgins et al. 2017 score, paper's Adagrad linear softmax classifier",
+        ),
+        MetricSpec(
+            "factor_vae",
+            "factor_vae",
+            factor_vae,
+            factor_vae.factor_vae_score,
+            factor_vae.DEFAULTS,
+            {},
+            "Kim & Mnih 2018 majority-vote score",
+        ),
+        MetricSpec(
+            "mig",
+            mig.VARIANT,
+            mig,
+            mig.mig,
+            mig.DEFAULTS,
+            {},
+            "Mutual information gap, histogram estimator (disentanglement_lib)",
+        ),
+        MetricSpec(
+            "dci",
+            "dci_gbt",
+            dci,
+            dci.dci,
+            dci.DEFAULTS,
+            {"variant": "gbt"},
+            "Eastwood & Williams 2018 with the reference's GradientBoostingClassifier (NumPy re-implementation)",
+        ),
+        MetricSpec(
+            "dci_sklearn",
+            "dci_gbt_sklearn",
+            dci,
+            dci.dci,
+            dci.DEFAULTS,
+            {"variant": "gbt_sklearn"},
+            "DCI with scikit-learn's GradientBoostingClassifier itself (slow cross-check of dci)",
+        ),
+        MetricSpec(
+            "dci_hist",
+            "dci_hist_gbt",
+            dci,
+            dci.dci,
+            dci.DEFAULTS,
+            {"variant": "hist_gbt"},
+            "DCI with HistGradientBoostingClassifier split-gain importances (fast, declared variant)",
+        ),
+        MetricSpec(
+            "sap", "sap_discrete_linearsvc", sap, sap.sap_score, sap.DEFAULTS, {}, "SAP score (discrete factors)"
+        ),
+        MetricSpec(
+            "modularity_explicitness",
+            "modularity_explicitness",
+            modularity,
+            modularity.modularity_explicitness,
+            modularity.DEFAULTS,
+            {},
+            "Ridgeway & Mozer 2018",
+        ),
+        MetricSpec(
+            "unsupervised",
+            "unsupervised",
+            unsupervised,
+            unsupervised.unsupervised,
+            unsupervised.DEFAULTS,
+            {},
+            "Gaussian total correlation, Wasserstein correlation, mean pairwise MI of codes",
+        ),
+        MetricSpec(
+            "irs",
+            "irs",
+            irs,
+            irs.irs,
+            irs.DEFAULTS,
+            {},
+            "Interventional Robustness Score (Suter et al. 2019), the reference's 0.99-quantile estimator",
+        ),
+        MetricSpec(
+            "downstream_gbt",
+            "downstream_task_boosted_trees",
+            downstream,
+            downstream.downstream_task,
+            downstream.DEFAULTS,
+            {"predictor": "gbt"},
+            "Per-factor accuracy of GradientBoostingClassifier() trained on 10 / 100 / 1,000 / 10,000 points",
+        ),
+        MetricSpec(
+            "downstream_logreg",
+            "downstream_task_logistic_regression",
+            downstream,
+            downstream.downstream_task,
+            downstream.DEFAULTS,
+            {"predictor": "logistic_regression_cv"},
+            "Per-factor accuracy of LogisticRegressionCV(Cs=10, 5 folds) trained on 10 / 100 / 1,000 / 10,000 points",
+        ),
+    ]
+}
 GENERATIVE = "generative"
 # The reference study's suite, minus the downstream tasks
 # (downstream_gbt / downstream_logreg: by name, as they cost another DCI-sized fit).
@@ -95,18 +184,23 @@ SUITE = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness
 # Each metric's sample sizes and parameters per preset name (``--preset``); not the training protocols of
 # benchmark.sweep.presets, which share the names quick and tiny.
 SAMPLE_SIZES: dict[str, dict[str, dict]] = {
-    "reference": ({name: dict(spec.defaults) for name, spec in METRICS.items()}
-                  | {GENERATIVE: dict(generative.DEFAULTS)}),
+    "reference": (
+        {name: dict(spec.defaults) for name, spec in METRICS.items()} | {GENERATIVE: dict(generative.DEFAULTS)}
+    ),
     "quick": {
         "beta_vae": dict(batch_size=64, num_train=1_000, num_eval=500, logreg_solver="lbfgs"),
         "beta_vae_paper": dict(batch_size=64, num_train=1_000, num_eval=500),
-        "factor_vae": dict(batch_size=64, num_train=1_000, num_eval=500, num_variance_estimate=2_000, prune_threshold=0.05),
+        "factor_vae": dict(
+            batch_size=64, num_train=1_000, num_eval=500, num_variance_estimate=2_000, prune_threshold=0.05
+        ),
         "mig": dict(num_train=2_000, batch_size=16, num_bins=20),
         "dci": dict(num_train=2_000, num_test=1_000, batch_size=16),
         "dci_hist": dict(num_train=2_000, num_test=1_000, batch_size=16),
         "dci_sklearn": dict(num_train=2_000, num_test=1_000, batch_size=16),
         "sap": dict(num_train=2_000, num_test=1_000, batch_size=16, continuous_factors=False),
-        "modularity_explicitness": dict(num_train=2_000, num_test=1_000, batch_size=16, num_bins=20, logreg_solver="lbfgs"),
+        "modularity_explicitness": dict(
+            num_train=2_000, num_test=1_000, batch_size=16, num_bins=20, logreg_solver="lbfgs"
+        ),
         "unsupervised": dict(num_train=2_000, batch_size=16, num_bins=20),
         "irs": dict(num_train=2_000, batch_size=16, diff_quantile=0.99, num_bins=20),
         "downstream_gbt": dict(num_train=(10, 100, 1_000), num_test=1_000, batch_size=16),
@@ -141,8 +235,9 @@ def available_metrics() -> list[str]:
     return list(METRICS) + [GENERATIVE]
 
 
-def resolve_params(name: str, grid, preset: str = "reference", overrides: Optional[dict] = None,
-                   per_metric: Optional[dict] = None) -> dict:
+def resolve_params(
+    name: str, grid, preset: str = "reference", overrides: Optional[dict] = None, per_metric: Optional[dict] = None
+) -> dict:
     """Parameters of one metric: preset sizes, then global ``overrides`` it accepts, then ``per_metric``."""
     if preset not in SAMPLE_SIZES:
         raise BenchmarkError(f"unknown preset {preset!r}; choose one of {', '.join(SAMPLE_SIZES)}")
@@ -156,13 +251,18 @@ def resolve_params(name: str, grid, preset: str = "reference", overrides: Option
     if name == "beta_vae_paper" and "factors" not in params:
         # The paper's dSprites experiment leaves shape out; other datasets use all latent factors.
         names = set(grid.latent_names)
-        params["factors"] = list(beta_vae.PAPER_DSPRITES_FACTORS) if set(beta_vae.PAPER_DSPRITES_FACTORS) <= names \
-            and "shape" in names else None
+        params["factors"] = (
+            list(beta_vae.PAPER_DSPRITES_FACTORS)
+            if set(beta_vae.PAPER_DSPRITES_FACTORS) <= names and "shape" in names
+            else None
+        )
     fn = generative.generative_scores if name == GENERATIVE else METRICS[name].score
     accepted = set(inspect.signature(fn).parameters) - {"codes", "grid", "rng", "samples", "model", "dataset", "device"}
     unknown = sorted(set(params) - accepted)
     if unknown:
-        raise BenchmarkError(f"{name} has no parameter {', '.join(unknown)}; its parameters are: {', '.join(sorted(accepted))}")
+        raise BenchmarkError(
+            f"{name} has no parameter {', '.join(unknown)}; its parameters are: {', '.join(sorted(accepted))}"
+        )
     signature = inspect.signature(fn).parameters
     for k, v in params.items():
         _check_param_type(name, k, v, signature[k].default)
@@ -190,7 +290,9 @@ def _check_param_type(name: str, key: str, value, default) -> None:
 def _check_seed(name: str, value) -> None:
     """numpy's RandomState takes seeds in 0 .. 2**32 - 1; anything else is a traceback deep inside it."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= int(value) <= 2**32 - 1:
-        raise BenchmarkError(f"{name} must be an integer from 0 to 2**32 - 1 (numpy RandomState's range), got {value!r}")
+        raise BenchmarkError(
+            f"{name} must be an integer from 0 to 2**32 - 1 (numpy RandomState's range), got {value!r}"
+        )
 
 
 def _finite(obj, path, warns):
@@ -216,18 +318,37 @@ def _versions() -> dict:
 
     from benchmark import __version__
 
-    return {"sklearn_version": sklearn.__version__, "numpy_version": np.__version__, "scipy_version": scipy.__version__,
-            "torch_version": torch.__version__, "benchmark_version": __version__,
-            # encoders' matrix products split their sums by thread, so codes (and, through classifiers
-            # fitted on them, scores) can differ at rounding level between thread counts
-            "torch_threads": torch.get_num_threads()}
+    return {
+        "sklearn_version": sklearn.__version__,
+        "numpy_version": np.__version__,
+        "scipy_version": scipy.__version__,
+        "torch_version": torch.__version__,
+        "benchmark_version": __version__,
+        # encoders' matrix products split their sums by thread, so codes (and, through classifiers
+        # fitted on them, scores) can differ at rounding level between thread counts
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
-def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None, seed: int = 0,
-             preset: str = "reference", params: Optional[dict] = None, device=None, batch_size: Optional[int] = None,
-             cache_dir=None, key: Optional[str] = None, noise_seed: int = 0, subset_fraction: float = 0.9,
-             bf16: bool = False, representation: str = "mean", progress: bool = False,
-             random_stream: str = "reference", **sizes) -> dict:
+def evaluate(
+    encoder_or_codes,
+    dataset,
+    metrics: Optional[Sequence[str]] = None,
+    seed: int = 0,
+    preset: str = "reference",
+    params: Optional[dict] = None,
+    device=None,
+    batch_size: Optional[int] = None,
+    cache_dir=None,
+    key: Optional[str] = None,
+    noise_seed: int = 0,
+    subset_fraction: float = 0.9,
+    bf16: bool = False,
+    representation: str = "mean",
+    progress: bool = False,
+    random_stream: str = "reference",
+    **sizes,
+) -> dict:
     """Score a representation on a ground-truth dataset.
 
     Parameters
@@ -283,7 +404,9 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
     grid = dataset.grid
     is_encoder = hasattr(encoder_or_codes, "encode")
     if GENERATIVE in metrics and not (is_encoder and hasattr(encoder_or_codes, "decode")):
-        raise BenchmarkError("the 'generative' metric needs a model with encode(x) and decode(z); drop it for codes or encoders")
+        raise BenchmarkError(
+            "the 'generative' metric needs a model with encode(x) and decode(z); drop it for codes or encoders"
+        )
     code_metrics = [m for m in metrics if m != GENERATIVE]
     warns: list[str] = []
     t_total = time.perf_counter()
@@ -311,18 +434,34 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
         if is_encoder:
             needed = np.concatenate([METRICS[m].module.indices(samples[m]) for m in code_metrics])
             selection = choose_indices(needed, len(dataset), subset_fraction)
-            codes = encode_dataset(encoder_or_codes, dataset, selection, batch_size=batch_size, device=device,
-                                   cache_dir=cache_dir, key=key, noise_seed=noise_seed, bf16=bf16,
-                                   progress=progress)
-            rep_info = {"kind": "encoder", "dim": codes.dim, "unique_indices_needed": int(len(np.unique(needed))),
-                        "samples_drawn": int(len(needed)), **codes.info}
+            codes = encode_dataset(
+                encoder_or_codes,
+                dataset,
+                selection,
+                batch_size=batch_size,
+                device=device,
+                cache_dir=cache_dir,
+                key=key,
+                noise_seed=noise_seed,
+                bf16=bf16,
+                progress=progress,
+            )
+            rep_info = {
+                "kind": "encoder",
+                "dim": codes.dim,
+                "unique_indices_needed": int(len(np.unique(needed))),
+                "samples_drawn": int(len(needed)),
+                **codes.info,
+            }
         else:
             codes = as_codes(encoder_or_codes, len(dataset))
             rep_info = {"kind": "codes", "dim": codes.dim}
             if isinstance(encoder_or_codes, Codes):
                 rep_info.update(encoder_or_codes.info)
             if representation_kind == "sampled" and not isinstance(encoder_or_codes, Codes):
-                raise BenchmarkError("the sampled representation needs log-variances: pass an encoder or Codes, not an array")
+                raise BenchmarkError(
+                    "the sampled representation needs log-variances: pass an encoder or Codes, not an array"
+                )
             if representation_kind == "sampled":
                 codes = encoder_or_codes
         rep_info["representation"] = representation_kind
@@ -338,34 +477,58 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
             spec = METRICS[m]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                source = SampledCodes(codes, metric_rng(seed, m + ":sampled")) if representation_kind == "sampled" else codes
+                source = (
+                    SampledCodes(codes, metric_rng(seed, m + ":sampled")) if representation_kind == "sampled" else codes
+                )
                 scores = spec.score(source, grid, rngs[m], samples=samples[m], **p)
             variant, description = spec.variant, spec.description
             if scores.get("classifier_converged") is False:
-                warns.append(f"{m}: the Adagrad classifier did not converge (training accuracy "
-                             f"{scores['classifier_accuracy_gap']:.3f} below the optimum of its loss); its score is "
-                             f"not the converged classifier's")
+                warns.append(
+                    f"{m}: the Adagrad classifier did not converge (training accuracy "
+                    f"{scores['classifier_accuracy_gap']:.3f} below the optimum of its loss); its score is "
+                    f"not the converged classifier's"
+                )
         results[m] = {
-            "variant": variant, "description": description, "params": copy.deepcopy(p),
-            "scores": scores, "seconds": time.perf_counter() - t0 + t_sample.get(m, 0.0),
-            "random_stream": ({"seed": seed, "spawn_key": zlib.crc32(m.encode())} if random_stream == "independent"
-                              else {"seed": seed, "kind": "numpy RandomState(seed), as the reference",
-                                    # the reference also draws per-image nuisance noise from it, between chunks
-                                    "replays_reference_samples": not dataset.stochastic}),
+            "variant": variant,
+            "description": description,
+            "params": copy.deepcopy(p),
+            "scores": scores,
+            "seconds": time.perf_counter() - t0 + t_sample.get(m, 0.0),
+            "random_stream": (
+                {"seed": seed, "spawn_key": zlib.crc32(m.encode())}
+                if random_stream == "independent"
+                else {
+                    "seed": seed,
+                    "kind": "numpy RandomState(seed), as the reference",
+                    # the reference also draws per-image nuisance noise from it, between chunks
+                    "replays_reference_samples": not dataset.stochastic,
+                }
+            ),
         }
         if progress:  # scoring a run takes minutes at reference sizes: say what is done
-            print(f"scored {m} in {results[m]['seconds']:.1f} s ({len(results)}/{len(metrics)})",
-                  file=sys.stderr, flush=True)
-    flat = {f"{m}.{k}": v for m, r in results.items() for k, v in r["scores"].items()
-            if not isinstance(v, (list, dict))}
+            print(
+                f"scored {m} in {results[m]['seconds']:.1f} s ({len(results)}/{len(metrics)})",
+                file=sys.stderr,
+                flush=True,
+            )
+    flat = {
+        f"{m}.{k}": v for m, r in results.items() for k, v in r["scores"].items() if not isinstance(v, (list, dict))
+    }
     out = {
-        "seed": seed, "random_stream": random_stream, "preset": preset, "metrics_requested": metrics, **_versions(),
-        "dataset": dataset.info(), "representation": rep_info, "metrics": results, "scores": flat,
+        "seed": seed,
+        "random_stream": random_stream,
+        "preset": preset,
+        "metrics_requested": metrics,
+        **_versions(),
+        "dataset": dataset.info(),
+        "representation": rep_info,
+        "metrics": results,
+        "scores": flat,
         "seconds_total": time.perf_counter() - t_total,
         "notes": {
             "sklearn_logistic_regression": "default solver lbfgs (multinomial); 'multi_class' no longer exists in sklearn 1.9; "
-                                           "the 2018-19 reference study used liblinear one-vs-rest (sklearn <= 0.21): "
-                                           "logreg_solver='liblinear' of beta_vae / modularity_explicitness reproduces it",
+            "the 2018-19 reference study used liblinear one-vs-rest (sklearn <= 0.21): "
+            "logreg_solver='liblinear' of beta_vae / modularity_explicitness reproduces it",
             "sklearn_linear_svc": "dual='auto' default since sklearn 1.3 (primal solver here); reference era dual=True",
         },
     }
@@ -376,6 +539,6 @@ def evaluate(encoder_or_codes, dataset, metrics: Optional[Sequence[str]] = None,
     for w in finite_warns:
         path = w.split(" ", 1)[0]
         if path not in flat_paths:
-            warns.append(w[len("result.scores."):] if path.startswith("result.scores.") else w)
+            warns.append(w[len("result.scores.") :] if path.startswith("result.scores.") else w)
     out["warnings"] = warns
     return out

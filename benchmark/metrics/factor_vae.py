@@ -14,14 +14,14 @@ Returns ``train_accuracy``, ``eval_accuracy``, ``num_active_dims``. **Deliberate
 ``num_active_dims`` is the number of active dimensions; the reference reports the length of its
 boolean mask, which is always D.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from benchmark.metrics.utils import as_codes, gather
 
-DEFAULTS = dict(batch_size=64, num_train=10_000, num_eval=5_000, num_variance_estimate=10_000,
-                prune_threshold=0.05)
+DEFAULTS = dict(batch_size=64, num_train=10_000, num_eval=5_000, num_variance_estimate=10_000, prune_threshold=0.05)
 
 
 def _sample_votes(grid, rng, num_points, batch_size):
@@ -58,9 +58,17 @@ def _votes(codes, idx, labels, global_var, active, num_factors):
     return votes
 
 
-def factor_vae_score(codes, grid, rng: np.random.Generator, batch_size: int = 64, num_train: int = 10_000,
-                     num_eval: int = 5_000, num_variance_estimate: int = 10_000, prune_threshold: float = 0.05,
-                     samples=None) -> dict:
+def factor_vae_score(
+    codes,
+    grid,
+    rng: np.random.Generator,
+    batch_size: int = 64,
+    num_train: int = 10_000,
+    num_eval: int = 5_000,
+    num_variance_estimate: int = 10_000,
+    prune_threshold: float = 0.05,
+    samples=None,
+) -> dict:
     """FactorVAE score.
 
     Parameters

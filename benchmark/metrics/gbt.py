@@ -41,6 +41,7 @@ its random feature visits (docs/performance.md records what was tried). ``tests/
 checks the agreement;
 ``benchmarks/bench_dci_ties.py`` and ``bench_dci_agreement.py`` measure the DCI differences.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -143,7 +144,7 @@ def _grow_trees(g, xt, xs, order, gaps_ok, rng, max_depth):
     pos = np.zeros((trees, n), dtype=np.int64)  # heap index of each sample's node
     active = np.ones((trees, n), dtype=bool)  # False once the sample's node is a leaf
     for depth in range(max_depth + 1):
-        groups = 2 ** depth
+        groups = 2**depth
         base = groups - 1
         local = np.where(active, pos - base, groups)  # ``groups`` = a sentinel for finished samples
         n_node, s_node, sq_node = _stats(local, active, g, groups)
@@ -153,8 +154,11 @@ def _grow_trees(g, xt, xs, order, gaps_ok, rng, max_depth):
             n_p = n_node[:, 0::2] + n_node[:, 1::2]
             s_p = s_node[:, 0::2] + s_node[:, 1::2]
             sq_p = sq_node[:, 0::2] + sq_node[:, 1::2]
-            gain = (n_p * _impurity(n_p, s_p, sq_p)
-                    - n_node[:, 0::2] * imp_node[:, 0::2] - n_node[:, 1::2] * imp_node[:, 1::2])
+            gain = (
+                n_p * _impurity(n_p, s_p, sq_p)
+                - n_node[:, 0::2] * imp_node[:, 0::2]
+                - n_node[:, 1::2] * imp_node[:, 1::2]
+            )
             split_f = feature[:, (groups // 2 - 1) + parents]
             has = split_f >= 0
             np.add.at(importance, (np.broadcast_to(t_idx, split_f.shape)[has], split_f[has]), gain[has] / n)
@@ -188,7 +192,7 @@ def _grow_trees(g, xt, xs, order, gaps_ok, rng, max_depth):
         local8 = local.astype(np.int8)
         before_idx = np.maximum(starts - 1, 0)
         seg_of = np.arange(trees * (groups + 1)).reshape(trees, groups + 1)[:, :groups]
-        seg_bounds = (np.arange(trees)[:, None] * n + np.concatenate([starts, np.full((trees, 1), n)], axis=1))
+        seg_bounds = np.arange(trees)[:, None] * n + np.concatenate([starts, np.full((trees, 1), n)], axis=1)
         proxy = np.empty(trees * n)
         right = np.empty(trees * n)
         for f in range(num_features):
@@ -223,15 +227,15 @@ def _grow_trees(g, xt, xs, order, gaps_ok, rng, max_depth):
             better = (v > best) | ((v == best) & (v > -np.inf) & (prio[f] < best_prio))
             for t, j in zip(*np.nonzero(better)):  # the first position reaching the maximum (few nodes)
                 a = seg_bounds[t, j]
-                p = a + int(np.argmax(proxy[a:seg_bounds[t, j + 1]]))
+                p = a + int(np.argmax(proxy[a : seg_bounds[t, j + 1]]))
                 lo, hi = (xv[p], xv[p + 1]) if xv is not None else (xs[f][p % n], xs[f][p % n + 1])
                 thr = lo / 2.0 + hi / 2.0
                 if thr == hi or np.isinf(thr):
                     thr = lo
                 best[t, j], best_prio[t, j], best_f[t, j], best_thr[t, j] = v[t, j], prio[f, t, j], f, thr
         does_split = best > -np.inf
-        feature[:, base:base + groups] = np.where(does_split, best_f, -1)
-        threshold[:, base:base + groups] = np.where(does_split, best_thr, -2.0)
+        feature[:, base : base + groups] = np.where(does_split, best_f, -1)
+        threshold[:, base : base + groups] = np.where(does_split, best_thr, -2.0)
         # route the samples of split nodes to their children; the others stay in a leaf
         loc = np.minimum(local, groups - 1)
         goes = active & does_split[t_idx, loc]
@@ -243,9 +247,9 @@ def _grow_trees(g, xt, xs, order, gaps_ok, rng, max_depth):
     return feature, threshold, pos, importance
 
 
-
-def fit_gradient_boosting(x, y, rng: np.random.Generator, n_estimators: int = 100, learning_rate: float = 0.1,
-                          max_depth: int = 3) -> BoostedTrees:
+def fit_gradient_boosting(
+    x, y, rng: np.random.Generator, n_estimators: int = 100, learning_rate: float = 0.1, max_depth: int = 3
+) -> BoostedTrees:
     """Fit ``GradientBoostingClassifier(n_estimators, learning_rate, max_depth)``'s algorithm.
 
     Parameters

@@ -38,6 +38,7 @@ Definitions (per image, then averaged over the sample; nats):
 grid (no split), so these scores are computed on ``num_points`` images drawn with the metric's rng
 (or on explicit ``indices``, e.g. a split the trainer kept out).
 """
+
 from __future__ import annotations
 
 import math
@@ -105,8 +106,9 @@ def iwae_bound(model, x, k: int, generator=None, chunk: int = 1024):
     log_prior = -0.5 * (LOG_2PI + z.pow(2)).sum(-1)
     flat_z = z.reshape(k * n, d)
     xr = x.unsqueeze(0).expand(k, *x.shape).reshape(k * n, *x.shape[1:])
-    log_px = torch.cat([-bernoulli_nll(model.decode(flat_z[s:s + chunk]), xr[s:s + chunk])
-                        for s in range(0, k * n, chunk)]).reshape(k, n)
+    log_px = torch.cat(
+        [-bernoulli_nll(model.decode(flat_z[s : s + chunk]), xr[s : s + chunk]) for s in range(0, k * n, chunk)]
+    ).reshape(k, n)
     return torch.logsumexp(log_px + log_prior - log_q, dim=0) - math.log(k)
 
 
@@ -115,9 +117,18 @@ def _encode(model, x):
     return mu.float(), (None if logvar is None else logvar.float())
 
 
-def generative_scores(model, dataset, rng: np.random.Generator, num_points: int = 1_000, batch_size: int = 64,
-                      iwae_k: int = 100, iwae_points: Optional[int] = None, active_threshold: float = 0.01,
-                      indices=None, device=None) -> dict:
+def generative_scores(
+    model,
+    dataset,
+    rng: np.random.Generator,
+    num_points: int = 1_000,
+    batch_size: int = 64,
+    iwae_k: int = 100,
+    iwae_points: Optional[int] = None,
+    active_threshold: float = 0.01,
+    indices=None,
+    device=None,
+) -> dict:
     """Reconstruction, KL, ELBO, active units and IWAE bound on a sample of images.
 
     Parameters
@@ -165,7 +176,7 @@ def generative_scores(model, dataset, rng: np.random.Generator, num_points: int 
     try:
         with torch.inference_mode():
             for s in range(0, len(idx), batch_size):
-                x = dataset.observe(idx[s:s + batch_size], device, rng)
+                x = dataset.observe(idx[s : s + batch_size], device, rng)
                 pixels = x[0].numel()
                 mu, logvar = _encode(model, x)
                 mus.append(mu.cpu().numpy())
@@ -195,14 +206,23 @@ def generative_scores(model, dataset, rng: np.random.Generator, num_points: int 
         "reconstruction_mse": sums["l2"] / (n * pixels),
         "reconstruction_l2": sums["l2"] / n,
         "active_units_variance": int(np.sum(np.var(mu_all, axis=0) > active_threshold)),
-        "reconstruction_nll": None, "kl": None, "elbo": None, "kl_per_dim": None, "active_units": None,
-        "iwae_log_likelihood": None, "iwae_k": iwae_k or None, "iwae_points": None,
+        "reconstruction_nll": None,
+        "kl": None,
+        "elbo": None,
+        "kl_per_dim": None,
+        "active_units": None,
+        "iwae_log_likelihood": None,
+        "iwae_k": iwae_k or None,
+        "iwae_points": None,
     }
     if not deterministic:
         per_dim = (kl_dim / n).cpu().numpy()
         out.update(
-            reconstruction_nll=sums["nll"] / n, kl=sums["kl"] / n, elbo=-(sums["nll"] + sums["kl"]) / n,
-            kl_per_dim=per_dim.tolist(), active_units=int(np.sum(per_dim > active_threshold)),
+            reconstruction_nll=sums["nll"] / n,
+            kl=sums["kl"] / n,
+            elbo=-(sums["nll"] + sums["kl"]) / n,
+            kl_per_dim=per_dim.tolist(),
+            active_units=int(np.sum(per_dim > active_threshold)),
         )
         if iwae_k:
             out.update(iwae_log_likelihood=sums["iwae"] / iwae_n, iwae_points=iwae_n)

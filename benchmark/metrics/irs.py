@@ -23,6 +23,7 @@ codes that are all such columns, give 0 where the reference gives its rounding-n
 ``num_active_dims`` is the sum of all entries of the retained codes; here it is the number of
 retained dimensions.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,8 +42,9 @@ def indices(samples) -> np.ndarray:
     return samples[1]
 
 
-def irs_from_codes(codes_sample: np.ndarray, factors: np.ndarray, diff_quantile: float = 0.99,
-                   num_bins: int = 20) -> dict:
+def irs_from_codes(
+    codes_sample: np.ndarray, factors: np.ndarray, diff_quantile: float = 0.99, num_bins: int = 20
+) -> dict:
     """IRS of a fixed labelled sample.
 
     Parameters
@@ -63,7 +65,9 @@ def irs_from_codes(codes_sample: np.ndarray, factors: np.ndarray, diff_quantile:
     if not np.issubdtype(z.dtype, np.floating):
         z = z.astype(np.float64)
     if z.ndim != 2 or factors.ndim != 2 or z.shape[0] != factors.shape[0]:
-        raise BenchmarkError(f"irs: codes (n, D) and factors (n, K) must have the same n, got {z.shape} and {factors.shape}")
+        raise BenchmarkError(
+            f"irs: codes (n, D) and factors (n, K) must have the same n, got {z.shape} and {factors.shape}"
+        )
     groups = histogram_discretize(factors, num_bins)
     z = z[:, z.var(axis=0) > 0]
     if z.shape[1] == 0:
@@ -80,8 +84,16 @@ def irs_from_codes(codes_sample: np.ndarray, factors: np.ndarray, diff_quantile:
     return {"IRS": float(np.average(per_code, weights=max_dev)), "num_active_dims": int(z.shape[1])}
 
 
-def irs(codes, grid, rng: np.random.Generator, num_train: int = 10_000, batch_size: int = 16,
-        diff_quantile: float = 0.99, num_bins: int = 20, samples=None) -> dict:
+def irs(
+    codes,
+    grid,
+    rng: np.random.Generator,
+    num_train: int = 10_000,
+    batch_size: int = 16,
+    diff_quantile: float = 0.99,
+    num_bins: int = 20,
+    samples=None,
+) -> dict:
     """Interventional Robustness Score on ``num_train`` fresh points.
 
     Parameters

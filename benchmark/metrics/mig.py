@@ -14,12 +14,19 @@ A factor that takes a single value in the sample (a size-1 factor, or too few po
 0 and gap 0, so its term is 0/0 and MIG is NaN, as the reference returns (``evaluate`` stores it as
 null with a warning).
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from benchmark.errors import BenchmarkError
-from benchmark.metrics.utils import as_codes, discrete_entropy, discrete_mutual_info, histogram_discretize, sample_points
+from benchmark.metrics.utils import (
+    as_codes,
+    discrete_entropy,
+    discrete_mutual_info,
+    histogram_discretize,
+    sample_points,
+)
 
 VARIANT = "mig_histogram"
 DEFAULTS = dict(num_train=10_000, batch_size=16, num_bins=20)
@@ -55,8 +62,15 @@ def mig_from_codes(codes_sample: np.ndarray, factors: np.ndarray, num_bins: int 
         return {"discrete_mig": float(np.mean((top[0] - top[1]) / entropy))}
 
 
-def mig(codes, grid, rng: np.random.Generator, num_train: int = 10_000, batch_size: int = 16,
-        num_bins: int = 20, samples=None) -> dict:
+def mig(
+    codes,
+    grid,
+    rng: np.random.Generator,
+    num_train: int = 10_000,
+    batch_size: int = 16,
+    num_bins: int = 20,
+    samples=None,
+) -> dict:
     """Mutual Information Gap (histogram estimator) on ``num_train`` fresh points.
 
     Parameters

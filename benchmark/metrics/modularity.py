@@ -22,14 +22,21 @@ training sample scores 1 (the reference's classifier raises). A test sample hold
 has no ROC-AUC at all: NaN, as the reference returns for a binary factor (it raises for more
 classes).
 """
+
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
 
-from benchmark.metrics.utils import (as_codes, discrete_mutual_info, histogram_discretize, normalize_data, rng_int,
-                                     sample_points)
+from benchmark.metrics.utils import (
+    as_codes,
+    discrete_mutual_info,
+    histogram_discretize,
+    normalize_data,
+    rng_int,
+    sample_points,
+)
 
 DEFAULTS = dict(num_train=10_000, num_test=5_000, batch_size=16, num_bins=20, logreg_solver="lbfgs")
 
@@ -76,13 +83,23 @@ def explicitness_per_factor(x_train, y_train, x_test, y_test, seed=None, solver:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = make_logreg(solver, seed).fit(x_train, y_train)
-    return (_macro_auc(y_train, clf.predict_proba(x_train), clf.classes_),
-            _macro_auc(y_test, clf.predict_proba(x_test), clf.classes_))
+    return (
+        _macro_auc(y_train, clf.predict_proba(x_train), clf.classes_),
+        _macro_auc(y_test, clf.predict_proba(x_test), clf.classes_),
+    )
 
 
-def modularity_explicitness(codes, grid, rng: np.random.Generator, num_train: int = 10_000, num_test: int = 5_000,
-                            batch_size: int = 16, num_bins: int = 20, samples=None,
-                            logreg_solver: str = "lbfgs") -> dict:
+def modularity_explicitness(
+    codes,
+    grid,
+    rng: np.random.Generator,
+    num_train: int = 10_000,
+    num_test: int = 5_000,
+    batch_size: int = 16,
+    num_bins: int = 20,
+    samples=None,
+    logreg_solver: str = "lbfgs",
+) -> dict:
     """Modularity and explicitness scores.
 
     Parameters
@@ -116,8 +133,12 @@ def modularity_explicitness(codes, grid, rng: np.random.Generator, num_train: in
     xn_train, mean, std = normalize_data(x_train)
     xn_test, _, _ = normalize_data(x_test, mean, std)
     seed = rng_int(rng)
-    scores = np.array([explicitness_per_factor(xn_train, y_train[:, j], xn_test, y_test[:, j], seed, logreg_solver)
-                       for j in range(y_train.shape[1])])
+    scores = np.array(
+        [
+            explicitness_per_factor(xn_train, y_train[:, j], xn_test, y_test[:, j], seed, logreg_solver)
+            for j in range(y_train.shape[1])
+        ]
+    )
     return {
         "modularity_score": modularity(mi),
         "explicitness_score_train": float(np.mean(scores[:, 0])),

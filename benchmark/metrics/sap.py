@@ -17,6 +17,7 @@ continuously its S_ij = 0/0 = NaN, so SAP is NaN, as the reference returns; disc
 reference's LinearSVC raises (one class), where we score the constant predictor of that value
 (test accuracy; deliberate, so that the other factors still get a score).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -59,8 +60,8 @@ def score_matrix(x_train, y_train, x_test, y_test, continuous_factors: bool = Fa
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
-                clf = LinearSVC(C=0.01, class_weight="balanced").fit(x_train[:, i:i + 1], y_train[:, j])
-            s[i, j] = float(np.mean(clf.predict(x_test[:, i:i + 1]) == y_test[:, j]))
+                clf = LinearSVC(C=0.01, class_weight="balanced").fit(x_train[:, i : i + 1], y_train[:, j])
+            s[i, j] = float(np.mean(clf.predict(x_test[:, i : i + 1]) == y_test[:, j]))
     return s
 
 
@@ -72,8 +73,16 @@ def avg_gap_top_two(matrix: np.ndarray) -> float:
     return float(np.mean(top[-1] - top[-2]))
 
 
-def sap_score(codes, grid, rng: np.random.Generator, num_train: int = 10_000, num_test: int = 5_000,
-              batch_size: int = 16, continuous_factors: bool = False, samples=None) -> dict:
+def sap_score(
+    codes,
+    grid,
+    rng: np.random.Generator,
+    num_train: int = 10_000,
+    num_test: int = 5_000,
+    batch_size: int = 16,
+    continuous_factors: bool = False,
+    samples=None,
+) -> dict:
     """SAP score.
 
     Parameters

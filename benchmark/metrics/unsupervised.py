@@ -23,6 +23,7 @@ is returned as ``inf``. Deliberate, where the reference fails: a single code dim
 covariance) has no pairs, so all four scores are 0; fewer than 2 points have no sample covariance:
 an error (the reference fails in ``sqrtm``).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -86,8 +87,15 @@ def unsupervised_scores(codes_sample: np.ndarray, num_bins: int = 20) -> dict:
     }
 
 
-def unsupervised(codes, grid, rng: np.random.Generator, num_train: int = 10_000, batch_size: int = 16,
-                 num_bins: int = 20, samples=None) -> dict:
+def unsupervised(
+    codes,
+    grid,
+    rng: np.random.Generator,
+    num_train: int = 10_000,
+    batch_size: int = 16,
+    num_bins: int = 20,
+    samples=None,
+) -> dict:
     """Unsupervised scores of the codes of ``num_train`` fresh points.
 
     Parameters

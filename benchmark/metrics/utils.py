@@ -16,6 +16,7 @@ dataset's :class:`~benchmark.data.grid.FactorGrid`) from a *code source*, any of
 * any object with ``get(indices) -> (n, D) array`` (e.g. an encoder-on-the-fly lookup, which is
   how the benchmark measures "the reference's way"). Its rows are checked finite when read.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -66,8 +67,10 @@ def read_codes_file(path, num_images: int) -> np.ndarray:
 
     def rows_and_dims(head) -> None:
         if head.shape[0] != num_images:
-            raise BenchmarkError(f"{p}: codes have {head.shape[0]} rows but the dataset has {num_images} images; "
-                                 "give one row per image in the dataset's flat index order")
+            raise BenchmarkError(
+                f"{p}: codes have {head.shape[0]} rows but the dataset has {num_images} images; "
+                "give one row per image in the dataset's flat index order"
+            )
         if head.shape[1] == 0:
             raise BenchmarkError(f"{p}: codes have shape {head.shape}: zero code dimensions; {fix} (D >= 1)")
 
@@ -93,12 +96,15 @@ class ArrayCodes:
                 "give one row per image in the dataset's flat index order"
             )
         if array.shape[1] == 0:
-            raise BenchmarkError(f"codes have shape {array.shape}: zero code dimensions; give ({array.shape[0]}, D) "
-                                 "with D >= 1 (one column per code dimension)")
+            raise BenchmarkError(
+                f"codes have shape {array.shape}: zero code dimensions; give ({array.shape[0]}, D) "
+                "with D >= 1 (one column per code dimension)"
+            )
         if not np.issubdtype(array.dtype, np.floating):
             if not (np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_):
-                raise BenchmarkError(f"codes must be numbers, got an array of dtype {array.dtype}; "
-                                     "give the encoder's float outputs")
+                raise BenchmarkError(
+                    f"codes must be numbers, got an array of dtype {array.dtype}; give the encoder's float outputs"
+                )
             array = array.astype(np.float64)
         _check_finite(array)
         self.array = array
@@ -119,8 +125,9 @@ class _CheckedSource:
         idx = np.asarray(indices, dtype=np.int64)
         out = np.asarray(self.source.get(idx))
         if out.ndim != 2 or out.shape[0] != idx.shape[0] or out.shape[1] == 0:
-            raise BenchmarkError(f"code source returned shape {out.shape} for {idx.shape[0]} indices; "
-                                 "expected (n, D), D >= 1")
+            raise BenchmarkError(
+                f"code source returned shape {out.shape} for {idx.shape[0]} indices; expected (n, D), D >= 1"
+            )
         _check_finite(out)
         if self.dim is None:
             self.dim = out.shape[1]
@@ -214,9 +221,11 @@ def histogram_discretize(codes: np.ndarray, num_bins: int = 20) -> np.ndarray:
         try:
             edges = np.histogram(codes[:, d], num_bins)[1][:-1]
         except ValueError as e:  # numpy's "Too many bins for data range"; the reference fails the same way
-            raise BenchmarkError(f"cannot discretise code dimension {d} into {num_bins} equal-width bins: its range "
-                                 f"[{codes[:, d].min()!r}, {codes[:, d].max()!r}] is too narrow for its float precision "
-                                 f"({e})") from e
+            raise BenchmarkError(
+                f"cannot discretise code dimension {d} into {num_bins} equal-width bins: its range "
+                f"[{codes[:, d].min()!r}, {codes[:, d].max()!r}] is too narrow for its float precision "
+                f"({e})"
+            ) from e
         out[:, d] = np.digitize(codes[:, d], edges)
     return out
 
@@ -244,7 +253,9 @@ def discrete_mutual_info(codes_disc: np.ndarray, factors: np.ndarray) -> np.ndar
     codes_disc = np.asarray(codes_disc)
     factors = np.asarray(factors)
     if codes_disc.shape[0] != factors.shape[0]:
-        raise BenchmarkError(f"codes ({codes_disc.shape[0]} rows) and factors ({factors.shape[0]} rows) differ in length")
+        raise BenchmarkError(
+            f"codes ({codes_disc.shape[0]} rows) and factors ({factors.shape[0]} rows) differ in length"
+        )
     m = np.zeros((codes_disc.shape[1], factors.shape[1]))
     for i in range(codes_disc.shape[1]):
         for j in range(factors.shape[1]):

@@ -4,6 +4,7 @@
 ``encode(x) -> (mu, logvar)`` (AE: ``logvar is None``), ``decode(z) -> logits`` and
 ``loss(x, step, generator) -> dict`` of named scalar terms. Models know only tensors.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,8 +35,10 @@ def make_config(name: str, **params) -> ModelConfig:
     bad = sorted(set(params) - known)
     if bad:
         own = ", ".join(sorted(known - shared))
-        raise BenchmarkError(f"model {name} has no parameter {', '.join(bad)}; "
-                             + (f"its parameters are: {own}" if own else "it takes no hyperparameters: drop that flag"))
+        raise BenchmarkError(
+            f"model {name} has no parameter {', '.join(bad)}; "
+            + (f"its parameters are: {own}" if own else "it takes no hyperparameters: drop that flag")
+        )
     try:
         return cls(**params)
     except (TypeError, ValueError) as e:
@@ -57,5 +60,13 @@ def build_model(config: ModelConfig):
 
 from benchmark.models.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 
-__all__ = ["MODELS", "ModelConfig", "GaussianModel", "make_config", "config_from_dict", "build_model",
-           "load_checkpoint", "save_checkpoint"]
+__all__ = [
+    "MODELS",
+    "ModelConfig",
+    "GaussianModel",
+    "make_config",
+    "config_from_dict",
+    "build_model",
+    "load_checkpoint",
+    "save_checkpoint",
+]

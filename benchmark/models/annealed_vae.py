@@ -5,6 +5,7 @@ C(t) = min(c_max, c_max * t / iteration_threshold), t the global step (0 at the 
 KL the batch-mean value, as in the reference. Study: gamma = 1000, iteration_threshold = 100,000,
 c_max in {5, 10, 25, 50, 75, 100}.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -14,6 +14,7 @@ defaults: Glorot/Xavier-uniform kernels and zero biases (PyTorch's default init 
 * :class:`Discriminator` -- FactorVAE's 6 x 1000 LeakyReLU(0.2) MLP with 2 logits
   (5,018,002 parameters for D=10).
 """
+
 from __future__ import annotations
 
 import torch
@@ -55,10 +56,13 @@ class ConvEncoder(nn.Module):
         # in-place ReLUs: nothing else reads a conv's output, and writing the 8 MB activations where
         # they are saves a pass through memory (~4 % of a CPU step, benchmarks/bench_train_variants.py)
         self.features = nn.Sequential(
-            nn.Conv2d(channels, 32, 4, 2, 1), nn.ReLU(inplace=True),  # 32x32
-            nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(inplace=True),  # 16x16
+            nn.Conv2d(channels, 32, 4, 2, 1),
+            nn.ReLU(inplace=True),  # 32x32
+            nn.Conv2d(32, 32, 4, 2, 1),
+            nn.ReLU(inplace=True),  # 16x16
             # 2x2 kernels below: TF "same" padding with k=2, s=2 pads nothing
-            nn.Conv2d(32, 64, 2, 2, 0), nn.ReLU(inplace=True),  # 8x8
+            nn.Conv2d(32, 64, 2, 2, 0),
+            nn.ReLU(inplace=True),  # 8x8
             nn.Conv2d(64, 64, 2, 2, 0),  # 4x4; its ReLU runs after the flatten (forward)
         )
         self.fc = nn.Linear(64 * 4 * 4, 256)
@@ -80,12 +84,16 @@ class ConvDecoder(nn.Module):
 
     def __init__(self, channels: int = 1, latent_dim: int = 10):
         super().__init__()
-        self.fc = nn.Sequential(nn.Linear(latent_dim, 256), nn.ReLU(inplace=True),
-                                nn.Linear(256, 1024), nn.ReLU(inplace=True))
+        self.fc = nn.Sequential(
+            nn.Linear(latent_dim, 256), nn.ReLU(inplace=True), nn.Linear(256, 1024), nn.ReLU(inplace=True)
+        )
         self.deconv = nn.Sequential(
-            FastConvTranspose2d(64, 64, 4, 2, 1), nn.ReLU(inplace=True),  # 8x8
-            FastConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(inplace=True),  # 16x16
-            FastConvTranspose2d(32, 32, 4, 2, 1), nn.ReLU(inplace=True),  # 32x32
+            FastConvTranspose2d(64, 64, 4, 2, 1),
+            nn.ReLU(inplace=True),  # 8x8
+            FastConvTranspose2d(64, 32, 4, 2, 1),
+            nn.ReLU(inplace=True),  # 16x16
+            FastConvTranspose2d(32, 32, 4, 2, 1),
+            nn.ReLU(inplace=True),  # 32x32
             FastConvTranspose2d(32, channels, 4, 2, 1),  # 64x64 logits, no activation
         )
         xavier_init_(self)
@@ -110,7 +118,7 @@ def _overlap_add_deconv(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> to
     phases = taps.new_zeros(2, 2, co, n, h + 1, wd + 1)  # ah, aw, co, n, padded block row, block column
     for qh in (0, 1):
         for qw in (0, 1):
-            phases[:, :, :, :, qh:qh + h, qw:qw + wd] += taps[:, qh, :, qw].permute(1, 2, 0, 3, 4, 5)
+            phases[:, :, :, :, qh : qh + h, qw : qw + wd] += taps[:, qh, :, qw].permute(1, 2, 0, 3, 4, 5)
     out = phases.permute(3, 2, 4, 0, 5, 1).reshape(n, co, 2 * h + 2, 2 * wd + 2)  # row 2*block + ah
     return out[:, :, 1:-1, 1:-1] + b.view(1, co, 1, 1)
 
@@ -141,8 +149,18 @@ class _Deconv4x4S2(torch.autograd.Function):
     def backward(ctx, grad, *_):
         x, w = ctx.saved_tensors
         gx, gw, _ = torch.ops.aten.convolution_backward(
-            grad, x, w, None, [2, 2], [1, 1], [1, 1], True, [0, 0], 1,
-            [ctx.needs_input_grad[0], ctx.needs_input_grad[1], False])
+            grad,
+            x,
+            w,
+            None,
+            [2, 2],
+            [1, 1],
+            [1, 1],
+            True,
+            [0, 0],
+            1,
+            [ctx.needs_input_grad[0], ctx.needs_input_grad[1], False],
+        )
         gb = grad.sum((0, 2, 3)) if ctx.needs_input_grad[2] else None
         return gx, gw, gb, None
 
@@ -159,12 +177,22 @@ class FastConvTranspose2d(nn.ConvTranspose2d):
     """
 
     def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
-        if (x.device.type == "cpu" and output_size is None and x.dim() == 4 and self.bias is not None
-                and self.kernel_size == (4, 4) and self.stride == (2, 2) and self.padding == (1, 1)
-                and self.output_padding == (0, 0) and self.dilation == (1, 1) and self.groups == 1
-                and self.padding_mode == "zeros"
-                and x.dtype in (torch.float32, torch.float64) and not torch.is_autocast_enabled("cpu")
-                and not torch.compiler.is_compiling()):  # inductor ran the custom path several times slower
+        if (
+            x.device.type == "cpu"
+            and output_size is None
+            and x.dim() == 4
+            and self.bias is not None
+            and self.kernel_size == (4, 4)
+            and self.stride == (2, 2)
+            and self.padding == (1, 1)
+            and self.output_padding == (0, 0)
+            and self.dilation == (1, 1)
+            and self.groups == 1
+            and self.padding_mode == "zeros"
+            and x.dtype in (torch.float32, torch.float64)
+            and not torch.is_autocast_enabled("cpu")
+            and not torch.compiler.is_compiling()
+        ):  # inductor ran the custom path several times slower
             return _Deconv4x4S2.apply(x, self.weight, self.bias, self.out_channels <= 3)
         return super().forward(x, output_size)
 
@@ -175,8 +203,11 @@ class FCEncoder(nn.Module):
     def __init__(self, channels: int = 1, latent_dim: int = 10, logvar_head: bool = True, hidden: int = 1200):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Flatten(), nn.Linear(channels * IMAGE_SIZE * IMAGE_SIZE, hidden), nn.ReLU(),
-            nn.Linear(hidden, hidden), nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(channels * IMAGE_SIZE * IMAGE_SIZE, hidden),
+            nn.ReLU(),
+            nn.Linear(hidden, hidden),
+            nn.ReLU(),
         )
         self.mean = nn.Linear(hidden, latent_dim)
         self.logvar = nn.Linear(hidden, latent_dim) if logvar_head else None
@@ -194,9 +225,12 @@ class FCDecoder(nn.Module):
         super().__init__()
         self.channels = channels
         self.body = nn.Sequential(
-            nn.Linear(latent_dim, hidden), nn.Tanh(),
-            nn.Linear(hidden, hidden), nn.Tanh(),
-            nn.Linear(hidden, hidden), nn.Tanh(),
+            nn.Linear(latent_dim, hidden),
+            nn.Tanh(),
+            nn.Linear(hidden, hidden),
+            nn.Tanh(),
+            nn.Linear(hidden, hidden),
+            nn.Tanh(),
             nn.Linear(hidden, channels * IMAGE_SIZE * IMAGE_SIZE),
         )
         xavier_init_(self)

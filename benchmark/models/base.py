@@ -12,6 +12,7 @@ Randomness (the reparameterisation noise, FactorVAE's permutations) is drawn by
 numeric hyperparameters are passed as ``hp``, so the same ``forward`` runs one model or a vmapped
 ensemble of them (``benchmark.train.ensemble``).
 """
+
 from __future__ import annotations
 
 import math
@@ -60,7 +61,9 @@ class ModelConfig:
 
     def validate(self) -> None:
         if self.architecture not in ARCHITECTURES:
-            raise BenchmarkError(f"unknown architecture {self.architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
+            raise BenchmarkError(
+                f"unknown architecture {self.architecture!r}; choose one of {', '.join(ARCHITECTURES)}"
+            )
         if self.likelihood not in L.LIKELIHOODS:
             raise BenchmarkError(f"unknown likelihood {self.likelihood!r}; choose one of {', '.join(L.LIKELIHOODS)}")
         if int(self.latent_dim) < 1 or int(self.channels) < 1:
@@ -70,7 +73,9 @@ class ModelConfig:
         for k in self.HPARAMS:  # loss weights and capacities: NaN/inf/negative values train garbage silently
             v = getattr(self, k)
             if not _non_negative(v):
-                raise BenchmarkError(f"{k} must be a finite number >= 0, got {v!r}; pass such a --{k.replace('_', '-')}")
+                raise BenchmarkError(
+                    f"{k} must be a finite number >= 0, got {v!r}; pass such a --{k.replace('_', '-')}"
+                )
 
     def to_dict(self) -> dict:
         """Plain dict (primitives only) including the model name."""
@@ -114,8 +119,9 @@ class GaussianModel(nn.Module):
         """Logits (B, C, 64, 64); ``torch.sigmoid`` gives the Bernoulli means."""
         return self.decoder(z)
 
-    def sample_noise(self, batch: int, generator: Optional[torch.Generator] = None, device="cpu",
-                     steps: Optional[int] = None) -> dict:
+    def sample_noise(
+        self, batch: int, generator: Optional[torch.Generator] = None, device="cpu", steps: Optional[int] = None
+    ) -> dict:
         """The random draws of one step (drawn outside ``forward`` so ensembles can stack them).
 
         ``steps=S`` draws S steps at once, each tensor with a leading dimension S (the CUDA
@@ -128,8 +134,9 @@ class GaussianModel(nn.Module):
         """Named scalar loss terms of one batch; ``"loss"`` is minimised."""
         return self(x, self.sample_noise(x.shape[0], generator, x.device), step, None)
 
-    def forward(self, x: torch.Tensor, noise: dict, step: int = 0, hp: Optional[dict] = None,
-                coded: Optional[tuple] = None) -> dict:
+    def forward(
+        self, x: torch.Tensor, noise: dict, step: int = 0, hp: Optional[dict] = None, coded: Optional[tuple] = None
+    ) -> dict:
         """Loss terms given explicit noise and hyperparameters (``hp=None``: the config's).
 
         ``coded = (mu, logvar, logits)``: the encoder's and decoder's outputs for ``x`` computed

@@ -5,6 +5,7 @@ Loss: L(x) = E_q(z|x)[-log p(x|z)] + KL(q(z|x) || N(0, I)) + (beta - 1) * TC(z),
 estimate on the current batch of sampled codes (:func:`benchmark.models.losses.total_correlation`;
 the constant -log(B N) normalisers are omitted, so the logged ``tc`` is offset by a constant).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ Loss: L(x) = E_q(z|x)[-log p(x|z)] + beta * KL(q(z|x) || N(0, I)). With the pinn
 (reconstruction summed over pixels, KL summed over latents, both batch-mean) beta is the paper's
 beta; beta = 1 is the VAE.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

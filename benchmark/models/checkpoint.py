@@ -13,6 +13,7 @@ Everything in it is a tensor or a primitive, so ``torch.load(weights_only=True)`
 checkpoint can never execute code. A missing, truncated, corrupt or mismatched file raises
 :class:`~benchmark.errors.CheckpointError` with one line naming the file and the fix.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,9 +32,16 @@ VERSION = 1
 REQUIRED_CONFIG = ("model", "dataset", "latent_dim", "channels", "seed")
 
 
-def save_checkpoint(path, model: torch.nn.Module, config: dict, *, step: int = 0,
-                    optimizers: Optional[dict] = None, rng: Optional[dict] = None,
-                    extra: Optional[dict] = None) -> Path:
+def save_checkpoint(
+    path,
+    model: torch.nn.Module,
+    config: dict,
+    *,
+    step: int = 0,
+    optimizers: Optional[dict] = None,
+    rng: Optional[dict] = None,
+    extra: Optional[dict] = None,
+) -> Path:
     """Write a checkpoint atomically (the old file stays intact until the new one is complete).
 
     Parameters
@@ -82,26 +90,44 @@ def read_checkpoint(path, map_location="cpu") -> dict:
     except Exception as e:  # noqa: BLE001 - any unpickling failure means the same thing to the user
         refused, reason = _load_failure(e)
         if refused == "objects":
-            raise CheckpointError(f"{path} holds Python objects that a safe load refuses to run ({reason}); "
-                                  "it was not written by 'python -m benchmark train': retrain, or re-save only tensors") from None
+            raise CheckpointError(
+                f"{path} holds Python objects that a safe load refuses to run ({reason}); "
+                "it was not written by 'python -m benchmark train': retrain, or re-save only tensors"
+            ) from None
         if refused == "protocol":
-            raise CheckpointError(f"{path} is a pickle of protocol 4 or later, which a safe load refuses ({reason}); "
-                                  "it was not written by 'python -m benchmark train': retrain, or re-save it with torch.save") from None
-        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupt: {reason}); "
-                              f"delete it and retrain, or point to an intact copy") from None
+            raise CheckpointError(
+                f"{path} is a pickle of protocol 4 or later, which a safe load refuses ({reason}); "
+                "it was not written by 'python -m benchmark train': retrain, or re-save it with torch.save"
+            ) from None
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (truncated or corrupt: {reason}); "
+            f"delete it and retrain, or point to an intact copy"
+        ) from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a disentangle-bench checkpoint; pass a checkpoint.pt written by 'python -m benchmark train'")
+        raise CheckpointError(
+            f"{path} is not a disentangle-bench checkpoint; pass a checkpoint.pt written by 'python -m benchmark train'"
+        )
     if obj.get("version") != VERSION:
-        raise CheckpointError(f"{path} has checkpoint version {obj.get('version')}, this code reads {VERSION}; retrain or use the matching version")
+        raise CheckpointError(
+            f"{path} has checkpoint version {obj.get('version')}, this code reads {VERSION}; retrain or use the matching version"
+        )
     cfg = obj.get("config")
     if not isinstance(cfg, dict) or any(k not in cfg for k in REQUIRED_CONFIG):
-        raise CheckpointError(f"{path} lacks a complete config ({', '.join(REQUIRED_CONFIG)}); it is damaged, retrain the model")
+        raise CheckpointError(
+            f"{path} lacks a complete config ({', '.join(REQUIRED_CONFIG)}); it is damaged, retrain the model"
+        )
     return obj
 
 
 # torch's weights-only refusal wraps the unpickler's reason in paragraphs of advice; these lines are the advice
-_ADVICE = ("Weights only load failed", "Please file an issue", "Check the documentation", "In PyTorch 2.6",
-           "Re-running `torch.load`", "You can use")
+_ADVICE = (
+    "Weights only load failed",
+    "Please file an issue",
+    "Check the documentation",
+    "In PyTorch 2.6",
+    "Re-running `torch.load`",
+    "You can use",
+)
 
 
 def _load_failure(e: Exception, limit: int = 200) -> tuple[str | None, str]:
@@ -143,7 +169,9 @@ def load_checkpoint(path, device="cpu"):
     try:
         model = build_model(config_from_dict(cfg))
     except Exception as e:  # noqa: BLE001
-        raise CheckpointError(f"{path}: its config cannot build a model ({str(e).splitlines()[0]}); the file is damaged or from another version") from None
+        raise CheckpointError(
+            f"{path}: its config cannot build a model ({str(e).splitlines()[0]}); the file is damaged or from another version"
+        ) from None
     load_state(model, obj["model"], path)
     return model.to(device).eval(), cfg
 
@@ -155,8 +183,10 @@ def load_state(model: torch.nn.Module, state: dict, path="checkpoint") -> None:
     except (RuntimeError, KeyError, TypeError) as e:
         first = str(e).strip().splitlines()
         detail = " ".join(s.strip() for s in first[:2])[:200]
-        raise CheckpointError(f"{path} does not match the model its config describes ({detail}); "
-                              f"the file is damaged or was written by other code") from None
+        raise CheckpointError(
+            f"{path} does not match the model its config describes ({detail}); "
+            f"the file is damaged or was written by other code"
+        ) from None
 
 
 def _to_cpu(obj):

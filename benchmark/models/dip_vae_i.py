@@ -4,6 +4,7 @@ Loss: L(x) = E_q(z|x)[-log p(x|z)] + KL + lambda_od * sum_{i!=j} Cov[mu]_ij^2
 + lambda_d * sum_i (Cov[mu]_ii - 1)^2, with Cov[mu] the biased batch covariance of the encoder means
 and lambda_d = lambda_d_factor * lambda_od (the reference's parameterisation; study factor 10).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 Loss: as DIP-VAE-I but on Cov_q(z) = Cov[mu] + E_x[diag(exp(logvar))], the covariance of the
 aggregate posterior; lambda_d = lambda_d_factor * lambda_od (study factor 1).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -18,6 +18,7 @@ stops on the global step, so a nominal 300,000-step reference FactorVAE makes ab
 of each network. Here one step is one simultaneous update of both; to match the reference's number
 of updates train ``steps / 2``. The reference's choice is recorded in docs/performance.md (Training).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

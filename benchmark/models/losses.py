@@ -8,6 +8,7 @@ Conventions (the reference's; recorded in every model config):
 so ``beta`` means what it means in the papers (Higgins et al. 2017, eq. 4). Every function is
 vmap-friendly (no ``.item()``, no data-dependent branches) so the ensemble trainer can use it.
 """
+
 from __future__ import annotations
 
 import math

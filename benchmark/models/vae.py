@@ -4,6 +4,7 @@ Loss: L(x) = E_q(z|x)[-log p(x|z)] + KL(q(z|x) || N(0, I)), one reparameterised 
 z = mu + exp(logvar/2) * eps; reconstruction summed over pixels, KL summed over latents, both
 averaged over the batch (the negative ELBO).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -12,13 +12,18 @@ Functions of ``params`` (name -> stacked tensor, the names of
 :class:`benchmark.models.architectures.ConvEncoder` / ``ConvDecoder`` under ``encoder.`` /
 ``decoder.``), pure and vmap-free.
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-ENCODER_CONVS = (("encoder.features.0", 2, 1), ("encoder.features.2", 2, 1), ("encoder.features.4", 2, 0),
-                 ("encoder.features.6", 2, 0))
+ENCODER_CONVS = (
+    ("encoder.features.0", 2, 1),
+    ("encoder.features.2", 2, 1),
+    ("encoder.features.4", 2, 0),
+    ("encoder.features.6", 2, 0),
+)
 DECODER_DECONVS = ("decoder.deconv.0", "decoder.deconv.2", "decoder.deconv.4", "decoder.deconv.6")
 
 

@@ -3,14 +3,21 @@
 It only reads results files (``runs/*/metrics.json``, ``results.csv``, ``leaderboard.csv``,
 ``published.csv`` and arrays saved by runs); it never trains. :func:`refresh` rebuilds all of it.
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 
-def refresh(results_dir: str | os.PathLike, *, rebuild_table: bool = True, leaderboard: str | os.PathLike | None = None,
-            figures_dir: str | os.PathLike | None = None, run_figures: bool = True):
+def refresh(
+    results_dir: str | os.PathLike,
+    *,
+    rebuild_table: bool = True,
+    leaderboard: str | os.PathLike | None = None,
+    figures_dir: str | os.PathLike | None = None,
+    run_figures: bool = True,
+):
     """Rebuild results.csv (from finished runs), the leaderboard, published.csv, figures and summary.md.
 
     Parameters

@@ -8,6 +8,7 @@ leaderboard rows with the same dataset, data source, preset and metric. ``--subm
 new rows and appends them (``entry = submitted``) under the leaderboard's lock, atomically, leaving
 every existing line as it was.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,15 +30,19 @@ def peers_of(board: pd.DataFrame, leaderboard, dataset: str, source: str, preset
     the dataset has rows at all (before any data source is resolved)."""
     have = sorted(set(board["dataset"]))
     if dataset not in have:
-        raise BenchmarkError(f"the leaderboard {leaderboard} has no rows for dataset {dataset} (it has: "
-                             f"{', '.join(have) or 'none'}); run `python run_all.py --dataset {dataset} --preset {preset}` first")
+        raise BenchmarkError(
+            f"the leaderboard {leaderboard} has no rows for dataset {dataset} (it has: "
+            f"{', '.join(have) or 'none'}); run `python run_all.py --dataset {dataset} --preset {preset}` first"
+        )
     if checks_only_dataset:
         return None
     peers = board[(board["dataset"] == dataset) & (board["data_source"] == source) & (board["preset"] == preset)]
     if peers.empty:
         combos = sorted({f"{r.data_source}/{r.preset}" for r in board[board["dataset"] == dataset].itertuples()})
-        raise BenchmarkError(f"the leaderboard has no {dataset} rows for data source {source} and preset {preset} "
-                             f"(it has source/preset: {', '.join(combos)}); pass the matching --preset/--data-source")
+        raise BenchmarkError(
+            f"the leaderboard has no {dataset} rows for data source {source} and preset {preset} "
+            f"(it has source/preset: {', '.join(combos)}); pass the matching --preset/--data-source"
+        )
     return peers
 
 
@@ -59,10 +64,25 @@ def rank_scores(board: pd.DataFrame, peers: pd.DataFrame, scores: dict, dataset:
             continue
         r = rank(board, dataset=dataset, data_source=source, preset=preset, metric=metric, value=float(value))
         best = r["rows"].iloc[0]
-        table.append((metric, f"{value:.4f}", f"{r['rank']} of {r['of']}",
-                      f"{best['label']} {best['mean']:.4f}" + ("" if r["better"] else "  (lower is better)")))
-        rows.append({"dataset": dataset, "data_source": source, "preset": preset, "metric": metric,
-                     "value": float(value), "rank": r["rank"], "of": r["of"]})
+        table.append(
+            (
+                metric,
+                f"{value:.4f}",
+                f"{r['rank']} of {r['of']}",
+                f"{best['label']} {best['mean']:.4f}" + ("" if r["better"] else "  (lower is better)"),
+            )
+        )
+        rows.append(
+            {
+                "dataset": dataset,
+                "data_source": source,
+                "preset": preset,
+                "metric": metric,
+                "value": float(value),
+                "rank": r["rank"],
+                "of": r["of"],
+            }
+        )
     return rows, table, flags
 
 
@@ -79,8 +99,10 @@ def check_name(name: str) -> str:
 def format_table(lines: list[tuple[str, ...]]) -> str:
     """Columns as wide as their longest cell (metric names vary in length); numbers right-aligned."""
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    return "\n".join("  ".join([line[0].ljust(widths[0]), line[1].rjust(widths[1]), line[2].rjust(widths[2]), line[3]]).rstrip()
-                     for line in lines)
+    return "\n".join(
+        "  ".join([line[0].ljust(widths[0]), line[1].rjust(widths[1]), line[2].rjust(widths[2]), line[3]]).rstrip()
+        for line in lines
+    )
 
 
 def submit(board: pd.DataFrame, rows: list[dict], args, device: str, inputs: str = "") -> pd.DataFrame:
@@ -95,19 +117,43 @@ def submit(board: pd.DataFrame, rows: list[dict], args, device: str, inputs: str
     model = f"submitted:{name}"
 
     def name_free(current: pd.DataFrame) -> None:  # checked on the table as it is under the lock
-        if ((current["model"] == model) & (current["preset"] == rows[0]["preset"])
-                & (current["dataset"] == rows[0]["dataset"])).any():
-            raise BenchmarkError(f"the leaderboard already has an entry named {name!r} for this dataset and preset; "
-                                 "choose another --name")
+        if (
+            (current["model"] == model)
+            & (current["preset"] == rows[0]["preset"])
+            & (current["dataset"] == rows[0]["dataset"])
+        ).any():
+            raise BenchmarkError(
+                f"the leaderboard already has an entry named {name!r} for this dataset and preset; "
+                "choose another --name"
+            )
 
     name_free(board)  # before the work of building rows, as before
     cmd = "python -m benchmark compare " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
-    new = pd.DataFrame([{
-        "dataset": r["dataset"], "data_source": r["data_source"], "preset": r["preset"], "model": model,
-        "hyperparameters": inputs, "metric": r["metric"], "label": name, "kind": "submitted", "mean": r["value"],
-        "std": float("nan"), "n": 1, "seeds": str(args.seed), "steps": None, "entry": "submitted",
-        "device": device, "git_commit": git_commit() or "", "command": cmd,
-    } for r in rows], columns=COLUMNS)
+    new = pd.DataFrame(
+        [
+            {
+                "dataset": r["dataset"],
+                "data_source": r["data_source"],
+                "preset": r["preset"],
+                "model": model,
+                "hyperparameters": inputs,
+                "metric": r["metric"],
+                "label": name,
+                "kind": "submitted",
+                "mean": r["value"],
+                "std": float("nan"),
+                "n": 1,
+                "seeds": str(args.seed),
+                "steps": None,
+                "entry": "submitted",
+                "device": device,
+                "git_commit": git_commit() or "",
+                "command": cmd,
+            }
+            for r in rows
+        ],
+        columns=COLUMNS,
+    )
     # appended under the leaderboard's lock: no existing line moves or changes, a concurrent submission is kept
     merged = append_rows(args.leaderboard, new, check=name_free)
     print(f"submitted {len(new)} rows as {name!r} to {args.leaderboard}")

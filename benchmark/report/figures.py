@@ -19,6 +19,7 @@ the model is not needed): latent traversals (rows = latents sorted by KL, +-3 sd
 image), per-latent KL bars, reconstructions beside inputs; and per dataset a side-by-side
 traversal comparison of the trained models (for 3D faces / chairs: the paper's Figs. 2-3 layout).
 """
+
 from __future__ import annotations
 
 import os
@@ -70,9 +71,14 @@ def comparison_table(df: pd.DataFrame, published: pd.DataFrame, dataset: str) ->
     """
     rows = []
     variants = [c for c in COMPARISON_VARIANTS if c in df.columns and df[c].notna().any()]  # a preset may skip one
-    trained = df[df["kind"] == "model"].assign(_b=pd.to_numeric(df["beta"], errors="coerce")).sort_values(["_b", "label"])
-    labels = list(dict.fromkeys(REPRESENTATION_ORDER + list(trained["label"].dropna().unique())
-                                + list(df["label"].dropna().unique())))
+    trained = (
+        df[df["kind"] == "model"].assign(_b=pd.to_numeric(df["beta"], errors="coerce")).sort_values(["_b", "label"])
+    )
+    labels = list(
+        dict.fromkeys(
+            REPRESENTATION_ORDER + list(trained["label"].dropna().unique()) + list(df["label"].dropna().unique())
+        )
+    )
     pub = published[(published["dataset"] == dataset) & (published["metric"] == "beta_vae_paper")]
     pub_by_rep = {r.representation: r for r in pub.itertuples()}
     for label in labels:
@@ -92,16 +98,25 @@ def comparison_table(df: pd.DataFrame, published: pd.DataFrame, dataset: str) ->
     have = {r["representation"] for r in rows}
     for rep, pr in pub_by_rep.items():
         if rep not in have:
-            rows.append({"representation": rep, "n": 0, **{f"ours_{v}": np.nan for v in variants},
-                         **{f"ours_{v}_sd": np.nan for v in variants},
-                         "published": float(pr.value), "published_sd": float(pr.std) if pd.notna(pr.std) else np.nan})
+            rows.append(
+                {
+                    "representation": rep,
+                    "n": 0,
+                    **{f"ours_{v}": np.nan for v in variants},
+                    **{f"ours_{v}_sd": np.nan for v in variants},
+                    "published": float(pr.value),
+                    "published_sd": float(pr.std) if pd.notna(pr.std) else np.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 # ours beside the published numbers, each source with a fixed colour whatever the others present
-COMPARISON_SOURCES = (("ours_beta_vae_reference", "ours: reference variant", 0),
-                      ("ours_beta_vae_paper", "ours: paper variant", 1),
-                      ("published", "published (recalled), ± its sd", 2))
+COMPARISON_SOURCES = (
+    ("ours_beta_vae_reference", "ours: reference variant", 0),
+    ("ours_beta_vae_paper", "ours: paper variant", 1),
+    ("published", "published (recalled), ± its sd", 2),
+)
 
 
 @styled
@@ -119,16 +134,20 @@ def comparison_figure(table: pd.DataFrame, title: str):
     plt = pyplot()
     reps = list(dict.fromkeys(table["representation"])) if not table.empty else []
     seeds = int(table["n"].max()) if reps else 0
-    sources = [(col, name if col == "published" else f"{name} ({spread_text(seeds)})", colour)
-               for col, name, colour in COMPARISON_SOURCES if col in table.columns and table[col].notna().any()]
+    sources = [
+        (col, name if col == "published" else f"{name} ({spread_text(seeds)})", colour)
+        for col, name, colour in COMPARISON_SOURCES
+        if col in table.columns and table[col].notna().any()
+    ]
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(reps) + 2), 3.8), layout="constrained")
     width = 0.8 / max(1, len(sources))
     rows = table.drop_duplicates("representation").set_index("representation").reindex(reps) if reps else table
     for i, (col, name, colour) in enumerate(sources):
         x = np.arange(len(reps)) + (i - (len(sources) - 1) / 2) * width
         y = rows[col].to_numpy(float)
-        ax.bar(x, y, width, label=name, color=f"C{colour}", hatch="//" if col == "published" else None,
-               edgecolor="white")
+        ax.bar(
+            x, y, width, label=name, color=f"C{colour}", hatch="//" if col == "published" else None, edgecolor="white"
+        )
         sd = rows[f"{col}_sd"].to_numpy(float) if f"{col}_sd" in rows.columns else np.full(len(reps), np.nan)
         has = np.isfinite(sd) & np.isfinite(y)
         if has.any():
@@ -159,8 +178,9 @@ def set_log_axis_at(ax, x: str, values) -> None:
     values = sorted(float(v) for v in values)
     ax.set_xscale("log")
     crowded = len(values) > 5 or x != "beta"
-    ax.set_xticks(values, [tick_text(x, v) for v in values], rotation=45 if crowded else 0,
-                  ha="right" if crowded else "center")
+    ax.set_xticks(
+        values, [tick_text(x, v) for v in values], rotation=45 if crowded else 0, ha="right" if crowded else "center"
+    )
     ax.set_xticks([], minor=True)
     ax.set_xlim(values[0] / 1.5, values[-1] * 1.5)
     ax.set_xlabel(X_LABELS.get(x, x))
@@ -204,15 +224,25 @@ def against_beta_figure(df: pd.DataFrame, columns: list[str], x: str, title: str
         for i, family in enumerate(families):
             stats = mean_sd(curve[curve["family"] == family], x, c)
             if not stats.empty:
-                ax.errorbar(stats.index, stats["mean"], yerr=stats["sd"] if stats["sd"].notna().any() else None,
-                            marker="o", ms=4, lw=1.2, capsize=2.5, color=f"C{i}", label=family, clip_on=not bounded)
+                ax.errorbar(
+                    stats.index,
+                    stats["mean"],
+                    yerr=stats["sd"] if stats["sd"].notna().any() else None,
+                    marker="o",
+                    ms=4,
+                    lw=1.2,
+                    capsize=2.5,
+                    color=f"C{i}",
+                    label=family,
+                    clip_on=not bounded,
+                )
         if not ae.empty and ae[c].notna().any():
             ax.axhline(ae[c].mean(), color="grey", ls="--", lw=1, label=AE_LINE)
         if not curve.empty:
             set_log_axis_at(ax, x, curve[x].unique())
         set_value_axis(ax, c)
         ax.set_title(textwrap.fill(column_label(c), 48), fontsize=8)
-    for ax in list(axes.flat)[len(columns):]:
+    for ax in list(axes.flat)[len(columns) :]:
         ax.axis("off")
     legend = {}
     for ax in axes.flat:  # one legend for the figure, below the panels: it covers no point
@@ -221,16 +251,16 @@ def against_beta_figure(df: pd.DataFrame, columns: list[str], x: str, title: str
     if AE_LINE in legend:  # the curves first, the AE reference line last
         legend[AE_LINE] = legend.pop(AE_LINE)
     if legend:
-        fig.legend(list(legend.values()), list(legend.keys()), loc="outside lower center", ncol=len(legend),
-                   fontsize=7)
+        fig.legend(list(legend.values()), list(legend.keys()), loc="outside lower center", ncol=len(legend), fontsize=7)
     seeds = int(m["seed"].nunique()) if not m.empty else 0
     fig.suptitle(f"{title} ({spread_text(seeds)})", fontsize=9)
     return fig
 
 
 @styled
-def plot_against_beta(df: pd.DataFrame, columns: list[str], x: str, out_dir: Path, stem: str, title: str,
-                      max_cols: int = 4) -> list[Path]:
+def plot_against_beta(
+    df: pd.DataFrame, columns: list[str], x: str, out_dir: Path, stem: str, title: str, max_cols: int = 4
+) -> list[Path]:
     """:func:`against_beta_figure` saved as ``out_dir/stem.png`` and ``.pdf``; returns the paths."""
     return save(against_beta_figure(df, columns, x, title, max_cols), out_dir, stem)
 
@@ -274,7 +304,7 @@ def montage(tiles: np.ndarray, pad: int = 2) -> np.ndarray:
     out = np.ones((ch, r * (h + pad) - pad, c * (w + pad) - pad), np.float32)
     for i in range(r):
         for j in range(c):
-            out[:, i * (h + pad):i * (h + pad) + h, j * (w + pad):j * (w + pad) + w] = tiles[i, j]
+            out[:, i * (h + pad) : i * (h + pad) + h, j * (w + pad) : j * (w + pad) + w] = tiles[i, j]
     return out[0] if ch == 1 else np.transpose(out, (1, 2, 0))
 
 
@@ -287,8 +317,13 @@ def traversal_range_text(arrays: list[dict]) -> str:
     steps = arrays[0]["traversal"].shape[1]
     values = np.asarray(arrays[0].get("values", np.linspace(-3, 3, steps)), dtype=float)
     deterministic = [str(a.get("rank_by", "KL")) == "var" for a in arrays]
-    sd = ("the code's sd over images" if all(deterministic) else
-          "1, the prior's; the AE: its code's sd over images" if any(deterministic) else "1, the prior's")
+    sd = (
+        "the code's sd over images"
+        if all(deterministic)
+        else "1, the prior's; the AE: its code's sd over images"
+        if any(deterministic)
+        else "1, the prior's"
+    )
     return f"z_i from {values[0]:+g} to {values[-1]:+g} sd around a seed image's code, {steps} steps (sd = {sd})"
 
 
@@ -305,8 +340,11 @@ def plot_traversal(arr: dict, out_dir: Path, stem: str, title: str, max_rows: in
     vals = arr.get("values", np.linspace(-3, 3, steps))
     fig, ax = plt.subplots(figsize=(0.7 * steps + 1.3, 0.7 * rows + 0.9))
     ax.imshow(montage(trav[:rows]), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_yticks([(h + 2) * i + h / 2 for i in range(rows)],
-                  [f"z{int(dims[i])}  {rank_by} {float(kl[i]):.2f}" for i in range(rows)], fontsize=6)
+    ax.set_yticks(
+        [(h + 2) * i + h / 2 for i in range(rows)],
+        [f"z{int(dims[i])}  {rank_by} {float(kl[i]):.2f}" for i in range(rows)],
+        fontsize=6,
+    )
     ax.set_xticks([(h + 2) * j + h / 2 for j in range(steps)], [f"{float(v):+.1f}" for v in vals], fontsize=6)
     ax.set_xlabel(textwrap.fill(f"columns: {traversal_range_text([arr])}", 0.7 * steps * 15 + 20), fontsize=6)
     ax.grid(False)
@@ -345,16 +383,18 @@ def plot_reconstructions(arr: dict, out_dir: Path, stem: str, title: str) -> lis
 
 
 @styled
-def plot_traversal_comparison(items: list[tuple[str, dict]], out_dir: Path, stem: str, title: str,
-                              top: int = 5) -> list[Path]:
+def plot_traversal_comparison(
+    items: list[tuple[str, dict]], out_dir: Path, stem: str, title: str, top: int = 5
+) -> list[Path]:
     """Side by side traversals of the top-``top`` latents (by KL) of several models (paper Figs. 2-3 layout)."""
     plt = pyplot()
     if not items:
         return []
     steps = items[0][1]["traversal"].shape[1]
     rows = min(top, max(a["traversal"].shape[0] for _, a in items))
-    fig, axes = plt.subplots(rows, len(items), figsize=(2.2 * len(items) * steps / 7 + 0.5, 0.4 * rows * 1.4 + 0.8),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        rows, len(items), figsize=(2.2 * len(items) * steps / 7 + 0.5, 0.4 * rows * 1.4 + 0.8), squeeze=False
+    )
     for c, (name, a) in enumerate(items):
         for r in range(rows):
             ax = axes[r, c]
@@ -414,8 +454,14 @@ def existing_figures(folder: Path, names: list[str]) -> list[Path]:
     return paths if all(p.is_file() for p in paths) else []
 
 
-def build_all(results: pd.DataFrame, published: pd.DataFrame, results_dir: str | os.PathLike,
-              out_dir: str | os.PathLike, run_figures: bool = True, reuse_run_images: bool = True) -> dict[str, list[Path]]:
+def build_all(
+    results: pd.DataFrame,
+    published: pd.DataFrame,
+    results_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    run_figures: bool = True,
+    reuse_run_images: bool = True,
+) -> dict[str, list[Path]]:
     """Every figure that results files allow; returns ``{name: [paths]}`` for summary.md.
 
     Per-run figures: the images each run saved in ``runs/<id>/figures/`` are copied
@@ -438,23 +484,33 @@ def build_all(results: pd.DataFrame, published: pd.DataFrame, results_dir: str |
         if g["label"].notna().any() and any(c in g.columns and g[c].notna().any() for c in COMPARISON_VARIANTS):
             tab = comparison_table(g, published, dataset)
             made[f"comparison_{tag}"] = plot_comparison(
-                tab, out, f"comparison_{tag}", f"beta-VAE score on {dataset} ({preset} preset): ours vs published")
+                tab, out, f"comparison_{tag}", f"beta-VAE score on {dataset} ({preset} preset): ours vs published"
+            )
         if not _model_rows(g).empty:
-            made[f"scores_vs_beta_{tag}"] = plot_scores_vs(g, "beta", out, f"scores_vs_beta_{tag}",
-                                                           f"disentanglement vs beta, {dataset}, {preset} preset")
+            made[f"scores_vs_beta_{tag}"] = plot_scores_vs(
+                g, "beta", out, f"scores_vs_beta_{tag}", f"disentanglement vs beta, {dataset}, {preset} preset"
+            )
             if g["normalised_beta"].notna().any():
                 made[f"scores_vs_normalised_beta_{tag}"] = plot_scores_vs(
-                    g, "normalised_beta", out, f"scores_vs_normalised_beta_{tag}",
-                    f"disentanglement vs normalised beta, {dataset}, {preset} preset")
-            made[f"tradeoff_{tag}"] = plot_tradeoff(g, out, f"tradeoff_{tag}",
-                                                    f"rate-distortion trade-off, {dataset}, {preset} preset")
+                    g,
+                    "normalised_beta",
+                    out,
+                    f"scores_vs_normalised_beta_{tag}",
+                    f"disentanglement vs normalised beta, {dataset}, {preset} preset",
+                )
+            made[f"tradeoff_{tag}"] = plot_tradeoff(
+                g, out, f"tradeoff_{tag}", f"rate-distortion trade-off, {dataset}, {preset} preset"
+            )
         if run_figures:
             items, shown, kept = [], 0, 0
             trained = g[g["kind"] == "model"].sort_values(["beta", "seed"], na_position="first")
             for r in trained.itertuples(index=False):
                 arr_path = Path(results_dir) / RUNS / r.run_id / "figures" / "arrays.npz"
-                paths = copy_run_figures(Path(results_dir) / RUNS / r.run_id / "figures", out / "runs", r.run_id) \
-                    if reuse_run_images else []
+                paths = (
+                    copy_run_figures(Path(results_dir) / RUNS / r.run_id / "figures", out / "runs", r.run_id)
+                    if reuse_run_images
+                    else []
+                )
                 if not paths:
                     paths = plot_run(arr_path, out / "runs", r.run_id, f"{r.label}, seed {r.seed}")
                 arrays = load_run_arrays(arr_path) if paths else None
@@ -472,7 +528,8 @@ def build_all(results: pd.DataFrame, published: pd.DataFrame, results_dir: str |
             previous = existing_figures(out, [f"{stem}.{fmt}" for fmt in FIG_FORMATS])
             if items and (len(items) == shown or not previous):
                 made[stem] = plot_traversal_comparison(
-                    items, out, stem, f"latent traversals (top latents by KL), {dataset}, {preset} preset")
+                    items, out, stem, f"latent traversals (top latents by KL), {dataset}, {preset} preset"
+                )
             elif previous and shown and len(items) + kept == shown:  # drawn from these runs' arrays, absent here
                 made[stem] = previous
     return made

@@ -14,6 +14,7 @@ Every read-merge-write holds the table's lock (:func:`benchmark.io.locked`), so 
 submissions, a submission and a sweep) never lose each other's rows; a submission appends its
 lines and leaves every existing line as it was.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,9 +38,17 @@ INTEGER_COLUMNS = ("n", "steps")  # written as 2000, never 2000.0, whatever else
 # Direction of "better" for ranking; generative numbers are listed but ranked the right way round.
 # The unsupervised scores measure dependence between code dimensions (total correlation, Wasserstein
 # correlation, mutual information): less is better; independent ground-truth factors score near 0.
-LOWER_IS_BETTER = {"recon_bce", "recon_bce_sampled", "recon_mse", "kl", "gaussian_total_correlation",
-                   "wasserstein_correlation", "gaussian_wasserstein_correlation",
-                   "gaussian_wasserstein_correlation_norm", "mutual_info_score"}
+LOWER_IS_BETTER = {
+    "recon_bce",
+    "recon_bce_sampled",
+    "recon_mse",
+    "kl",
+    "gaussian_total_correlation",
+    "wasserstein_correlation",
+    "gaussian_wasserstein_correlation",
+    "gaussian_wasserstein_correlation_norm",
+    "mutual_info_score",
+}
 RANKED_GENERATIVE = ("recon_bce", "elbo", "kl", "active_units")
 NOT_RANKED = {"kl", "active_units"}  # context, not quality: no "better" direction
 
@@ -95,14 +104,27 @@ def aggregate(results: pd.DataFrame) -> pd.DataFrame:
             if vals.empty:
                 continue
             seeds = _fmt_seeds(g.loc[vals.index, "seed"])
-            rows.append({
-                "dataset": dataset, "data_source": source, "preset": preset, "model": model,
-                "hyperparameters": hyper, "metric": m, "label": label, "kind": kind,
-                "mean": float(vals.mean()), "std": float(vals.std(ddof=1)) if len(vals) > 1 else float("nan"),
-                "n": int(len(vals)), "seeds": seeds, "steps": steps, "entry": "measured",
-                "device": _join(g.get("device")), "git_commit": _join(g.get("git_commit")),
-                "command": reproduce_command(rerun, seeds),
-            })
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "data_source": source,
+                    "preset": preset,
+                    "model": model,
+                    "hyperparameters": hyper,
+                    "metric": m,
+                    "label": label,
+                    "kind": kind,
+                    "mean": float(vals.mean()),
+                    "std": float(vals.std(ddof=1)) if len(vals) > 1 else float("nan"),
+                    "n": int(len(vals)),
+                    "seeds": seeds,
+                    "steps": steps,
+                    "entry": "measured",
+                    "device": _join(g.get("device")),
+                    "git_commit": _join(g.get("git_commit")),
+                    "command": reproduce_command(rerun, seeds),
+                }
+            )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -122,8 +144,10 @@ def validate(df: pd.DataFrame, path: str | os.PathLike = "leaderboard") -> pd.Da
     fix = "fix or delete that row (regenerate measured rows with `python run_all.py`)"
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
-        raise BenchmarkError(f"{path} is not a leaderboard: missing columns {', '.join(missing)}; "
-                             "regenerate it with `python run_all.py` or restore results/leaderboard.csv from git")
+        raise BenchmarkError(
+            f"{path} is not a leaderboard: missing columns {', '.join(missing)}; "
+            "regenerate it with `python run_all.py` or restore results/leaderboard.csv from git"
+        )
     for i, r in df.iterrows():
         line = i + 2  # header is line 1
         for c in ("dataset", "preset", "model", "metric"):
@@ -165,10 +189,21 @@ def read_leaderboard(path: str | os.PathLike, must_exist: bool = True) -> pd.Dat
 def _parse(source, p: Path) -> pd.DataFrame:
     """A validated leaderboard from ``source`` (a path or a text buffer) read as ``p``."""
     try:
-        df = pd.read_csv(source, dtype={"hyperparameters": str, "data_source": str, "seeds": str,
-                                        "device": str, "git_commit": str, "command": str})
+        df = pd.read_csv(
+            source,
+            dtype={
+                "hyperparameters": str,
+                "data_source": str,
+                "seeds": str,
+                "device": str,
+                "git_commit": str,
+                "command": str,
+            },
+        )
     except (ValueError, pd.errors.ParserError) as e:
-        raise BenchmarkError(f"cannot parse {p} as CSV ({e}); restore it from git or regenerate with `python run_all.py`") from None
+        raise BenchmarkError(
+            f"cannot parse {p} as CSV ({e}); restore it from git or regenerate with `python run_all.py`"
+        ) from None
     for c in ("hyperparameters", "data_source"):
         if c in df.columns:
             df[c] = df[c].fillna("")
@@ -200,8 +235,9 @@ def merge(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
         measured = new[new["entry"] == "measured"]
         replaced = set(_keys(measured, ENTRY_KEY)) if not measured.empty else set()
         newkeys = set(_keys(new, KEY))
-        keep = old[(old["entry"] == "submitted")
-                   | ~(_keys(old, KEY).isin(newkeys) | _keys(old, ENTRY_KEY).isin(replaced))]
+        keep = old[
+            (old["entry"] == "submitted") | ~(_keys(old, KEY).isin(newkeys) | _keys(old, ENTRY_KEY).isin(replaced))
+        ]
         out = pd.concat([keep, new], ignore_index=True) if not keep.empty else new.copy()
     order = ["dataset", "data_source", "preset", "metric", "kind", "model", "hyperparameters", "entry"]
     return _integers(out[COLUMNS].copy()).sort_values(order, kind="stable").reset_index(drop=True)
@@ -222,8 +258,9 @@ def update_leaderboard(results: pd.DataFrame, path: str | os.PathLike) -> pd.Dat
     return merged
 
 
-def append_rows(path: str | os.PathLike, rows: pd.DataFrame,
-                check: Callable[[pd.DataFrame], None] | None = None) -> pd.DataFrame:
+def append_rows(
+    path: str | os.PathLike, rows: pd.DataFrame, check: Callable[[pd.DataFrame], None] | None = None
+) -> pd.DataFrame:
     """Append ``rows`` (columns :data:`COLUMNS`) to the leaderboard at ``path`` without rewriting a line of it.
 
     Under the leaderboard's lock: the table is read afresh, ``check(board)`` may refuse the rows
@@ -263,12 +300,18 @@ def rank(board: pd.DataFrame, *, dataset: str, data_source: str, preset: str, me
     ``{"rank": r, "of": N + 1, "rows": peers sorted best first, "better": True if higher is better}``;
     rank 1 is best; ties rank above existing rows. Raises if the group is empty.
     """
-    g = board[(board["dataset"] == dataset) & (board["data_source"].fillna("") == data_source)
-              & (board["preset"] == preset) & (board["metric"] == metric)]
+    g = board[
+        (board["dataset"] == dataset)
+        & (board["data_source"].fillna("") == data_source)
+        & (board["preset"] == preset)
+        & (board["metric"] == metric)
+    ]
     if g.empty:
-        raise BenchmarkError(f"the leaderboard has no {metric} rows for dataset {dataset} ({data_source}), preset {preset}; "
-                             "nothing to rank against: run `python run_all.py --dataset "
-                             f"{dataset} --preset {preset}` first")
+        raise BenchmarkError(
+            f"the leaderboard has no {metric} rows for dataset {dataset} ({data_source}), preset {preset}; "
+            "nothing to rank against: run `python run_all.py --dataset "
+            f"{dataset} --preset {preset}` first"
+        )
     hib = higher_is_better(metric)
     means = g["mean"].astype(float)
     better = int((means > value).sum()) if hib else int((means < value).sum())

@@ -6,6 +6,7 @@ and whatever the machine's matplotlibrc or installed fonts. So every figure is d
 backend inside one explicit style (matplotlib's defaults + seaborn's whitegrid/paper theme + the
 DejaVu Sans font that ships with matplotlib) and saved without dates or software versions.
 """
+
 from __future__ import annotations
 
 import functools
@@ -30,14 +31,16 @@ def style() -> dict:
     rc = {k: v for k, v in matplotlib.rcParamsDefault.items() if not k.startswith(_NOT_STYLE)}
     rc.update(sns.axes_style("whitegrid"))
     rc.update(sns.plotting_context("paper"))
-    rc.update({
-        "axes.prop_cycle": cycler(color=sns.color_palette("deep")),
-        "font.family": ["sans-serif"],
-        "font.sans-serif": ["DejaVu Sans"],  # ships with matplotlib: the same glyphs on every machine
-        "mathtext.fontset": "dejavusans",
-        "svg.hashsalt": "disentangle-bench",
-        "savefig.dpi": DPI,
-    })
+    rc.update(
+        {
+            "axes.prop_cycle": cycler(color=sns.color_palette("deep")),
+            "font.family": ["sans-serif"],
+            "font.sans-serif": ["DejaVu Sans"],  # ships with matplotlib: the same glyphs on every machine
+            "mathtext.fontset": "dejavusans",
+            "svg.hashsalt": "disentangle-bench",
+            "savefig.dpi": DPI,
+        }
+    )
     return rc
 
 
@@ -53,6 +56,7 @@ def pyplot():
 
 def styled(draw):
     """Run a drawing function inside :func:`style` (figure creation and saving alike)."""
+
     @functools.wraps(draw)
     def wrapper(*args, **kwargs):
         import matplotlib
@@ -60,6 +64,7 @@ def styled(draw):
         pyplot()
         with matplotlib.rc_context(style()):
             return draw(*args, **kwargs)
+
     return wrapper
 
 

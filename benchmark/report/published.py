@@ -4,6 +4,7 @@ Every row names its paper, the table or figure, the page where known, and how su
 (``recalled``: taken from memory of the paper, not re-checked against the PDF). Reports show these beside our measurements, in separate columns,
 never mixed into the leaderboard or into rankings.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,15 +16,32 @@ from benchmark.errors import BenchmarkError
 from benchmark.io import atomic_write_text
 
 PUBLISHED_CSV = "published.csv"
-COLUMNS = ["paper", "source", "page", "dataset", "metric", "representation", "model", "hyperparameters",
-           "value", "std", "unit", "confidence", "note"]
+COLUMNS = [
+    "paper",
+    "source",
+    "page",
+    "dataset",
+    "metric",
+    "representation",
+    "model",
+    "hyperparameters",
+    "value",
+    "std",
+    "unit",
+    "confidence",
+    "note",
+]
 
-_HIGGINS = "Higgins et al. 2017, beta-VAE: Learning Basic Visual Concepts with a Constrained Variational Framework (ICLR)"
+_HIGGINS = (
+    "Higgins et al. 2017, beta-VAE: Learning Basic Visual Concepts with a Constrained Variational Framework (ICLR)"
+)
 _SRC = "Fig. 6 (left) / 'Table 1' (metric score table)"
 _PAGE = "not recorded"
-_NOTE = ("recalled from the paper, not re-checked against the PDF; "
-         "paper protocol: FC architecture, Adagrad, paper's metric variant on 4 factors; "
-         "reported over seeds with the bottom 50% dropped")
+_NOTE = (
+    "recalled from the paper, not re-checked against the PDF; "
+    "paper protocol: FC architecture, Adagrad, paper's metric variant on 4 factors; "
+    "reported over seeds with the bottom 50% dropped"
+)
 
 # representation, model, hyperparameters, value, std (percent accuracy)
 _BETA_VAE_TABLE = [
@@ -42,9 +60,21 @@ _BETA_VAE_TABLE = [
 def published_table() -> pd.DataFrame:
     """The published numbers we carry, as a table with :data:`COLUMNS`."""
     rows = [
-        {"paper": _HIGGINS, "source": _SRC, "page": _PAGE, "dataset": "dsprites", "metric": "beta_vae_paper",
-         "representation": rep, "model": model, "hyperparameters": hyper, "value": v, "std": s,
-         "unit": "accuracy %", "confidence": "recalled", "note": _NOTE}
+        {
+            "paper": _HIGGINS,
+            "source": _SRC,
+            "page": _PAGE,
+            "dataset": "dsprites",
+            "metric": "beta_vae_paper",
+            "representation": rep,
+            "model": model,
+            "hyperparameters": hyper,
+            "value": v,
+            "std": s,
+            "unit": "accuracy %",
+            "confidence": "recalled",
+            "note": _NOTE,
+        }
         for rep, model, hyper, v, s in _BETA_VAE_TABLE
     ]
     return pd.DataFrame(rows, columns=COLUMNS)

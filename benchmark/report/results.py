@@ -6,6 +6,7 @@ never appears half-done. Every row says what produced it: model and hyperparamet
 and its provenance (official file + checksum, or generator + version), preset and recipe, every
 score, reconstruction / ELBO / KL / active units, timings, package versions, git commit, device.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,23 +25,76 @@ RESULTS_CSV = "results.csv"
 
 # Identity columns first, in this order; then scores; then generative numbers; then provenance.
 ID_COLUMNS = [
-    "run_id", "kind", "model", "label", "hyperparameters", "beta", "normalised_beta", "seed",
-    "dataset", "data_source", "data_sha256", "data_generator", "data_version", "data_auxiliary", "num_latents",
+    "run_id",
+    "kind",
+    "model",
+    "label",
+    "hyperparameters",
+    "beta",
+    "normalised_beta",
+    "seed",
+    "dataset",
+    "data_source",
+    "data_sha256",
+    "data_generator",
+    "data_version",
+    "data_auxiliary",
+    "num_latents",
     "num_pixels",
-    "preset", "metrics_preset", "architecture", "optimizer", "lr", "batch_size", "steps",
+    "preset",
+    "metrics_preset",
+    "architecture",
+    "optimizer",
+    "lr",
+    "batch_size",
+    "steps",
 ]
 # Disentanglement scores, in display order (unknown score columns follow, sorted).
 SCORE_COLUMNS = [
-    "beta_vae_reference", "beta_vae_paper", "factor_vae", "mig", "dci_disentanglement", "dci_completeness",
-    "dci_informativeness", "sap", "modularity", "explicitness", "gaussian_total_correlation",
-    "wasserstein_correlation", "mutual_info_score", "irs", "downstream_gbt_100", "downstream_gbt_10000",
-    "downstream_logreg_100", "downstream_logreg_10000",
+    "beta_vae_reference",
+    "beta_vae_paper",
+    "factor_vae",
+    "mig",
+    "dci_disentanglement",
+    "dci_completeness",
+    "dci_informativeness",
+    "sap",
+    "modularity",
+    "explicitness",
+    "gaussian_total_correlation",
+    "wasserstein_correlation",
+    "mutual_info_score",
+    "irs",
+    "downstream_gbt_100",
+    "downstream_gbt_10000",
+    "downstream_logreg_100",
+    "downstream_logreg_10000",
 ]
-GENERATIVE_COLUMNS = ["recon_bce", "recon_bce_sampled", "recon_mse", "elbo", "kl", "active_units",
-                      "active_units_variance", "iwae"]
+GENERATIVE_COLUMNS = [
+    "recon_bce",
+    "recon_bce_sampled",
+    "recon_mse",
+    "elbo",
+    "kl",
+    "active_units",
+    "active_units_variance",
+    "iwae",
+]
 META_COLUMNS = [
-    "beta_vae_paper_converged", "train_seconds", "eval_seconds", "wall_seconds", "device", "device_name", "torch", "numpy", "sklearn",
-    "python", "git_commit", "finished_at", "smoke_test", "rerun",
+    "beta_vae_paper_converged",
+    "train_seconds",
+    "eval_seconds",
+    "wall_seconds",
+    "device",
+    "device_name",
+    "torch",
+    "numpy",
+    "sklearn",
+    "python",
+    "git_commit",
+    "finished_at",
+    "smoke_test",
+    "rerun",
 ]
 # Every results.csv has these columns, empty where a preset skips a metric (the tiny preset scores
 # only two), so that scripts reading it see one documented layout whatever produced it.
@@ -67,7 +121,9 @@ def row_from_metrics(m: dict) -> dict:
         "label": _label(spec),
         "hyperparameters": hyperparameter_text(params),
         "beta": beta,
-        "normalised_beta": (beta * num_latents / num_pixels) if (beta is not None and num_latents and num_pixels) else None,
+        "normalised_beta": (beta * num_latents / num_pixels)
+        if (beta is not None and num_latents and num_pixels)
+        else None,
         "seed": spec.get("seed"),
         "dataset": spec.get("dataset"),
         "data_source": spec.get("data_source"),
@@ -103,8 +159,13 @@ def row_from_metrics(m: dict) -> dict:
 def _label(spec: dict) -> str:
     model, params = spec.get("model", "?"), spec.get("params") or {}
     if spec.get("kind") == "baseline":
-        return {"ground_truth": "ground truth", "pixels": "raw pixels", "pca": "PCA", "ica": "ICA",
-                "untrained_vae": "untrained VAE"}.get(model, model)
+        return {
+            "ground_truth": "ground truth",
+            "pixels": "raw pixels",
+            "pca": "PCA",
+            "ica": "ICA",
+            "untrained_vae": "untrained VAE",
+        }.get(model, model)
     if model == "ae":
         return "AE"
     if model == "vae":
@@ -136,7 +197,9 @@ def build_table(metrics: list[dict]) -> pd.DataFrame:
     df["_b"] = pd.to_numeric(df["beta"], errors="coerce").fillna(float("inf"))
     base_order = {m: i for i, m in enumerate(("ground_truth", "pixels", "pca", "ica", "untrained_vae"))}
     df["_m"] = df["model"].map(base_order).fillna(len(base_order))
-    df = df.sort_values(["dataset", "preset", "_k", "_m", "_b", "model", "hyperparameters", "seed", "run_id"], kind="stable")
+    df = df.sort_values(
+        ["dataset", "preset", "_k", "_m", "_b", "model", "hyperparameters", "seed", "run_id"], kind="stable"
+    )
     return df.drop(columns=["_k", "_b", "_m"]).reset_index(drop=True)
 
 
@@ -159,17 +222,24 @@ def read_results(path: str | os.PathLike) -> pd.DataFrame:
     try:
         df = pd.read_csv(p)
     except (ValueError, pd.errors.ParserError) as e:
-        raise BenchmarkError(f"cannot read {p} as CSV ({e}); regenerate it with `python run_all.py` (it reruns nothing)") from None
+        raise BenchmarkError(
+            f"cannot read {p} as CSV ({e}); regenerate it with `python run_all.py` (it reruns nothing)"
+        ) from None
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
-        raise BenchmarkError(f"{p} is not a results table (missing columns {', '.join(missing)}); regenerate it with `python run_all.py`")
+        raise BenchmarkError(
+            f"{p} is not a results table (missing columns {', '.join(missing)}); regenerate it with `python run_all.py`"
+        )
     return _check_values(df, p)
 
 
 # What the leaderboard and figures group by; a table without them cannot be aggregated.
 REQUIRED_COLUMNS = ("run_id", "kind", "model", "label", "dataset", "preset", "seed")
-NUMERIC_COLUMNS = ["beta", "normalised_beta", "num_latents", "num_pixels", "lr", "batch_size", "steps"] \
-    + SCORE_COLUMNS + GENERATIVE_COLUMNS
+NUMERIC_COLUMNS = (
+    ["beta", "normalised_beta", "num_latents", "num_pixels", "lr", "batch_size", "steps"]
+    + SCORE_COLUMNS
+    + GENERATIVE_COLUMNS
+)
 
 
 def _check_values(df: pd.DataFrame, p: Path) -> pd.DataFrame:
@@ -198,8 +268,7 @@ def score_columns(df: pd.DataFrame) -> list[str]:
     """The disentanglement-score columns present in ``df`` (known first, then other numeric extras)."""
     known = ID_COLUMNS + GENERATIVE_COLUMNS + META_COLUMNS
     cols = [c for c in SCORE_COLUMNS if c in df.columns]
-    cols += [c for c in df.columns if c not in known and c not in cols
-             and pd.api.types.is_numeric_dtype(df[c])]
+    cols += [c for c in df.columns if c not in known and c not in cols and pd.api.types.is_numeric_dtype(df[c])]
     return cols
 
 

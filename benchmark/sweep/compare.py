@@ -5,6 +5,7 @@ checked here, and scored by :func:`benchmark.sweep.scoring.score_representation`
 sweep run uses -- with the chosen preset's metrics, sample sizes, variants and seed. Ranking and
 submitting are the report layer's (:mod:`benchmark.report.compare`).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -46,19 +47,25 @@ def load_user_encoder(checkpoint: str, spec: str | None):
     try:
         module = importlib.import_module(mod_name)
     except ImportError as e:
-        raise BenchmarkError(f"cannot import {mod_name!r} for --model ({e}); check the module name and PYTHONPATH") from None
+        raise BenchmarkError(
+            f"cannot import {mod_name!r} for --model ({e}); check the module name and PYTHONPATH"
+        ) from None
     finally:
         sys.path.pop(0)
     fn = getattr(module, fn_name, None)
     if not callable(fn):
-        raise BenchmarkError(f"{mod_name} has no callable {fn_name!r}; --model must name a function returning the encoder")
+        raise BenchmarkError(
+            f"{mod_name} has no callable {fn_name!r}; --model must name a function returning the encoder"
+        )
     model = fn()
     if not isinstance(model, torch.nn.Module):
         raise BenchmarkError(f"{spec}() returned {type(model).__name__}, not a torch.nn.Module")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle / zip errors of many kinds
-        raise BenchmarkError(f"cannot read {path} as a torch checkpoint ({type(e).__name__}: {e}); save it with torch.save(model.state_dict(), path)") from None
+        raise BenchmarkError(
+            f"cannot read {path} as a torch checkpoint ({type(e).__name__}: {e}); save it with torch.save(model.state_dict(), path)"
+        ) from None
     if isinstance(state, dict):
         for key in ("model", "state_dict", "model_state"):
             if isinstance(state.get(key), dict):
@@ -88,18 +95,28 @@ def load_codes(path: str, num_images: int, dataset: str):
         names = ", ".join(getattr(codes, "files", [])) or "none"
         if hasattr(codes, "close"):
             codes.close()
-        raise BenchmarkError(f"{p} is an .npz archive (arrays: {names}), not one array; save the codes alone "
-                             "with numpy.save(path.npy, codes) and pass that .npy file to --codes")
+        raise BenchmarkError(
+            f"{p} is an .npz archive (arrays: {names}), not one array; save the codes alone "
+            "with numpy.save(path.npy, codes) and pass that .npy file to --codes"
+        )
     if codes.ndim != 2:
-        raise BenchmarkError(f"codes in {p} have shape {codes.shape}; expected (num_images, code_dim) = ({num_images}, D)")
+        raise BenchmarkError(
+            f"codes in {p} have shape {codes.shape}; expected (num_images, code_dim) = ({num_images}, D)"
+        )
     if codes.shape[1] == 0:
-        raise BenchmarkError(f"codes in {p} have shape {codes.shape}: zero code dimensions; expected "
-                             f"({num_images}, D) with D >= 1 (one column per code dimension)")
+        raise BenchmarkError(
+            f"codes in {p} have shape {codes.shape}: zero code dimensions; expected "
+            f"({num_images}, D) with D >= 1 (one column per code dimension)"
+        )
     if not (np.issubdtype(codes.dtype, np.number) or codes.dtype == np.bool_) or np.iscomplexobj(codes):
-        raise BenchmarkError(f"codes in {p} are of dtype {codes.dtype}; save the encoder's float outputs with numpy.save")
+        raise BenchmarkError(
+            f"codes in {p} are of dtype {codes.dtype}; save the encoder's float outputs with numpy.save"
+        )
     if codes.shape[0] != num_images:
-        raise BenchmarkError(f"codes in {p} have {codes.shape[0]} rows but dataset {dataset} has {num_images} images; "
-                             "these codes belong to another dataset: pass the matching --dataset, one row per image in flat index order")
+        raise BenchmarkError(
+            f"codes in {p} have {codes.shape[0]} rows but dataset {dataset} has {num_images} images; "
+            "these codes belong to another dataset: pass the matching --dataset, one row per image in flat index order"
+        )
     if not np.isfinite(codes).all():
         raise BenchmarkError(f"codes in {p} contain NaN or infinite values; fix the encoder output")
     return codes.astype(np.float32, copy=False)
@@ -112,8 +129,9 @@ def num_images(dataset: str) -> int:
     return int(np.prod(get_spec(dataset).factor_sizes))
 
 
-def score_entry(rep, codes: str | None, dataset_name: str, source: str, preset, data_dir, device: str,
-                seed: int) -> dict:
+def score_entry(
+    rep, codes: str | None, dataset_name: str, source: str, preset, data_dir, device: str, seed: int
+) -> dict:
     """Scores of an encoder ``rep`` (or of the codes file ``codes``) on ``dataset_name`` from ``source``,
     under ``preset``'s evaluation recipe: ``{results.csv column: value}`` plus ``_details``."""
     from benchmark.data import load_dataset

@@ -32,6 +32,7 @@ Executors
 torch using the idle cores; ``--jobs N`` runs N specs at a time in N worker processes (spawned, one
 torch thread each). ``slurm``: ``benchmark.sweep.slurm.SlurmExecutor`` (imported only when chosen).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,8 +84,7 @@ class Executor(Protocol):
 
     name: str
 
-    def run(self, specs: Sequence[Any], results_dir: str | os.PathLike) -> list[Outcome]:
-        ...
+    def run(self, specs: Sequence[Any], results_dir: str | os.PathLike) -> list[Outcome]: ...
 
 
 def outcome_from_status(spec: Any, status: Any) -> Outcome:
@@ -120,6 +120,7 @@ def idle_cores(window_s: float = 0.5) -> int | None:
     load average decays over minutes), so a sweep started right after another one still gets every
     free core.
     """
+
     def read():
         with open("/proc/stat") as f:
             vals = [int(v) for v in f.readline().split()[1:]]
@@ -253,11 +254,15 @@ class LocalExecutor:
             try:
                 ids = train_group(group, results_dir)
                 if self.verbose and ids:
-                    print(f"trained {len(ids)} runs as one ensemble in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+                    print(
+                        f"trained {len(ids)} runs as one ensemble in {time.perf_counter() - t0:.0f} s", file=sys.stderr
+                    )
             except Exception as e:  # fall back to training each member alone
                 if self.verbose:
-                    print(f"ensemble of {len(group)} runs failed ({_error_text(e)}); training them one by one",
-                          file=sys.stderr)
+                    print(
+                        f"ensemble of {len(group)} runs failed ({_error_text(e)}); training them one by one",
+                        file=sys.stderr,
+                    )
 
     def _run_inline(self, todo: list[dict], results_dir: str, outcomes: dict) -> None:
         from benchmark.runtime import flush_denormals, set_threads
@@ -280,11 +285,14 @@ class LocalExecutor:
 
         threads = int(self.threads or 1)
         ctx = mp.get_context("spawn")  # fresh interpreters: no forked torch thread pools
-        pool = ProcessPoolExecutor(max_workers=min(self.jobs, len(todo)), mp_context=ctx,
-                                   initializer=_worker_init, initargs=(threads,))
+        pool = ProcessPoolExecutor(
+            max_workers=min(self.jobs, len(todo)), mp_context=ctx, initializer=_worker_init, initargs=(threads,)
+        )
         try:
-            futures = {pool.submit(_worker_run, {**d, "threads": d.get("threads") or threads}, results_dir): d["run_id"]
-                       for d in todo}
+            futures = {
+                pool.submit(_worker_run, {**d, "threads": d.get("threads") or threads}, results_dir): d["run_id"]
+                for d in todo
+            }
             for i, fut in enumerate(as_completed(futures), 1):
                 rid = futures[fut]
                 try:
@@ -311,18 +319,36 @@ class LocalExecutor:
 def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--executor``, ``--jobs``, ``--threads``, ``--ensemble`` and (when importable) the Slurm flags."""
     g = parser.add_argument_group("execution")
-    g.add_argument("--executor", choices=EXECUTORS, default="local",
-                   help="where runs execute: local (this machine) or slurm (one array task per run; see the Slurm flags)")
-    g.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="local executor: run N runs at once in N processes with --threads torch threads each "
-                        "(default 1: one run at a time using all idle cores; with ensembles, N processes score the "
-                        "runs the ensembles trained; see docs/performance.md for when N>1 pays)")
-    g.add_argument("--threads", type=int, default=None, metavar="T",
-                   help="torch threads per run (default: idle cores with --jobs 1, else 1)")
-    g.add_argument("--ensemble", choices=("auto", "on", "off"), default="auto",
-                   help="local executor: train compatible runs (one loss and recipe: all betas x seeds, the VAE as "
-                        "beta 1) together as one ensemble before scoring; auto = on for CUDA devices, off on CPU "
-                        "(default auto)")
+    g.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default="local",
+        help="where runs execute: local (this machine) or slurm (one array task per run; see the Slurm flags)",
+    )
+    g.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="local executor: run N runs at once in N processes with --threads torch threads each "
+        "(default 1: one run at a time using all idle cores; with ensembles, N processes score the "
+        "runs the ensembles trained; see docs/performance.md for when N>1 pays)",
+    )
+    g.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="T",
+        help="torch threads per run (default: idle cores with --jobs 1, else 1)",
+    )
+    g.add_argument(
+        "--ensemble",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="local executor: train compatible runs (one loss and recipe: all betas x seeds, the VAE as "
+        "beta 1) together as one ensemble before scoring; auto = on for CUDA devices, off on CPU "
+        "(default auto)",
+    )
     from benchmark.sweep import slurm_config
 
     slurm_config.add_executor_arguments(parser)
@@ -340,11 +366,15 @@ def get_executor(args: argparse.Namespace) -> Executor:
             ensemble = resolve_device(getattr(args, "device", "auto") or "auto").startswith("cuda")
         else:
             ensemble = mode == "on"
-        return LocalExecutor(jobs=1 if jobs is None else jobs, threads=getattr(args, "threads", None), ensemble=ensemble)
+        return LocalExecutor(
+            jobs=1 if jobs is None else jobs, threads=getattr(args, "threads", None), ensemble=ensemble
+        )
     if name == "slurm":
         try:
             from benchmark.sweep import slurm
         except ModuleNotFoundError as e:
-            raise BenchmarkError(f"the slurm executor is unavailable ({e}); install the extra: pip install -e '.[slurm]'") from None
+            raise BenchmarkError(
+                f"the slurm executor is unavailable ({e}); install the extra: pip install -e '.[slurm]'"
+            ) from None
         return slurm.make_executor(args)
     raise BenchmarkError(f"unknown executor {name!r}; choose one of: {', '.join(EXECUTORS)}")

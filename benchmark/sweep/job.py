@@ -7,6 +7,7 @@ atomically, the codes cache and figure arrays are written atomically, and ``metr
 written last, atomically -- is the only "finished" marker. The run folder's layout is the results
 contract, :mod:`benchmark.results.layout`.
 """
+
 from __future__ import annotations
 
 import time
@@ -16,7 +17,15 @@ from typing import Any
 from benchmark.device import resolve_device
 from benchmark.io import atomic_write_json
 from benchmark.results.columns import GENERATIVE_KEYS
-from benchmark.results.layout import CONFIG_FILE, METRICS_FILE, RESULT_VERSION, is_finished, read_metrics, run_dir, run_lock
+from benchmark.results.layout import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    RESULT_VERSION,
+    is_finished,
+    read_metrics,
+    run_dir,
+    run_lock,
+)
 from benchmark.results.provenance import environment
 from benchmark.sweep.plan import RunSpec, rerun_record
 from benchmark.sweep.run_figures import save_figure_arrays
@@ -55,15 +64,17 @@ def run_one(spec_dict: dict, results_dir: str) -> dict:
             set_threads(spec.threads)
         t0 = time.time()
         result = execute(spec, folder, device)
-        result.update({
-            "result_version": RESULT_VERSION,
-            "run_id": spec.run_id,
-            "spec": spec.to_dict(),
-            **rerun_record(spec),
-            "environment": environment(device),
-            "wall_seconds": round(time.time() - t0, 3),
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        })
+        result.update(
+            {
+                "result_version": RESULT_VERSION,
+                "run_id": spec.run_id,
+                "spec": spec.to_dict(),
+                **rerun_record(spec),
+                "environment": environment(device),
+                "wall_seconds": round(time.time() - t0, 3),
+                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+        )
         atomic_write_json(folder / METRICS_FILE, result)
         return result
 
@@ -92,17 +103,26 @@ def execute(spec, folder: Path, device: str) -> dict:
         rep = baseline(spec.model, dataset, metric_rng(spec.seed, f"baseline:{spec.model}"), **kw)
         if spec.model == "pixels":  # 4,096-D codes: encode per read instead of caching them all
             rep = OnTheFlyCodes(rep, dataset, device=device, rng=np.random.default_rng(spec.seed))
-        out["baseline_info"] = getattr(rep, "info", None) if not isinstance(rep, np.ndarray) else {"baseline": spec.model}
+        out["baseline_info"] = (
+            getattr(rep, "info", None) if not isinstance(rep, np.ndarray) else {"baseline": spec.model}
+        )
     if model is not None:
         out["num_latents"] = int(spec.train.get("num_latents", 10))
     elif isinstance(rep, np.ndarray):
         out["num_latents"] = int(rep.shape[1])
     metrics = [m for m in spec.eval["metrics"] if m in BASELINE_METRICS.get(spec.model, spec.eval["metrics"])]
     t0 = time.time()
-    scored = score_representation(rep, dataset, spec.eval, spec.seed, device, metrics=metrics,
-                                  generative=spec.eval.get("generative", True) and model is not None,
-                                  cache_dir=folder / "codes" if hasattr(rep, "encode") and spec.model != "pixels" else None,
-                                  key=spec.run_id)
+    scored = score_representation(
+        rep,
+        dataset,
+        spec.eval,
+        spec.seed,
+        device,
+        metrics=metrics,
+        generative=spec.eval.get("generative", True) and model is not None,
+        cache_dir=folder / "codes" if hasattr(rep, "encode") and spec.model != "pixels" else None,
+        key=spec.run_id,
+    )
     details = scored.pop("_details")
     kl_dim = scored.pop("_kl_per_dim")
     out["generative"] = {k: v for k, v in scored.items() if k in GENERATIVE_KEYS.values()}
@@ -113,8 +133,18 @@ def execute(spec, folder: Path, device: str) -> dict:
     # a recipe asks for it with representations = [..., "sampled"] (the locatello2019 study does).
     # Columns get a "_sampled" suffix; models without a variance (the AE, baselines) have none.
     if "sampled" in spec.eval.get("representations", ("mean",)) and getattr(rep, "STOCHASTIC", False):
-        sampled = score_representation(rep, dataset, spec.eval, spec.seed, device, metrics=metrics, generative=False,
-                                       cache_dir=folder / "codes", key=spec.run_id, representation="sampled")
+        sampled = score_representation(
+            rep,
+            dataset,
+            spec.eval,
+            spec.seed,
+            device,
+            metrics=metrics,
+            generative=False,
+            cache_dir=folder / "codes",
+            key=spec.run_id,
+            representation="sampled",
+        )
         out["metric_details_sampled"] = sampled.pop("_details")
         sampled.pop("_kl_per_dim")
         out["scores"].update({f"{k}_sampled": v for k, v in sampled.items()})

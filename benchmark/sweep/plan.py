@@ -10,6 +10,7 @@ from ``--betas`` (beta = 1 *is* the VAE, so it is never trained twice); the othe
 their own grids (``--gammas`` for factor_vae, ...). Baselines (ground truth, raw pixels, PCA, ICA,
 untrained VAE) are runs too, so they are cached, resumed and aggregated exactly like models.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -40,8 +41,6 @@ DEFAULT_BASELINES = BASELINES
 
 # Fields of a spec that say where/how it runs, not what it computes: kept out of the hash.
 UNHASHED = ("run_id", "device", "data_dir", "threads")
-
-
 
 
 @dataclass(frozen=True)
@@ -97,8 +96,10 @@ class RunSpec:
         rid = d.pop("run_id", None)
         spec = cls(**d)
         if rid and rid != spec.run_id:
-            raise BenchmarkError(f"run config says id {rid} but hashes to {spec.run_id}; "
-                                 "the config.json was edited or written by another version: delete that run folder")
+            raise BenchmarkError(
+                f"run config says id {rid} but hashes to {spec.run_id}; "
+                "the config.json was edited or written by another version: delete that run folder"
+            )
         return spec
 
     @property
@@ -125,7 +126,9 @@ def _check_grid(name: str, flag: str, values: Sequence[float], positive: bool = 
     for v in values:
         v = float(v)
         if not (v == v) or v in (float("inf"), float("-inf")) or (positive and v <= 0) or (not positive and v < 0):
-            raise BenchmarkError(f"{flag} value {v} is invalid; give {'positive' if positive else 'non-negative'} finite numbers")
+            raise BenchmarkError(
+                f"{flag} value {v} is invalid; give {'positive' if positive else 'non-negative'} finite numbers"
+            )
         if v not in out:
             out.append(v)
     return out
@@ -225,13 +228,22 @@ def plan(
     common = dict(dataset=dataset, data_source=data_source, preset=preset.name, device=device, data_dir=data_dir)
     for b in baselines:
         # Only the untrained network depends on the architecture; the other baselines train nothing.
-        btrain = {"architecture": train["architecture"], "num_latents": train["num_latents"],
-                  "likelihood": train["likelihood"]} if b == "untrained_vae" else {}
+        btrain = (
+            {
+                "architecture": train["architecture"],
+                "num_latents": train["num_latents"],
+                "likelihood": train["likelihood"],
+            }
+            if b == "untrained_vae"
+            else {}
+        )
         for s in seeds:
             specs.append(RunSpec(kind="baseline", model=b, params={}, seed=s, train=btrain, eval=ev_base, **common))
     for model, params in model_grid(models, grids):
         for s in seeds:
-            specs.append(RunSpec(kind="model", model=model, params=dict(params), seed=s, train=train, eval=ev, **common))
+            specs.append(
+                RunSpec(kind="model", model=model, params=dict(params), seed=s, train=train, eval=ev, **common)
+            )
     ids = [s.run_id for s in specs]
     assert len(set(ids)) == len(ids), "run ids collide"
     return specs
@@ -261,8 +273,15 @@ def rerun_record(spec: RunSpec) -> dict:
             steps = int(spec.train["steps"])
             parts.append(f"--steps {steps}")
     try:  # the flags are kept only if they plan this very run (same id)
-        again = plan(preset.with_steps(steps), models=models, grids=grids, seeds=[spec.seed], dataset=spec.dataset,
-                     data_source=spec.data_source, baselines=baselines)
+        again = plan(
+            preset.with_steps(steps),
+            models=models,
+            grids=grids,
+            seeds=[spec.seed],
+            dataset=spec.dataset,
+            data_source=spec.data_source,
+            baselines=baselines,
+        )
     except BenchmarkError:
         again = []
     rerun = " ".join(parts) if [a.run_id for a in again] == [spec.run_id] else None

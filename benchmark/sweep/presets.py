@@ -17,6 +17,7 @@
     A few hundred steps on the 23,040-image ``dsprites_mini`` grid with small metric samples: for
     tests and for checking an installation in about a minute. Its numbers mean nothing.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
@@ -77,8 +78,16 @@ class EvalRecipe:
     metric_params: per-metric overrides of the metrics preset's sizes, e.g. ``{"dci": {"num_train": 1000}}``.
     """
 
-    metrics: tuple[str, ...] = ("beta_vae", "beta_vae_paper", "factor_vae", "mig", "dci", "sap",
-                                "modularity_explicitness", "unsupervised")
+    metrics: tuple[str, ...] = (
+        "beta_vae",
+        "beta_vae_paper",
+        "factor_vae",
+        "mig",
+        "dci",
+        "sap",
+        "modularity_explicitness",
+        "unsupervised",
+    )
     metrics_preset: str = "reference"
     generative: bool = True
     figures: bool = True
@@ -103,8 +112,15 @@ class Preset:
         if int(steps) < 0:
             raise BenchmarkError(f"--steps must be >= 0, got {steps}; pass a non-negative step count")
         ckpt = min(self.train.checkpoint_every, max(1, int(steps)))
-        return replace(self, train=replace(self.train, steps=int(steps), checkpoint_every=ckpt,
-                                           log_every=min(self.train.log_every, max(1, int(steps) // 10 or 1))))
+        return replace(
+            self,
+            train=replace(
+                self.train,
+                steps=int(steps),
+                checkpoint_every=ckpt,
+                log_every=min(self.train.log_every, max(1, int(steps) // 10 or 1)),
+            ),
+        )
 
     def note(self) -> str | None:
         """The smoke-test warning printed for short presets, or None for the paper protocol."""
@@ -118,29 +134,40 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "paper": Preset(
-        name="paper", dataset="dsprites",
+        name="paper",
+        dataset="dsprites",
         train=TrainRecipe(),
         eval=EvalRecipe(),
         smoke_test=False,
         description="reference protocol: conv, Adam 1e-4, batch 64, 300k steps, reference metric sizes (GPU)",
     ),
     "quick": Preset(
-        name="quick", dataset="dsprites",
+        name="quick",
+        dataset="dsprites",
         train=TrainRecipe(steps=2_000, batch_size=64, lr=5e-4, log_every=100, checkpoint_every=500),
         eval=EvalRecipe(metrics_preset="quick", baseline_num_fit=2_000, metric_params=QUICK_METRIC_PARAMS),
         smoke_test=True,
         description="laptop CPU: conv, Adam 5e-4, batch 64, 2k steps, reduced metric sizes (< 20 min for AE + 3 betas)",
     ),
     "paper_fc": Preset(
-        name="paper_fc", dataset="dsprites",
-        train=TrainRecipe(architecture="fc", steps=2_000, batch_size=64, optimizer="adagrad", lr=1e-2,
-                          log_every=100, checkpoint_every=500),
+        name="paper_fc",
+        dataset="dsprites",
+        train=TrainRecipe(
+            architecture="fc",
+            steps=2_000,
+            batch_size=64,
+            optimizer="adagrad",
+            lr=1e-2,
+            log_every=100,
+            checkpoint_every=500,
+        ),
         eval=EvalRecipe(metrics_preset="quick", baseline_num_fit=2_000, metric_params=QUICK_METRIC_PARAMS),
         smoke_test=True,
         description="the beta-VAE paper's dSprites recipe (FC 1200-1200 / 1200x3 tanh, Adagrad 1e-2), CPU-sized",
     ),
     "tiny": Preset(
-        name="tiny", dataset="dsprites_mini",
+        name="tiny",
+        dataset="dsprites_mini",
         train=TrainRecipe(steps=200, batch_size=32, lr=1e-3, log_every=20, checkpoint_every=50),
         eval=EvalRecipe(metrics=("beta_vae", "mig"), metrics_preset="tiny", baseline_num_fit=1_000),
         smoke_test=True,

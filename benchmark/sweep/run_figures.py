@@ -3,6 +3,7 @@
 The runner stores them in the run folder; the report layer draws the images from them
 (``benchmark.report.figures.plot_run``), so a figure can always be redrawn without the model.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,9 @@ from benchmark.metrics.encode import encoder_output
 from benchmark.results.layout import FIGURE_ARRAYS
 
 
-def save_figure_arrays(model, dataset, folder: Path, device: str, seed: int, kl_per_dim=None,
-                       steps: int = 7, num_recon: int = 8) -> Path:
+def save_figure_arrays(
+    model, dataset, folder: Path, device: str, seed: int, kl_per_dim=None, steps: int = 7, num_recon: int = 8
+) -> Path:
     """Arrays for the per-run figures, saved to ``folder/figures/arrays.npz`` (atomically).
 
     * ``traversal`` (L, steps, C, 64, 64): rows = latents sorted by KL (largest first); row d decodes
@@ -38,7 +40,7 @@ def save_figure_arrays(model, dataset, folder: Path, device: str, seed: int, kl_
             if kl_per_dim is not None:
                 kl = np.asarray(kl_per_dim, dtype=np.float64)
             elif logvar is not None:
-                kl = (0.5 * (mu ** 2 + logvar.exp() - logvar - 1)).mean(0).cpu().numpy().astype(np.float64)
+                kl = (0.5 * (mu**2 + logvar.exp() - logvar - 1)).mean(0).cpu().numpy().astype(np.float64)
             else:
                 kl = mu.var(0).cpu().numpy().astype(np.float64)  # AE: rank latents by their variance
             sd = torch.ones(mu.shape[1], device=mu.device) if logvar is not None else mu.std(0)
@@ -55,9 +57,17 @@ def save_figure_arrays(model, dataset, folder: Path, device: str, seed: int, kl_
         if was:
             model.train()
     path = folder / FIGURE_ARRAYS
-    atomic_save_npz(path, compressed=True, traversal=np.stack(rows).astype(np.float16), kl_per_dim=kl,
-                    kl_sorted=kl[order], dims_sorted=order, values=values,
-                    inputs=x[:num_recon].float().cpu().numpy().astype(np.float16), reconstructions=recon.astype(np.float16),
-                    rank_by=np.asarray("KL" if logvar is not None else "var"),
-                    seed_index=np.asarray(idx[0]))
+    atomic_save_npz(
+        path,
+        compressed=True,
+        traversal=np.stack(rows).astype(np.float16),
+        kl_per_dim=kl,
+        kl_sorted=kl[order],
+        dims_sorted=order,
+        values=values,
+        inputs=x[:num_recon].float().cpu().numpy().astype(np.float16),
+        reconstructions=recon.astype(np.float16),
+        rank_by=np.asarray("KL" if logvar is not None else "var"),
+        seed_index=np.asarray(idx[0]),
+    )
     return path

@@ -3,6 +3,7 @@
 Used for every run of a sweep and for ``compare`` (a user's checkpoint or codes), so both are scored by
 exactly the same function, sizes and seeds.
 """
+
 from __future__ import annotations
 
 from benchmark.results.columns import GENERATIVE_KEYS, SCORE_KEYS
@@ -19,9 +20,19 @@ def load_run_dataset(spec):
     return load_dataset(spec.dataset, spec.data_dir, source=spec.data_source)
 
 
-def score_representation(rep, dataset, eval_recipe, seed: int, device: str, metrics=None, generative: bool | None = None,
-                         cache_dir=None, key: str | None = None, representation: str = "mean",
-                         progress: bool = False) -> dict:
+def score_representation(
+    rep,
+    dataset,
+    eval_recipe,
+    seed: int,
+    device: str,
+    metrics=None,
+    generative: bool | None = None,
+    cache_dir=None,
+    key: str | None = None,
+    representation: str = "mean",
+    progress: bool = False,
+) -> dict:
     """Scores of a representation under a preset's evaluation recipe, as ``{results.csv column: value}``.
 
     Parameters
@@ -50,9 +61,19 @@ def score_representation(rep, dataset, eval_recipe, seed: int, device: str, metr
     gen = ev.get("generative", True) if generative is None else generative
     if gen and hasattr(rep, "encode") and hasattr(rep, "decode"):
         names.append("generative")
-    res = evaluate(rep, dataset, metrics=names, seed=seed, preset=ev["metrics_preset"], device=device,
-                   params=ev.get("metric_params") or None, cache_dir=cache_dir, key=key, progress=progress,
-                   representation=representation)
+    res = evaluate(
+        rep,
+        dataset,
+        metrics=names,
+        seed=seed,
+        preset=ev["metrics_preset"],
+        device=device,
+        params=ev.get("metric_params") or None,
+        cache_dir=cache_dir,
+        key=key,
+        progress=progress,
+        representation=representation,
+    )
     out = {}
     for k, v in (res.get("scores") or {}).items():
         if k in SCORE_KEYS:

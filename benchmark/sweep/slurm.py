@@ -27,6 +27,7 @@ Why job states come from ``sacct``: submitit asks only ``sacct`` whether a job e
 Slurm accounting a job killed before writing its result would look "running" forever, so we
 treat a job that Slurm has no record of for ``lost_after_s`` as lost (and report it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,9 +47,24 @@ from benchmark.io import atomic_write_json, locked
 from benchmark.sweep.slurm_config import SlurmConfig, load_config_file, make_config
 
 # Slurm states in which a job may still write its result (submitit's own "incomplete" list).
-ACTIVE_STATES = frozenset({"READY", "PENDING", "RUNNING", "UNKNOWN", "REQUEUED", "COMPLETING",
-                           "PREEMPTED", "CONFIGURING", "RESIZING", "SUSPENDED", "REQUEUE_HOLD",
-                           "REQUEUE_FED", "STAGE_OUT", "SIGNALING"})
+ACTIVE_STATES = frozenset(
+    {
+        "READY",
+        "PENDING",
+        "RUNNING",
+        "UNKNOWN",
+        "REQUEUED",
+        "COMPLETING",
+        "PREEMPTED",
+        "CONFIGURING",
+        "RESIZING",
+        "SUSPENDED",
+        "REQUEUE_HOLD",
+        "REQUEUE_FED",
+        "STAGE_OUT",
+        "SIGNALING",
+    }
+)
 JOBS_FILE = "jobs.json"
 LOG_TAIL_LINES = 20
 
@@ -81,6 +97,7 @@ def make_executor(args: argparse.Namespace) -> "SlurmExecutor":
 try:  # submitit is optional: the module still imports (for --help, configs) without it
     from submitit.helpers import Checkpointable as _Checkpointable
 except ModuleNotFoundError:  # pragma: no cover - only without the slurm extra
+
     class _Checkpointable:  # type: ignore[no-redef]
         pass
 
@@ -159,7 +176,9 @@ def load_jobs(results_dir: str | os.PathLike) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except ValueError:
-        raise BenchmarkError(f"{path} is not valid JSON; delete it to forget the submitted jobs (their runs are resubmitted)") from None
+        raise BenchmarkError(
+            f"{path} is not valid JSON; delete it to forget the submitted jobs (their runs are resubmitted)"
+        ) from None
     data.setdefault("runs", {})
     return data
 
@@ -202,8 +221,15 @@ class SlurmExecutor:
 
     name = "slurm"
 
-    def __init__(self, config: SlurmConfig | None = None, *, wait: bool = True, collect: bool = False,
-                 job_module: str = "benchmark.sweep.job", progress: bool = True) -> None:
+    def __init__(
+        self,
+        config: SlurmConfig | None = None,
+        *,
+        wait: bool = True,
+        collect: bool = False,
+        job_module: str = "benchmark.sweep.job",
+        progress: bool = True,
+    ) -> None:
         self.config = (config or SlurmConfig()).validate()
         self.wait = wait
         self.collect = collect
@@ -272,7 +298,9 @@ class SlurmExecutor:
             fresh: set[str] = set()
             if to_submit and self.collect:
                 for rid in to_submit:
-                    statuses[rid] = RunStatus(rid, "pending", error="not submitted (--collect submits nothing); rerun without --collect")
+                    statuses[rid] = RunStatus(
+                        rid, "pending", error="not submitted (--collect submits nothing); rerun without --collect"
+                    )
             elif to_submit:
                 new = self._submit(submitit, folder, [by_id[r] for r in to_submit], results_dir)
                 for rid, job in zip(to_submit, new):
@@ -364,8 +392,9 @@ class SlurmExecutor:
         job._results_timeout_s = self.config.results_timeout_s
         return job
 
-    def _classify(self, rid: str, job, spec: Any, results_dir: Path, *, fresh: bool, memo: dict,
-                  waiting: bool = False) -> RunStatus:
+    def _classify(
+        self, rid: str, job, spec: Any, results_dir: Path, *, fresh: bool, memo: dict, waiting: bool = False
+    ) -> RunStatus:
         """What ``job`` (run ``rid``) looks like now, from its result file and the last sacct call.
 
         Returns a :class:`RunStatus` in state finished, failed, running or pending. ``fresh``: the
@@ -380,14 +409,21 @@ class SlurmExecutor:
             try:
                 result = job.result()
             except (submitit.core.utils.FailedJobError, submitit.core.utils.UncompletedJobError) as e:
-                return RunStatus(rid, "failed", job.job_id, error=_failure_text(job, "raised", str(e)),
-                                 log=str(job.paths.stderr))
+                return RunStatus(
+                    rid, "failed", job.job_id, error=_failure_text(job, "raised", str(e)), log=str(job.paths.stderr)
+                )
             if self._finished(spec, results_dir):
                 secs = result.get("wall_seconds", 0.0) if isinstance(result, dict) else 0.0
-                return RunStatus(rid, "finished", job.job_id, result=result, seconds=float(secs or 0.0),
-                                 log=str(job.paths.stdout))
-            return RunStatus(rid, "failed", job.job_id, log=str(job.paths.stderr), error=_failure_text(
-                job, "COMPLETED", "the job returned but the run's metrics file is missing"))
+                return RunStatus(
+                    rid, "finished", job.job_id, result=result, seconds=float(secs or 0.0), log=str(job.paths.stdout)
+                )
+            return RunStatus(
+                rid,
+                "failed",
+                job.job_id,
+                log=str(job.paths.stderr),
+                error=_failure_text(job, "COMPLETED", "the job returned but the run's metrics file is missing"),
+            )
         state = _state(job)
         if state not in ACTIVE_STATES:
             if self._finished(spec, results_dir):  # result pickle lost, results are there
@@ -398,17 +434,32 @@ class SlurmExecutor:
                 return RunStatus(rid, "running", job.job_id, error=f"job {job.job_id} is stopping ({state})")
             t0 = memo.setdefault(("ended", rid), now)
             if waiting and now - t0 < self.config.results_timeout_s:
-                return RunStatus(rid, "running", job.job_id, error=f"job {job.job_id} ended {state}; waiting for its result file")
+                return RunStatus(
+                    rid, "running", job.job_id, error=f"job {job.job_id} ended {state}; waiting for its result file"
+                )
             return RunStatus(rid, "failed", job.job_id, error=_failure_text(job, state, ""), log=str(job.paths.stderr))
         if state == "UNKNOWN":
             t0 = memo.setdefault(("unknown", rid), now)
             if (not fresh or now - t0 > self.config.lost_after_s) and not _slurm_knows(job.job_id):
-                return RunStatus(rid, "failed", job.job_id, log=str(job.paths.stderr), error=_failure_text(
-                    job, "LOST", "Slurm has no record of this job (was the cluster's state reset?)"))
-            return RunStatus(rid, "pending", job.job_id, error=f"job {job.job_id} is queued (not yet in Slurm's accounting)")
+                return RunStatus(
+                    rid,
+                    "failed",
+                    job.job_id,
+                    log=str(job.paths.stderr),
+                    error=_failure_text(
+                        job, "LOST", "Slurm has no record of this job (was the cluster's state reset?)"
+                    ),
+                )
+            return RunStatus(
+                rid, "pending", job.job_id, error=f"job {job.job_id} is queued (not yet in Slurm's accounting)"
+            )
         if state == "RUNNING":
-            return RunStatus(rid, "running", job.job_id, error=f"job {job.job_id} is RUNNING; gather it later with --collect")
-        return RunStatus(rid, "pending", job.job_id, error=f"job {job.job_id} is {state}; gather it later with --collect")
+            return RunStatus(
+                rid, "running", job.job_id, error=f"job {job.job_id} is RUNNING; gather it later with --collect"
+            )
+        return RunStatus(
+            rid, "pending", job.job_id, error=f"job {job.job_id} is {state}; gather it later with --collect"
+        )
 
     def _wait_all(self, jobs: dict, results_dir: Path, by_id: dict, fresh: set) -> dict[str, RunStatus]:
         """Poll until every job in ``jobs`` is finished or failed, with a tqdm bar of the counts."""
@@ -418,8 +469,14 @@ class SlurmExecutor:
         done: dict[str, RunStatus] = {}
         memo: dict = {}
         n_failed = 0
-        bar = tqdm(total=len(jobs), desc="slurm runs", unit="run", disable=not self.progress,
-                   dynamic_ncols=True, file=sys.stderr)
+        bar = tqdm(
+            total=len(jobs),
+            desc="slurm runs",
+            unit="run",
+            disable=not self.progress,
+            dynamic_ncols=True,
+            file=sys.stderr,
+        )
         try:
             while remaining:
                 _refresh(remaining)
@@ -435,13 +492,20 @@ class SlurmExecutor:
                         n_failed += 1
                         _report_failure(st, resubmitting=False, bar=bar)
                     bar.update(1)
-                bar.set_postfix(finished=len(done) - n_failed, running=counts["running"], pending=counts["pending"],
-                                failed=n_failed, refresh=True)
+                bar.set_postfix(
+                    finished=len(done) - n_failed,
+                    running=counts["running"],
+                    pending=counts["pending"],
+                    failed=n_failed,
+                    refresh=True,
+                )
                 if remaining:
                     _sleep_until_change(remaining, self.config.poll_s)
         except KeyboardInterrupt:
-            print("\ninterrupted: the jobs keep running on Slurm; rerun the same command (or --collect) to gather them",
-                  file=sys.stderr)
+            print(
+                "\ninterrupted: the jobs keep running on Slurm; rerun the same command (or --collect) to gather them",
+                file=sys.stderr,
+            )
             raise
         finally:
             bar.close()
@@ -526,7 +590,11 @@ def _failure_text(job, state: str, detail: str) -> str:
     text = f"Slurm job {job.job_id} ended {state}" + (f": {first}" if first and first != state else "") + f" {where}"
     if "raised" in state or "Traceback" in detail:
         # the last traceback line is the actual exception
-        last = [ln for ln in detail.strip().splitlines() if ln.strip() and not ln.startswith(("-", "You can check", "or at paths", "  - "))]
+        last = [
+            ln
+            for ln in detail.strip().splitlines()
+            if ln.strip() and not ln.startswith(("-", "You can check", "or at paths", "  - "))
+        ]
         if last:
             text = f"Slurm job {job.job_id} raised {last[-1].strip()} {where}"
     if log:

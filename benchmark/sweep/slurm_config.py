@@ -4,6 +4,7 @@ The ``--executor slurm`` flags and the ``--slurm-config`` file share the same ke
 the defaults, then the config file, then the flags given on the command line
 (:func:`make_config`). :mod:`benchmark.sweep.slurm` builds its executor from a :class:`SlurmConfig`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import BenchmarkError
+
 
 @dataclass
 class SlurmConfig:
@@ -57,22 +59,26 @@ class SlurmConfig:
         for name in ("time_limit", "cpus_per_job", "max_parallel"):
             if int(getattr(self, name)) < 1:
                 raise BenchmarkError(
-                    f"slurm {name} must be at least 1, got {getattr(self, name)}; fix the flag or config file")
+                    f"slurm {name} must be at least 1, got {getattr(self, name)}; fix the flag or config file"
+                )
         for name in ("gpus_per_job", "max_requeues"):
             if int(getattr(self, name)) < 0:
                 raise BenchmarkError(
-                    f"slurm {name} must be >= 0, got {getattr(self, name)}; fix the flag or config file")
+                    f"slurm {name} must be >= 0, got {getattr(self, name)}; fix the flag or config file"
+                )
         for name in ("mem_gb", "poll_s", "results_timeout_s", "lost_after_s"):
             if float(getattr(self, name)) <= 0 and name != "results_timeout_s":
                 raise BenchmarkError(
-                    f"slurm {name} must be positive, got {getattr(self, name)}; fix the flag or config file")
+                    f"slurm {name} must be positive, got {getattr(self, name)}; fix the flag or config file"
+                )
         for name in SBATCH_TEXT:
             value = getattr(self, name)
             if value not in (None, "") and not _SBATCH_VALUE.fullmatch(str(value)):
                 raise BenchmarkError(
                     f"slurm {name} {str(value)[:60]!r} holds characters sbatch does not take there (allowed: letters, "
                     "digits and _ . , : - + = @ % & | ! * [ ] ( ); no spaces, newlines, quotes or $); "
-                    "fix the flag or config file")
+                    "fix the flag or config file"
+                )
         if isinstance(self.setup, str):
             self.setup = [self.setup]
         return self
@@ -115,8 +121,13 @@ def parse_time_limit(value: Any) -> int:
         if has_days:  # D-H, D-H:M, D-H:M:S
             h, m, s = (parts + [0, 0])[:3]
         else:  # M, M:S, H:M:S
-            h, m, s = (([0, 0] + parts)[-3:] if len(parts) == 3
-                       else ([0] + parts + [0])[:3] if len(parts) == 1 else [0] + parts)
+            h, m, s = (
+                ([0, 0] + parts)[-3:]
+                if len(parts) == 3
+                else ([0] + parts + [0])[:3]
+                if len(parts) == 1
+                else [0] + parts
+            )
         if min(days, h, m, s) < 0:
             raise ValueError
     except ValueError:
@@ -198,22 +209,42 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
         "One Slurm array task per run, submitted through submitit. Every resource flag can also be "
         "set in --slurm-config; flags given on the command line win. See docs/slurm.md.",
     )
-    g.add_argument("--partition", default=None,
-                   help="Slurm partition to submit to (default: the cluster's default partition)")
-    g.add_argument("--time-limit", default=None, metavar="MIN|HH:MM:SS",
-                   help="wall-clock limit per run (default 240 min); a run that hits it is requeued and resumes "
-                        "from its checkpoint (up to 3 times)")
-    g.add_argument("--cpus-per-job", type=int, default=None, metavar="N",
-                   help="CPUs per run (default 1); torch uses this many threads")
+    g.add_argument(
+        "--partition", default=None, help="Slurm partition to submit to (default: the cluster's default partition)"
+    )
+    g.add_argument(
+        "--time-limit",
+        default=None,
+        metavar="MIN|HH:MM:SS",
+        help="wall-clock limit per run (default 240 min); a run that hits it is requeued and resumes "
+        "from its checkpoint (up to 3 times)",
+    )
+    g.add_argument(
+        "--cpus-per-job",
+        type=int,
+        default=None,
+        metavar="N",
+        help="CPUs per run (default 1); torch uses this many threads",
+    )
     g.add_argument("--gpus-per-job", type=int, default=None, metavar="N", help="GPUs per run (default 0)")
     g.add_argument("--mem-gb", type=float, default=None, metavar="GB", help="memory per run in GB (default 8)")
-    g.add_argument("--slurm-config", default=None, metavar="FILE",
-                   help="TOML (or .json) file with the same keys: partition, time-limit, cpus-per-job, gpus-per-job, "
-                        "mem-gb, account, qos, constraint, setup (shell lines run before each job), max-parallel, "
-                        "max-requeues, poll-s")
-    g.add_argument("--no-wait", action="store_true",
-                   help="submit the unfinished runs, record their job ids in RESULTS/slurm/jobs.json and exit; "
-                        "gather later with --collect")
-    g.add_argument("--collect", action="store_true",
-                   help="submit nothing: gather the runs whose recorded jobs have finished and report the rest "
-                        "(rerunning without it also resubmits failed runs)")
+    g.add_argument(
+        "--slurm-config",
+        default=None,
+        metavar="FILE",
+        help="TOML (or .json) file with the same keys: partition, time-limit, cpus-per-job, gpus-per-job, "
+        "mem-gb, account, qos, constraint, setup (shell lines run before each job), max-parallel, "
+        "max-requeues, poll-s",
+    )
+    g.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="submit the unfinished runs, record their job ids in RESULTS/slurm/jobs.json and exit; "
+        "gather later with --collect",
+    )
+    g.add_argument(
+        "--collect",
+        action="store_true",
+        help="submit nothing: gather the runs whose recorded jobs have finished and report the rest "
+        "(rerunning without it also resubmits failed runs)",
+    )

@@ -15,6 +15,7 @@ beta = 1 of the BetaVAE grid is this benchmark's ``vae`` run (same model, one na
 how many per dataset and model, and the estimated device hours from a measured training
 throughput (:data:`THROUGHPUTS`, each with the command and machine that measured it).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -76,8 +77,15 @@ def _model_params(model: str, param: str, value: float) -> tuple[str, dict]:
     return model, {param: float(value)}
 
 
-def study_runs(name: str, *, datasets: Sequence[str] | None = None, seeds: Iterable[int] | None = None,
-               device: str = "auto", data_dir: str | None = None, steps: int | None = None) -> list[dict]:
+def study_runs(
+    name: str,
+    *,
+    datasets: Sequence[str] | None = None,
+    seeds: Iterable[int] | None = None,
+    device: str = "auto",
+    data_dir: str | None = None,
+    steps: int | None = None,
+) -> list[dict]:
     """Every run of study ``name`` as ``RunSpec.to_dict()`` dicts, in the reference's model order.
 
     Parameters
@@ -105,7 +113,9 @@ def study_runs(name: str, *, datasets: Sequence[str] | None = None, seeds: Itera
     if datasets:
         bad = [d for d in datasets if d not in known]
         if bad:
-            raise BenchmarkError(f"dataset(s) {', '.join(bad)} are not in study {name}; choose from: {', '.join(known)}")
+            raise BenchmarkError(
+                f"dataset(s) {', '.join(bad)} are not in study {name}; choose from: {', '.join(known)}"
+            )
     chosen = [d for d in known if not datasets or d in datasets]
     all_seeds = list(range(int(study["seeds"])))
     if seeds is not None:
@@ -127,9 +137,19 @@ def study_runs(name: str, *, datasets: Sequence[str] | None = None, seeds: Itera
             for v in values:
                 m, params = _model_params(model, param, v)
                 for s in all_seeds:
-                    spec = RunSpec(kind="model", model=m, params=params, dataset=dataset,
-                                   data_source=study["data_source"], seed=s, preset=preset.name,
-                                   train=recipe, eval=ev, device=device, data_dir=data_dir)
+                    spec = RunSpec(
+                        kind="model",
+                        model=m,
+                        params=params,
+                        dataset=dataset,
+                        data_source=study["data_source"],
+                        seed=s,
+                        preset=preset.name,
+                        train=recipe,
+                        eval=ev,
+                        device=device,
+                        data_dir=data_dir,
+                    )
                     out.append(spec.to_dict())
     return out
 
@@ -178,10 +198,12 @@ THROUGHPUTS: list[Throughput] = [
         steps_per_s=3215.6,
         model_steps_per_s={"factor_vae": 1344.8},
         eval_s=19.0,
-        source=("`bash benchmarks/gpu_check.sh layouts` and `paper` (benchmarks/bench_gpu.py rows k32_graph_bf16, "
-                "k32_factor_vae_wide_cl_fp32; run_all.py --preset paper --steps 30000 --jobs 5 --threads 3), "
-                "2026-12-04, docs/performance.md GPU engine; the downstream tasks' seconds are the 2-core CPU's "
-                "(not measured on the GPU machine: an upper bound)"),
+        source=(
+            "`bash benchmarks/gpu_check.sh layouts` and `paper` (benchmarks/bench_gpu.py rows k32_graph_bf16, "
+            "k32_factor_vae_wide_cl_fp32; run_all.py --preset paper --steps 30000 --jobs 5 --threads 3), "
+            "2026-12-04, docs/performance.md GPU engine; the downstream tasks' seconds are the 2-core CPU's "
+            "(not measured on the GPU machine: an upper bound)"
+        ),
         gpu=True,
         extra_eval_s={"downstream_gbt": 59.0, "downstream_logreg": 103.0},
     ),
@@ -189,10 +211,12 @@ THROUGHPUTS: list[Throughput] = [
         device="2-core x86-64 CPU, 2 torch threads",
         steps_per_s=9.79,
         eval_s=324.0,
-        source=("`python -m benchmark train --model beta_vae --beta 4 --dataset dsprites --steps 600 --threads 2` "
-                "(626.6 images/s, load 1.9, 2026-11-28) and `python benchmarks/bench_metrics.py --threads 2` "
-                "(324 s per model); downstream tasks from `python -m benchmark evaluate --baseline pca --dataset "
-                "dsprites --metrics irs downstream_gbt downstream_logreg` (59 s and 103 s); docs/performance.md, Metrics"),
+        source=(
+            "`python -m benchmark train --model beta_vae --beta 4 --dataset dsprites --steps 600 --threads 2` "
+            "(626.6 images/s, load 1.9, 2026-11-28) and `python benchmarks/bench_metrics.py --threads 2` "
+            "(324 s per model); downstream tasks from `python -m benchmark evaluate --baseline pca --dataset "
+            "dsprites --metrics irs downstream_gbt downstream_logreg` (59 s and 103 s); docs/performance.md, Metrics"
+        ),
         gpu=False,
         extra_eval_s={"downstream_gbt": 59.0, "downstream_logreg": 103.0},
     ),
@@ -209,8 +233,9 @@ def throughput_for(gpu: bool) -> Throughput | None:
     return next((t for t in THROUGHPUTS if t.gpu == gpu), None)
 
 
-def dry_run_report(specs: Sequence[Any], throughput: Throughput | None = None, *,
-                   title: str | None = None, finished: int = 0) -> str:
+def dry_run_report(
+    specs: Sequence[Any], throughput: Throughput | None = None, *, title: str | None = None, finished: int = 0
+) -> str:
     """The plan of a sweep as text: run counts and estimated device hours.
 
     Parameters
@@ -233,7 +258,9 @@ def dry_run_report(specs: Sequence[Any], throughput: Throughput | None = None, *
     lines = []
     if title:
         lines.append(title)
-    lines.append(f"runs planned: {n:,}" + (f" ({finished:,} already finished, {n - finished:,} to run)" if finished else ""))
+    lines.append(
+        f"runs planned: {n:,}" + (f" ({finished:,} already finished, {n - finished:,} to run)" if finished else "")
+    )
     if not n:
         return "\n".join(lines)
     by_dataset = Counter(d["dataset"] for d in dicts)
@@ -241,7 +268,9 @@ def dry_run_report(specs: Sequence[Any], throughput: Throughput | None = None, *
     configs = len({(d["model"], tuple(sorted(d["params"].items()))) for d in dicts})
     seeds = len({d["seed"] for d in dicts})
     presets = sorted({d["preset"] for d in dicts})
-    lines.append(f"  {len(by_dataset)} dataset(s) x {configs} model configuration(s) x {seeds} seed(s); preset {', '.join(presets)}")
+    lines.append(
+        f"  {len(by_dataset)} dataset(s) x {configs} model configuration(s) x {seeds} seed(s); preset {', '.join(presets)}"
+    )
     lines.append("  per dataset: " + ", ".join(f"{k} {v:,}" for k, v in by_dataset.items()))
     lines.append("  per model:   " + ", ".join(f"{k} {v:,}" for k, v in by_model.items()))
     todo = max(0, n - finished)
@@ -251,25 +280,37 @@ def dry_run_report(specs: Sequence[Any], throughput: Throughput | None = None, *
     if tp is None:
         lines.append("  estimated hours: unknown (no measured throughput recorded; pass one to dry_run_report)")
         return "\n".join(lines)
-    train_s = sum(int(d.get("train", {}).get("steps", 0) or 0) / tp.model_steps_per_s.get(d["model"], tp.steps_per_s)
-                  for d in dicts) * (todo / n)
+    train_s = sum(
+        int(d.get("train", {}).get("steps", 0) or 0) / tp.model_steps_per_s.get(d["model"], tp.steps_per_s)
+        for d in dicts
+    ) * (todo / n)
     # a run scored on several representations (mean and sampled) pays its scoring once per representation
     # (an upper bound: the codes are encoded once and reused)
     reps = [len(d.get("eval", {}).get("representations", ("mean",))) for d in dicts]
-    extra = sum(r * sum(tp.extra_eval_s.get(m, 0.0) for m in d.get("eval", {}).get("metrics", ()))
-                for r, d in zip(reps, dicts)) + tp.eval_s * sum(r - 1 for r in reps)
+    extra = sum(
+        r * sum(tp.extra_eval_s.get(m, 0.0) for m in d.get("eval", {}).get("metrics", ())) for r, d in zip(reps, dicts)
+    ) + tp.eval_s * sum(r - 1 for r in reps)
     score_s = todo * tp.eval_s + extra * (todo / n)
     hours = (train_s + score_s) / 3600
     unit = "GPU hours" if tp.gpu else f"device hours ({tp.device})"
+
     def h(x):  # hours: whole above 10, one decimal below
         return f"{x:,.0f}" if x >= 10 else f"{x:.1f}"
 
-    lines.append(f"  estimated {unit}: {h(hours)} ({hours / max(todo, 1):.2f} per run; {hours / 24:,.1f} days):"
-                 f" training {h(train_s / 3600)} h + scoring {h(score_s / 3600)} h")
+    lines.append(
+        f"  estimated {unit}: {h(hours)} ({hours / max(todo, 1):.2f} per run; {hours / 24:,.1f} days):"
+        f" training {h(train_s / 3600)} h + scoring {h(score_s / 3600)} h"
+    )
     speeds = "".join(f", {m} {v:,.1f}" for m, v in tp.model_steps_per_s.items())
-    lines.append(f"  at {tp.steps_per_s:,.1f} steps/s{speeds} + {tp.eval_s:,.0f} s scoring per run"
-                 + (f" (+ {extra / n:,.0f} s for the sampled representation and metrics outside the paper suite)"
-                    if extra else "") + f" on {tp.device}")
+    lines.append(
+        f"  at {tp.steps_per_s:,.1f} steps/s{speeds} + {tp.eval_s:,.0f} s scoring per run"
+        + (
+            f" (+ {extra / n:,.0f} s for the sampled representation and metrics outside the paper suite)"
+            if extra
+            else ""
+        )
+        + f" on {tp.device}"
+    )
     lines.append(f"  throughput source: {tp.source}")
     if not tp.gpu:
         lines.append("  a CPU throughput: these are hours on the device above, not GPU hours")

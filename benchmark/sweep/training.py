@@ -1,4 +1,5 @@
 """Training the runs of a sweep (the runner's adapter onto benchmark.train): one run, or many as an ensemble."""
+
 from __future__ import annotations
 
 import contextlib
@@ -16,12 +17,23 @@ def train_config(spec, device: str):
     from benchmark.train import TrainConfig
 
     t = spec.train
-    return TrainConfig(model=spec.model, params=model_params(spec), dataset=spec.dataset,
-                       architecture=t["architecture"], latent_dim=int(t["num_latents"]),
-                       likelihood=t.get("likelihood", "bernoulli"), steps=int(t["steps"]),
-                       batch_size=int(t["batch_size"]), optimizer=t["optimizer"], lr=float(t["lr"]),
-                       seed=int(spec.seed), log_every=int(t["log_every"]), checkpoint_every=int(t["checkpoint_every"]),
-                       device=device, threads=spec.threads)
+    return TrainConfig(
+        model=spec.model,
+        params=model_params(spec),
+        dataset=spec.dataset,
+        architecture=t["architecture"],
+        latent_dim=int(t["num_latents"]),
+        likelihood=t.get("likelihood", "bernoulli"),
+        steps=int(t["steps"]),
+        batch_size=int(t["batch_size"]),
+        optimizer=t["optimizer"],
+        lr=float(t["lr"]),
+        seed=int(spec.seed),
+        log_every=int(t["log_every"]),
+        checkpoint_every=int(t["checkpoint_every"]),
+        device=device,
+        threads=spec.threads,
+    )
 
 
 def train_model(spec, folder: Path, device: str, dataset):
@@ -42,13 +54,21 @@ def train_model(spec, folder: Path, device: str, dataset):
     model, _ = load_checkpoint(res.checkpoint, device)
     extra = read_checkpoint(res.checkpoint).get("extra", {})
     total = float(extra.get("wall_s", res.wall_s))
-    info = {"seconds": round(total, 3), "seconds_this_call": res.wall_s, "steps": res.steps,
-            "resumed_from": res.resumed_from, "images_per_s": res.images_per_s, "final": res.final,
-            # the last call's threads; a resumed run may have trained its steps with others (history)
-            "threads": res.threads, "threads_history": history or _read_threads(folder / TRAIN_DIR),
-            "checkpoint": str(Path(TRAIN_DIR) / Path(res.checkpoint).name),
-            # how the weights were trained: engine (host / device / graph) and members trained together
-            "engine": extra.get("engine", res.engine), "ensemble_size": int(extra.get("ensemble_size", 1))}
+    info = {
+        "seconds": round(total, 3),
+        "seconds_this_call": res.wall_s,
+        "steps": res.steps,
+        "resumed_from": res.resumed_from,
+        "images_per_s": res.images_per_s,
+        "final": res.final,
+        # the last call's threads; a resumed run may have trained its steps with others (history)
+        "threads": res.threads,
+        "threads_history": history or _read_threads(folder / TRAIN_DIR),
+        "checkpoint": str(Path(TRAIN_DIR) / Path(res.checkpoint).name),
+        # how the weights were trained: engine (host / device / graph) and members trained together
+        "engine": extra.get("engine", res.engine),
+        "ensemble_size": int(extra.get("ensemble_size", 1)),
+    }
     return model, info
 
 
@@ -93,8 +113,13 @@ def build_untrained(spec, device: str, dataset):
     from benchmark.train.loop import init_model
 
     # exactly the initial weights of the seed's VAE run
-    cfg = TrainConfig(model="vae", architecture=spec.train["architecture"], latent_dim=int(spec.train["num_latents"]),
-                      likelihood=spec.train.get("likelihood", "bernoulli"), seed=int(spec.seed))
+    cfg = TrainConfig(
+        model="vae",
+        architecture=spec.train["architecture"],
+        latent_dim=int(spec.train["num_latents"]),
+        likelihood=spec.train.get("likelihood", "bernoulli"),
+        seed=int(spec.seed),
+    )
     return init_model(cfg, int(dataset.channels)).to(device).eval()
 
 
@@ -114,8 +139,18 @@ def ensemble_groups(spec_dicts: list[dict], max_members: int = MAX_ENSEMBLE) -> 
     for d in spec_dicts:
         if d.get("kind") != "model":
             continue
-        key = json.dumps([stack_identity(d["model"], d["params"]), d["dataset"], d["data_source"], d["train"],
-                          d["device"], d.get("data_dir")], sort_keys=True, default=str)
+        key = json.dumps(
+            [
+                stack_identity(d["model"], d["params"]),
+                d["dataset"],
+                d["data_source"],
+                d["train"],
+                d["device"],
+                d.get("data_dir"),
+            ],
+            sort_keys=True,
+            default=str,
+        )
         groups.setdefault(key, []).append(d)
     out = []
     for g in groups.values():
@@ -146,6 +181,5 @@ def train_group(spec_dicts: list[dict], results_dir: str) -> list[str]:
         configs = [train_config(s, device) for s in specs]
         for s, c in zip(specs, configs):
             _thread_segment(run_dir(results_dir, s.run_id) / TRAIN_DIR, c)
-        train_ensemble(configs, dataset,
-                       [run_dir(results_dir, s.run_id) / TRAIN_DIR for s in specs], progress=True)
+        train_ensemble(configs, dataset, [run_dir(results_dir, s.run_id) / TRAIN_DIR for s in specs], progress=True)
     return [s.run_id for s in specs]

@@ -1,4 +1,5 @@
 """``TrainConfig``: everything that defines how one model is trained (a plain, JSON-able dataclass)."""
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,17 @@ LATENT_MAX = 4_096
 
 # Fields that may change when a run is resumed (where/how fast it runs, how long, how often it
 # logs); every other field defines the run, and a checkpoint written with other values is refused.
-RESUMABLE_CHANGES = ("steps", "log_every", "checkpoint_every", "device", "amp", "compile", "channels_last",
-                     "threads", "graph")
+RESUMABLE_CHANGES = (
+    "steps",
+    "log_every",
+    "checkpoint_every",
+    "device",
+    "amp",
+    "compile",
+    "channels_last",
+    "threads",
+    "graph",
+)
 
 
 @dataclass
@@ -101,20 +111,36 @@ class TrainConfig:
                 raise BenchmarkError(msg)
 
         need(int(self.steps) >= 0, f"steps must be >= 0, got {self.steps}; pass a non-negative --steps")
-        need(2 <= int(self.batch_size) <= BATCH_MAX, f"batch_size must be between 2 and {BATCH_MAX:,}, got "
-             f"{self.batch_size}; pass a --batch-size in that range (the reference trains with 64)")
-        need(1 <= int(self.latent_dim) <= LATENT_MAX, f"latent_dim must be between 1 and {LATENT_MAX:,}, got "
-             f"{self.latent_dim}; pass a --latent-dim in that range (the reference uses 10)")
+        need(
+            2 <= int(self.batch_size) <= BATCH_MAX,
+            f"batch_size must be between 2 and {BATCH_MAX:,}, got "
+            f"{self.batch_size}; pass a --batch-size in that range (the reference trains with 64)",
+        )
+        need(
+            1 <= int(self.latent_dim) <= LATENT_MAX,
+            f"latent_dim must be between 1 and {LATENT_MAX:,}, got "
+            f"{self.latent_dim}; pass a --latent-dim in that range (the reference uses 10)",
+        )
         need(math.isfinite(float(self.lr)) and float(self.lr) > 0, f"lr must be a finite number > 0, got {self.lr}")
-        need(int(self.log_every) >= 1 and int(self.checkpoint_every) >= 1,
-             f"log_every and checkpoint_every must be >= 1, got {self.log_every} and {self.checkpoint_every}")
-        need(self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        need(
+            int(self.log_every) >= 1 and int(self.checkpoint_every) >= 1,
+            f"log_every and checkpoint_every must be >= 1, got {self.log_every} and {self.checkpoint_every}",
+        )
+        need(
+            self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}"
+        )
         for name in ("amp", "compile", "channels_last", "graph"):
-            need(getattr(self, name) in SWITCHES, f"{name} must be one of {', '.join(SWITCHES)}, got {getattr(self, name)!r}")
+            need(
+                getattr(self, name) in SWITCHES,
+                f"{name} must be one of {', '.join(SWITCHES)}, got {getattr(self, name)!r}",
+            )
         need(self.threads is None or int(self.threads) >= 1, f"threads must be >= 1, got {self.threads}")
         # numpy's SeedSequence refuses negative seeds and torch's manual_seed ones past 64 bits; 32 bits
         # also fit the metrics' RandomState, which run_all seeds with the model seed
-        need(0 <= int(self.seed) <= SEED_MAX, f"seed must be between 0 and {SEED_MAX}, got {self.seed}; pass such a --seed")
+        need(
+            0 <= int(self.seed) <= SEED_MAX,
+            f"seed must be between 0 and {SEED_MAX}, got {self.seed}; pass such a --seed",
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,4 +1,5 @@
 """``train_log.csv``: the append-only CSV of loss terms each run writes while it trains."""
+
 from __future__ import annotations
 
 import csv
@@ -23,8 +24,11 @@ class CsvLog:
             rows = list(csv.reader(lines))
             if rows:
                 self.header = rows[0]
-                kept = [r for r in rows[1:] if len(r) == len(self.header) and _int(r[0]) is not None
-                        and _int(r[0]) <= keep_through]
+                kept = [
+                    r
+                    for r in rows[1:]
+                    if len(r) == len(self.header) and _int(r[0]) is not None and _int(r[0]) <= keep_through
+                ]
                 buf = io.StringIO()
                 csv.writer(buf, lineterminator="\n").writerows([self.header, *kept])
                 if buf.getvalue() != text:

@@ -1,4 +1,5 @@
 """Training's device switches; the device itself is chosen by :mod:`benchmark.device` (one resolver)."""
+
 from __future__ import annotations
 
 from benchmark.device import select_device

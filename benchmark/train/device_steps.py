@@ -20,6 +20,7 @@ captured after three eager warm-up steps on a side stream (cuDNN autotuning, laz
 and replayed. Datasets that draw per-image nuisance with numpy (noisy / colour / scream dSprites)
 use the host engine instead.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -72,8 +73,19 @@ class DeviceSteps:
         or ``wide_cl``.
     """
 
-    def __init__(self, configs, models, dataset, device, step: int, opt_states, amp: bool, graph: bool,
-                 channels_last: bool = False, stack_layout: str = "vmap"):
+    def __init__(
+        self,
+        configs,
+        models,
+        dataset,
+        device,
+        step: int,
+        opt_states,
+        amp: bool,
+        graph: bool,
+        channels_last: bool = False,
+        stack_layout: str = "vmap",
+    ):
         self.channels_last = channels_last
         self.m, self.batch = len(models), int(configs[0].batch_size)
         self.seeds = [int(c.seed) for c in configs]
@@ -90,14 +102,17 @@ class DeviceSteps:
             self.stack = MemberStack(models, stack_layout)
             groups = self.stack.groups
             self.forward = self.stack.forward
-            self.optimizers = make_optimizers(models[0], configs[0],
-                                              params_of=lambda key, named: [self.stack.params[n] for n, _ in named])
+            self.optimizers = make_optimizers(
+                models[0], configs[0], params_of=lambda key, named: [self.stack.params[n] for n, _ in named]
+            )
         self.groups = groups
         self.all_params = [p for ps in groups.values() for p in ps]
         self.dtype = self.all_params[0].dtype  # float32; float64 when the tests compare trainers exactly
         if opt_states:
             for k, opt in self.optimizers.items():
-                opt.load_state_dict(opt_states[0][k] if self.m == 1 else stack_optimizer_state([s[k] for s in opt_states]))
+                opt.load_state_dict(
+                    opt_states[0][k] if self.m == 1 else stack_optimizer_state([s[k] for s in opt_states])
+                )
         self.updates = [DeviceUpdate(o, step) for o in self.optimizers.values()]
         self.amp = amp
         self.graph_enabled = graph
@@ -107,8 +122,9 @@ class DeviceSteps:
         self.static_out = None
         proto = models[0].sample_noise(self.batch, None, "cpu", steps=1)
         self.idx_buf = torch.empty((self.m, CHUNK_STEPS, self.batch), dtype=torch.long, device=device)
-        self.noise_buf = {k: torch.empty((self.m, CHUNK_STEPS, *v.shape[1:]), dtype=v.dtype, device=device)
-                          for k, v in proto.items()}
+        self.noise_buf = {
+            k: torch.empty((self.m, CHUNK_STEPS, *v.shape[1:]), dtype=v.dtype, device=device) for k, v in proto.items()
+        }
         self.ptr = torch.zeros((), dtype=torch.long, device=device)
         self.step_t = torch.full((), float(step), device=device)
         self.chunk = None

@@ -18,6 +18,7 @@ weights are bitwise identical to an uninterrupted run (tested). A non-finite los
 :class:`TrainingDiverged` naming the step and the last good checkpoint; nothing already written is
 touched.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Optional
@@ -26,8 +27,15 @@ from benchmark.train.config import TrainConfig
 from benchmark.train.loop import TrainResult, train_members
 
 
-def train(config: TrainConfig, dataset, out_dir, *, resume: bool = True, progress: bool = True,
-          on_step: Optional[Callable[[int], None]] = None) -> TrainResult:
+def train(
+    config: TrainConfig,
+    dataset,
+    out_dir,
+    *,
+    resume: bool = True,
+    progress: bool = True,
+    on_step: Optional[Callable[[int], None]] = None,
+) -> TrainResult:
     """Train one model; resume from ``out_dir/checkpoint.pt`` if it exists.
 
     Parameters

@@ -14,6 +14,7 @@ and logging intervals, and one loss (a VAE joins a beta-VAE group as beta = 1); 
 run without channels_last in a stack; a member whose loss becomes non-finite stops the whole
 ensemble (its error names the member; rerun that member alone).
 """
+
 from __future__ import annotations
 
 from typing import Callable, Optional
@@ -22,8 +23,14 @@ from benchmark.train.config import TrainConfig
 from benchmark.train.loop import TrainResult, train_members
 
 
-def train_ensemble(configs: list[TrainConfig], dataset, out_dirs: list, *, progress: bool = True,
-                   on_step: Optional[Callable[[int], None]] = None) -> list[TrainResult]:
+def train_ensemble(
+    configs: list[TrainConfig],
+    dataset,
+    out_dirs: list,
+    *,
+    progress: bool = True,
+    on_step: Optional[Callable[[int], None]] = None,
+) -> list[TrainResult]:
     """Train ``configs`` (same architecture; own hyperparameters and seeds) together.
 
     Parameters

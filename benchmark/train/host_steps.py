@@ -8,6 +8,7 @@ hook, :mod:`benchmark.train.optim`) apply the update. One member runs the plain 
 on CPU); several run as a :class:`~benchmark.train.stack.MemberStack`. On CPU a resumed run is
 bitwise identical to an uninterrupted one.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -44,8 +45,15 @@ def _streams_from(ss: np.random.SeedSequence, device: torch.device):
 class BatchStream:
     """Uniform-with-replacement batches of float images from a uint8 tensor kept on ``device``."""
 
-    def __init__(self, dataset, device: torch.device, batch_size: int, rng: np.random.Generator,
-                 channels_last: bool = False, images: Optional[torch.Tensor] = None):
+    def __init__(
+        self,
+        dataset,
+        device: torch.device,
+        batch_size: int,
+        rng: np.random.Generator,
+        channels_last: bool = False,
+        images: Optional[torch.Tensor] = None,
+    ):
         self.dataset = dataset
         self.device = device
         self.batch_size = int(batch_size)
@@ -104,15 +112,26 @@ class HostSteps:
     from the seed and the step).
     """
 
-    def __init__(self, configs, models, dataset, device, step: int, opt_states, rngs, amp_ctx,
-                 channels_last: bool, compile_model: bool):
+    def __init__(
+        self,
+        configs,
+        models,
+        dataset,
+        device,
+        step: int,
+        opt_states,
+        rngs,
+        amp_ctx,
+        channels_last: bool,
+        compile_model: bool,
+    ):
         self.m, self.batch = len(models), int(configs[0].batch_size)
         self.models, self.device, self.amp_ctx = models, device, amp_ctx
         self.term_keys: list[str] = []
         images = dataset.images.to(device)
         self.streams, self.gens = [], []
         for c, st in zip(configs, rngs):
-            rng, gen = (resumed_streams(c.seed, step, device) if st == "derive" else make_streams(c.seed, device))
+            rng, gen = resumed_streams(c.seed, step, device) if st == "derive" else make_streams(c.seed, device)
             if isinstance(st, dict):
                 set_rng_state(st, rng, gen, device)
             self.streams.append(BatchStream(dataset, device, self.batch, rng, channels_last and self.m == 1, images))
@@ -126,11 +145,14 @@ class HostSteps:
         else:
             self.stack = MemberStack(models)
             self.groups = self.stack.groups
-            self.optimizers = make_optimizers(models[0], configs[0],
-                                              params_of=lambda key, named: [self.stack.params[n] for n, _ in named])
+            self.optimizers = make_optimizers(
+                models[0], configs[0], params_of=lambda key, named: [self.stack.params[n] for n, _ in named]
+            )
         if opt_states:
             for k, opt in self.optimizers.items():
-                opt.load_state_dict(opt_states[0][k] if self.m == 1 else stack_optimizer_state([s[k] for s in opt_states]))
+                opt.load_state_dict(
+                    opt_states[0][k] if self.m == 1 else stack_optimizer_state([s[k] for s in opt_states])
+                )
         self.dtype = next(iter(self.groups.values()))[0].dtype  # float32; float64 when tests compare exactly
 
     def step(self, step: int) -> torch.Tensor:
@@ -165,4 +187,3 @@ class HostSteps:
 
     def rng_state(self, i: int) -> dict:
         return rng_state(self.streams[i].rng, self.gens[i], self.device)
-

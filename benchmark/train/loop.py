@@ -24,6 +24,7 @@ at different steps are first brought level). A non-finite loss stops the call wi
 :class:`TrainingDiverged` naming the member, the step and the last good checkpoint; every
 checkpoint stays the last good one.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -89,8 +90,14 @@ class TrainResult:
 
 def model_config_for(config: TrainConfig, channels: int):
     """The model config of a training config (hyperparameters from ``config.params``)."""
-    return make_config(config.model, latent_dim=int(config.latent_dim), channels=int(channels),
-                       architecture=config.architecture, likelihood=config.likelihood, **config.params)
+    return make_config(
+        config.model,
+        latent_dim=int(config.latent_dim),
+        channels=int(channels),
+        architecture=config.architecture,
+        likelihood=config.likelihood,
+        **config.params,
+    )
 
 
 def init_model(config: TrainConfig, channels: int):
@@ -103,8 +110,13 @@ def init_model(config: TrainConfig, channels: int):
 
 def run_config_dict(config: TrainConfig, model, dataset) -> dict:
     """The flat config stored in config.json and every checkpoint."""
-    return {**config.to_dict(), **model.config.to_dict(), "channels": int(dataset.channels), "dataset": config.dataset,
-            "dataset_info": dataset.info()}
+    return {
+        **config.to_dict(),
+        **model.config.to_dict(),
+        "channels": int(dataset.channels),
+        "dataset": config.dataset,
+        "dataset_info": dataset.info(),
+    }
 
 
 def check_identity(stored: dict, current: dict, path) -> None:
@@ -114,8 +126,10 @@ def check_identity(stored: dict, current: dict, path) -> None:
     a["channels"], b["channels"] = stored.get("channels"), current.get("channels")
     diff = [f"{k} {a.get(k)!r} vs {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
     if diff:
-        raise BenchmarkError(f"{path} belongs to a different run ({'; '.join(diff[:4])}); "
-                             f"use another --out folder or delete that one to start over")
+        raise BenchmarkError(
+            f"{path} belongs to a different run ({'; '.join(diff[:4])}); "
+            f"use another --out folder or delete that one to start over"
+        )
 
 
 def check_compatible(configs: list[TrainConfig]) -> None:
@@ -127,12 +141,16 @@ def check_compatible(configs: list[TrainConfig]) -> None:
         other = {k: v for k, v in c.to_dict().items() if k not in PER_MEMBER}
         diff = [k for k in first if first[k] != other[k]]
         if diff:
-            raise BenchmarkError(f"ensemble members must share everything but params and seed; they differ in "
-                                 f"{', '.join(diff)}: train those groups separately")
+            raise BenchmarkError(
+                f"ensemble members must share everything but params and seed; they differ in "
+                f"{', '.join(diff)}: train those groups separately"
+            )
     kinds = {stack_identity(c.model, c.params) for c in configs}
     if len(kinds) != 1:
-        raise BenchmarkError(f"ensemble members must have one loss with the same hyperparameters, got "
-                             f"{', '.join(f'{m} {list(p)}' for m, p in sorted(kinds))}: train those groups separately")
+        raise BenchmarkError(
+            f"ensemble members must have one loss with the same hyperparameters, got "
+            f"{', '.join(f'{m} {list(p)}' for m, p in sorted(kinds))}: train those groups separately"
+        )
 
 
 def prepare_device(config: TrainConfig) -> tuple[torch.device, Optional[int]]:
@@ -164,7 +182,9 @@ def engine_for(config: TrainConfig, device: torch.device, dataset) -> str:
         return "host"
     if not device_stream_supported(dataset):
         if want == "on":
-            raise BenchmarkError(f"--graph on: {dataset.name} draws per-image nuisance on the host; use --graph auto or off")
+            raise BenchmarkError(
+                f"--graph on: {dataset.name} draws per-image nuisance on the host; use --graph auto or off"
+            )
         return "host"
     if resolve_switch(config.compile, False):
         return "host"  # torch.compile runs the eager host step
@@ -203,9 +223,17 @@ def fmt_params(params: dict) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
-def train_members(configs: list[TrainConfig], dataset, out_dirs: list, *, resume: bool = True,
-                  progress: bool = True, on_step: Optional[Callable[[int], None]] = None,
-                  engine: Optional[str] = None, stack_layout: Optional[str] = None) -> list[TrainResult]:
+def train_members(
+    configs: list[TrainConfig],
+    dataset,
+    out_dirs: list,
+    *,
+    resume: bool = True,
+    progress: bool = True,
+    on_step: Optional[Callable[[int], None]] = None,
+    engine: Optional[str] = None,
+    stack_layout: Optional[str] = None,
+) -> list[TrainResult]:
     """Train ``configs`` together, each into its own folder; resume from their checkpoints.
 
     Parameters
@@ -247,13 +275,29 @@ def train_members(configs: list[TrainConfig], dataset, out_dirs: list, *, resume
     with contextlib.ExitStack() as locks:
         for o in outs:
             locks.enter_context(folder_lock(o, TRAIN_BUSY))
-        return _train_locked(configs, dataset, outs, resume=resume, progress=progress, on_step=on_step,
-                             engine=engine, stack_layout=stack_layout)
+        return _train_locked(
+            configs,
+            dataset,
+            outs,
+            resume=resume,
+            progress=progress,
+            on_step=on_step,
+            engine=engine,
+            stack_layout=stack_layout,
+        )
 
 
-def _train_locked(configs: list[TrainConfig], dataset, outs: list[Path], *, resume: bool, progress: bool,
-                  on_step: Optional[Callable[[int], None]], engine: Optional[str],
-                  stack_layout: Optional[str]) -> list[TrainResult]:
+def _train_locked(
+    configs: list[TrainConfig],
+    dataset,
+    outs: list[Path],
+    *,
+    resume: bool,
+    progress: bool,
+    on_step: Optional[Callable[[int], None]],
+    engine: Optional[str],
+    stack_layout: Optional[str],
+) -> list[TrainResult]:
     """:func:`train_members` once every member folder is locked."""
     c0, m = configs[0], len(configs)
     device, threads = prepare_device(c0)
@@ -304,27 +348,54 @@ def _train_locked(configs: list[TrainConfig], dataset, outs: list[Path], *, resu
     try:
         if engine == "host":
             host_rngs = [r if (r is None or "numpy" in r) else "derive" for r in rngs]
-            steps = HostSteps(configs, models, dataset, device, step, opt_states, host_rngs, amp_context(device, c0),
-                              channels_last, resolve_switch(c0.compile, False))
+            steps = HostSteps(
+                configs,
+                models,
+                dataset,
+                device,
+                step,
+                opt_states,
+                host_rngs,
+                amp_context(device, c0),
+                channels_last,
+                resolve_switch(c0.compile, False),
+            )
         else:
-            steps = DeviceSteps(configs, models, dataset, device, step, opt_states, amp_enabled(device, c0),
-                                graph=engine == "graph", channels_last=channels_last and m == 1,
-                                stack_layout=stack_layout or DEVICE_STACK_LAYOUT)
+            steps = DeviceSteps(
+                configs,
+                models,
+                dataset,
+                device,
+                step,
+                opt_states,
+                amp_enabled(device, c0),
+                graph=engine == "graph",
+                channels_last=channels_last and m == 1,
+                stack_layout=stack_layout or DEVICE_STACK_LAYOUT,
+            )
     except (KeyError, ValueError, RuntimeError, TypeError) as e:
         if not opt_states:
             raise
-        raise BenchmarkError(f"{paths[0]} lacks a complete training state ({type(e).__name__}: {str(e)[:80]}); "
-                             f"delete it to start over") from None
+        raise BenchmarkError(
+            f"{paths[0]} lacks a complete training state ({type(e).__name__}: {str(e)[:80]}); delete it to start over"
+        ) from None
 
     def save(at_step: int, wall: float) -> None:
         for i in range(m):
             model_sd, opt_sd = steps.member_state(i, at_step)
             if m > 1:
                 load_state(models[i], model_sd)
-            save_checkpoint(paths[i], models[i], cfg_dicts[i], step=at_step, optimizers=opt_sd,
-                            rng=steps.rng_state(i), extra={"wall_s": wall, "engine": engine, "ensemble_size": m})
+            save_checkpoint(
+                paths[i],
+                models[i],
+                cfg_dicts[i],
+                step=at_step,
+                optimizers=opt_sd,
+                rng=steps.rng_state(i),
+                extra={"wall_s": wall, "engine": engine, "ensemble_size": m},
+            )
 
-    desc = (f"{c0.model} {fmt_params(c0.params)}".strip() if m == 1 else f"ensemble of {m} {c0.model}")
+    desc = f"{c0.model} {fmt_params(c0.params)}".strip() if m == 1 else f"ensemble of {m} {c0.model}"
     bar = progress_bar(c0.steps, desc, "step", initial=step, enabled=progress)
     window: list = []
     window_start, row_t, t0, start_step = step, time.perf_counter(), time.perf_counter(), step
@@ -354,18 +425,28 @@ def _train_locked(configs: list[TrainConfig], dataset, outs: list[Path], *, resu
                 else:
                     where = f"every member's checkpoint is the last good one (step {last_good})"
                 if m == 1:
-                    raise TrainingDiverged(f"non-finite loss at step {at} ({what}) in {outs[0]}; {where}; "
-                                           f"lower --lr or change --seed, then rerun")
-                raise TrainingDiverged(f"ensemble member {i} ({outs[i]}): non-finite loss at step {at} ({what}); "
-                                       f"{where}; train that member alone with a lower --lr or another --seed")
+                    raise TrainingDiverged(
+                        f"non-finite loss at step {at} ({what}) in {outs[0]}; {where}; "
+                        f"lower --lr or change --seed, then rerun"
+                    )
+                raise TrainingDiverged(
+                    f"ensemble member {i} ({outs[i]}): non-finite loss at step {at} ({what}); "
+                    f"{where}; train that member alone with a lower --lr or another --seed"
+                )
             now = time.perf_counter()
             if is_log:
                 means = rows.permute(1, 2, 0).contiguous().mean(-1)  # (terms, members)
                 rate = (step - window_start) * c0.batch_size / max(now - row_t, 1e-9)
                 for i in range(m):
                     finals[i] = {k: float(means[t, i]) for t, k in enumerate(steps.term_keys)}
-                    logs[i].write({"step": step, "wall_s": round(wall_before + now - t0, 3),
-                                   "images_per_s": round(rate, 1), **finals[i]})
+                    logs[i].write(
+                        {
+                            "step": step,
+                            "wall_s": round(wall_before + now - t0, 3),
+                            "images_per_s": round(rate, 1),
+                            **finals[i],
+                        }
+                    )
                 post = {k: f"{finals[0][k]:.4g}" for k in ("loss", "kl") if k in finals[0]}
                 bar.set_postfix(post | {"images/s": f"{rate * m:,.0f}"})
                 window, window_start, row_t = [], step, now
@@ -378,14 +459,28 @@ def _train_locked(configs: list[TrainConfig], dataset, outs: list[Path], *, resu
     results = []
     for i in range(m):
         # a call with nothing left to train reports how the checkpoint was trained, not itself
-        trained_by = extras[i] if step == start_step and extras[i].get("engine") else {"engine": engine, "ensemble_size": m}
+        trained_by = (
+            extras[i] if step == start_step and extras[i].get("engine") else {"engine": engine, "ensemble_size": m}
+        )
         if step > start_step:
             rate = (step - start_step) * c0.batch_size / wall
         else:  # the checkpoint's own training speed (its cumulative wall time)
             rate = step * c0.batch_size / float(extras[i]["wall_s"]) if extras[i].get("wall_s") else 0.0
-        r = TrainResult(out_dir=str(outs[i]), checkpoint=str(paths[i]), config=cfg_dicts[i], steps=step,
-                        resumed_from=resumed_from, final=finals[i], wall_s=round(wall, 3), images_per_s=round(rate, 1),
-                        device=str(device), threads=threads, engine=trained_by["engine"])
-        atomic_write_json(outs[i] / RESULT_FILE, {**r.to_dict(), "ensemble_size": int(trained_by.get("ensemble_size", 1))})
+        r = TrainResult(
+            out_dir=str(outs[i]),
+            checkpoint=str(paths[i]),
+            config=cfg_dicts[i],
+            steps=step,
+            resumed_from=resumed_from,
+            final=finals[i],
+            wall_s=round(wall, 3),
+            images_per_s=round(rate, 1),
+            device=str(device),
+            threads=threads,
+            engine=trained_by["engine"],
+        )
+        atomic_write_json(
+            outs[i] / RESULT_FILE, {**r.to_dict(), "ensemble_size": int(trained_by.get("ensemble_size", 1))}
+        )
         results.append(r)
     return results

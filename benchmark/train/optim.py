@@ -10,6 +10,7 @@ Two ways to apply the same update:
   captured once as a CUDA graph and replayed: nothing in it reads a Python number that changes.
   It keeps its moments in the ``torch.optim`` object's state, so checkpoints keep one layout.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,11 +31,17 @@ def make_optimizers(model, config, params_of: Optional[Callable] = None) -> dict
         # per-tensor loop (0.83 vs 2.01 ms for the conv VAE, benchmarks/bench_train_variants.py)
         fused = all(p.device.type in ("cpu", "cuda", "mps") and p.dtype.is_floating_point for p in params)
         if key == "disc_loss":
-            out[key] = torch.optim.Adam(params, lr=config.disc_lr, betas=(config.disc_beta1, config.disc_beta2),
-                                        eps=config.adam_eps, fused=fused)
+            out[key] = torch.optim.Adam(
+                params,
+                lr=config.disc_lr,
+                betas=(config.disc_beta1, config.disc_beta2),
+                eps=config.adam_eps,
+                fused=fused,
+            )
         elif config.optimizer == "adam":
-            out[key] = torch.optim.Adam(params, lr=config.lr, betas=(config.adam_beta1, config.adam_beta2),
-                                        eps=config.adam_eps, fused=fused)
+            out[key] = torch.optim.Adam(
+                params, lr=config.lr, betas=(config.adam_beta1, config.adam_beta2), eps=config.adam_eps, fused=fused
+            )
         else:
             out[key] = torch.optim.Adagrad(params, lr=config.lr)
         if isinstance(out[key], torch.optim.Adam):
@@ -147,9 +154,14 @@ class DeviceUpdate:
         for group in self.opt.param_groups:
             if self.adam:
                 group["tf_step"] = int(step)
-                group["eps"] = self.eps / math.sqrt(1.0 - self.b2 ** step) if step else self.eps
+                group["eps"] = self.eps / math.sqrt(1.0 - self.b2**step) if step else self.eps
         for p in self.params:
             st = self.opt.state[p]
-            st["step"] = torch.tensor(float(step), device=st["step"].device if isinstance(st.get("step"), torch.Tensor)
-                                      else ("cpu" if not (self.opt.defaults.get("fused") or self.opt.defaults.get("capturable"))
-                                            else p.device))
+            st["step"] = torch.tensor(
+                float(step),
+                device=st["step"].device
+                if isinstance(st.get("step"), torch.Tensor)
+                else (
+                    "cpu" if not (self.opt.defaults.get("fused") or self.opt.defaults.get("capturable")) else p.device
+                ),
+            )

@@ -10,6 +10,7 @@ Members whose losses coincide can share a stack across model names: a VAE is a b
 beta = 1 (``1.0 * kl`` is ``kl`` exactly), so :data:`STACK_AS` trains it in a beta-VAE stack while its
 folder, config and checkpoint stay the VAE's.
 """
+
 from __future__ import annotations
 
 import copy
@@ -53,15 +54,24 @@ class MemberStack:
         cfg = models[0].config
         hps = [_hparams(m) for m in models]
         if name != cfg.model:  # e.g. VAEs in a beta-VAE stack: the loss of the model they are a case of
-            base = build_model(make_config(name, latent_dim=cfg.latent_dim, channels=cfg.channels,
-                                           architecture=cfg.architecture, likelihood=cfg.likelihood, **hps[0]))
+            base = build_model(
+                make_config(
+                    name,
+                    latent_dim=cfg.latent_dim,
+                    channels=cfg.channels,
+                    architecture=cfg.architecture,
+                    likelihood=cfg.likelihood,
+                    **hps[0],
+                )
+            )
         else:
             base = copy.deepcopy(models[0])
         self.base = base.to("meta")
         # torch.func.stack_module_state, without its same-class rule (VAEs stack with beta-VAEs)
         named = [dict(m.named_parameters()) for m in models]
-        self.params = {n: torch.stack([d[n].detach() for d in named]).requires_grad_(p.requires_grad)
-                       for n, p in named[0].items()}
+        self.params = {
+            n: torch.stack([d[n].detach() for d in named]).requires_grad_(p.requires_grad) for n, p in named[0].items()
+        }
         bufs = [dict(m.named_buffers()) for m in models]
         self.buffers = {n: torch.stack([d[n] for d in bufs]) for n in bufs[0]}
         device = next(iter(self.params.values())).device
@@ -115,6 +125,12 @@ def unstack_optimizer_state(state: dict, i: int) -> dict:
     """Member ``i``'s optimiser state dict, in the single-model layout."""
     out = {"param_groups": copy.deepcopy(state["param_groups"]), "state": {}}
     for pid, st in state["state"].items():
-        out["state"][pid] = {k: (v[i].clone() if isinstance(v, torch.Tensor) and v.dim() > 0 else
-                                 (v.clone() if isinstance(v, torch.Tensor) else v)) for k, v in st.items()}
+        out["state"][pid] = {
+            k: (
+                v[i].clone()
+                if isinstance(v, torch.Tensor) and v.dim() > 0
+                else (v.clone() if isinstance(v, torch.Tensor) else v)
+            )
+            for k, v in st.items()
+        }
     return out

@@ -11,6 +11,7 @@ crop and resize.
 
 Factor order: back_height, seat_width, leg_length, leg_style, arms, azimuth, elevation.
 """
+
 from __future__ import annotations
 
 
@@ -69,10 +70,12 @@ def _boxes(back, width, leg_len, arms):
         for s in (-1.0, 1.0):
             x0, x1 = s * hw - 0.03, s * hw + 0.03
             lo_x, hi_x = np.minimum(x0, x1), np.maximum(x0, x1)
-            boxes.append((np.stack([lo_x, top + ARM_HEIGHT - 0.04, -hd], 1),
-                          np.stack([hi_x, top + ARM_HEIGHT, hd], 1)))  # armrest
-            boxes.append((np.stack([lo_x + 0.01, top, hd - 0.06], 1),
-                          np.stack([hi_x - 0.01, top + ARM_HEIGHT, hd - 0.02], 1)))  # front post
+            boxes.append(
+                (np.stack([lo_x, top + ARM_HEIGHT - 0.04, -hd], 1), np.stack([hi_x, top + ARM_HEIGHT, hd], 1))
+            )  # armrest
+            boxes.append(
+                (np.stack([lo_x + 0.01, top, hd - 0.06], 1), np.stack([hi_x - 0.01, top + ARM_HEIGHT, hd - 0.02], 1))
+            )  # front post
     return boxes
 
 
@@ -122,8 +125,9 @@ def _render_group(leg_style, arms, back, width, leg_len, az, el, px):
     return shade
 
 
-def render(back_height, seat_width, leg_length, leg_style, arms, azimuth_deg, elevation_deg,
-           size: int = 64) -> torch.Tensor:
+def render(
+    back_height, seat_width, leg_length, leg_style, arms, azimuth_deg, elevation_deg, size: int = 64
+) -> torch.Tensor:
     """Render chairs from factor values (arrays of length n). Returns uint8 ``(n, 1, size, size)``."""
     leg_style = np.asarray(leg_style).astype(np.int64)
     arms = np.asarray(arms).astype(np.int64)

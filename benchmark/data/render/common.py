@@ -2,6 +2,7 @@
 
 (They live in ``benchmark.data.render`` with the renderers so that the dataset modules stay flat.)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,9 +28,17 @@ def first_existing(candidates) -> Path | None:
 # ------------------------------------------------------------------------------------------------
 # Procedural datasets: rendered on demand, optionally cached in the data root (benchmark.data.cache)
 # ------------------------------------------------------------------------------------------------
-def procedural_dataset(name: str, grid: FactorGrid, render_classes: Callable[[np.ndarray], torch.Tensor],
-                       generator: str, version: str, channels: int, root: Path | None,
-                       cache: bool = False, progress: bool = True) -> GroundTruthDataset:
+def procedural_dataset(
+    name: str,
+    grid: FactorGrid,
+    render_classes: Callable[[np.ndarray], torch.Tensor],
+    generator: str,
+    version: str,
+    channels: int,
+    root: Path | None,
+    cache: bool = False,
+    progress: bool = True,
+) -> GroundTruthDataset:
     """A :class:`GroundTruthDataset` whose batches are rendered from factor classes on demand.
 
     With ``cache=True`` the whole grid is rendered once and saved to
@@ -39,14 +48,22 @@ def procedural_dataset(name: str, grid: FactorGrid, render_classes: Callable[[np
     path = None if root is None else Path(root) / "procedural" / f"{name}_v{version}.npy"
     images = None
     if path is not None:
-        cached = array_cache.read(path, {"generator": generator, "version": version},
-                                  (grid.num_images, channels, 64, 64), again="rendered again")
+        cached = array_cache.read(
+            path,
+            {"generator": generator, "version": version},
+            (grid.num_images, channels, 64, 64),
+            again="rendered again",
+        )
         images = None if cached is None else torch.from_numpy(np.array(cached))  # in memory, as rendered
     if images is None and cache and path is not None:
         images = render_all(grid, render_classes, channels, desc=f"render {name}", progress=progress)
         path = array_cache.write(path, images.numpy(), {"generator": generator, "version": version})
-    prov = Provenance("procedural", file=str(path) if images is not None and path is not None else None,
-                      generator=generator, version=version)
+    prov = Provenance(
+        "procedural",
+        file=str(path) if images is not None and path is not None else None,
+        generator=generator,
+        version=version,
+    )
     if images is not None:
         return GroundTruthDataset(name, grid, prov, images=images, max_value=255, channels=channels)
 
@@ -56,8 +73,9 @@ def procedural_dataset(name: str, grid: FactorGrid, render_classes: Callable[[np
     return GroundTruthDataset(name, grid, prov, render=render, max_value=255, channels=channels)
 
 
-def render_all(grid: FactorGrid, render_classes, channels: int, chunk: int = 2048, desc: str = "render",
-               progress: bool = True) -> torch.Tensor:
+def render_all(
+    grid: FactorGrid, render_classes, channels: int, chunk: int = 2048, desc: str = "render", progress: bool = True
+) -> torch.Tensor:
     """The whole grid, uint8 ``(N, C, 64, 64)``, rendered in chunks with a progress bar."""
     from tqdm import tqdm
 
@@ -65,7 +83,7 @@ def render_all(grid: FactorGrid, render_classes, channels: int, chunk: int = 204
     with tqdm(total=grid.num_images, desc=desc, unit="img", disable=not progress, file=sys.stderr) as bar:
         for start in range(0, grid.num_images, chunk):
             idx = np.arange(start, min(start + chunk, grid.num_images))
-            out[start:start + len(idx)] = render_classes(grid.classes(idx))
+            out[start : start + len(idx)] = render_classes(grid.classes(idx))
             bar.update(len(idx))
     return out
 
@@ -132,7 +150,7 @@ def read_runs(array, rows: np.ndarray) -> np.ndarray:
     starts = np.concatenate([[0], breaks])
     stops = np.concatenate([breaks, [len(rows)]])
     for a, b in zip(starts.tolist(), stops.tolist()):
-        out[a:b] = array[int(rows[a]):int(rows[b - 1]) + 1]
+        out[a:b] = array[int(rows[a]) : int(rows[b - 1]) + 1]
     return out
 
 

@@ -12,6 +12,7 @@ degrees (the light's azimuth in the camera frame, from the viewer's left to righ
 above the horizon). Storage order (identity, azimuth, elevation, lighting) as in the beta-TCVAE
 code's ``view(50, 21, 11, 11, ...)``.
 """
+
 from __future__ import annotations
 
 import math
@@ -129,8 +130,15 @@ def light_dirs(lighting_deg) -> np.ndarray:
     return np.stack([sa * ce, np.full_like(ca, se), ca * ce], axis=1)
 
 
-def render(identity, azimuth_deg, elevation_deg, lighting_deg, supersample: int = SUPERSAMPLE,
-           size: int = 64, blur: float = BLUR) -> torch.Tensor:
+def render(
+    identity,
+    azimuth_deg,
+    elevation_deg,
+    lighting_deg,
+    supersample: int = SUPERSAMPLE,
+    size: int = 64,
+    blur: float = BLUR,
+) -> torch.Tensor:
     """Render heads from factor values (arrays of length n). Returns uint8 ``(n, 1, size, size)``.
 
     ``blur=0`` gives the unfiltered render (tests use it to compare silhouettes exactly).
@@ -162,7 +170,7 @@ def render(identity, azimuth_deg, elevation_deg, lighting_deg, supersample: int 
         # world normal ~ rot diag(1/axes) q with q = A' + u B' + v C' + t D' the unit-sphere point
         m = rot / axes[:, k][:, None, :]  # (n, 3, 3): rot @ diag(1/axes)
         for j, vec in enumerate(loc):  # A', B', C', D'
-            coef[:, k + 1, 3 * j:3 * j + 3] = np.einsum("nij,nj->ni", m, vec)
+            coef[:, k + 1, 3 * j : 3 * j + 3] = np.einsum("nij,nj->ni", m, vec)
     # gather the winning primitive's normal terms per pixel and shade
     table = torch.from_numpy(coef.astype(np.float32))  # (n, K+1, 12)
     # nearest hit per pixel: min over rows returns the first of equal depths, so earlier primitives
@@ -177,7 +185,7 @@ def render(identity, azimuth_deg, elevation_deg, lighting_deg, supersample: int 
     Lt = torch.from_numpy(Lw.astype(np.float32))
     ndotl = nrm[0] * Lt[:, 0, None, None] + nrm[1] * Lt[:, 1, None, None] + nrm[2] * Lt[:, 2, None, None]
     norm2 = nrm[0] * nrm[0] + nrm[1] * nrm[1] + nrm[2] * nrm[2]
-    lam = (ndotl.clamp(min=0.0) / torch.sqrt(norm2.clamp(min=1e-12)))
+    lam = ndotl.clamp(min=0.0) / torch.sqrt(norm2.clamp(min=1e-12))
     alb = torch.from_numpy(np.concatenate([np.zeros((n, 1)), albedo], 1).astype(np.float32))
     a = torch.gather(alb, 1, flat).view(n, px.size, px.size)
     img = a * (lam * DIFFUSE + AMBIENT)

@@ -22,6 +22,7 @@ affine, so the quadratic a ray-quadric test solves has coefficients that are pol
 Per-image coefficients are computed in float64 numpy (small arrays) and converted to float32; all
 per-pixel work is element-wise float32 (see the package docstring on determinism).
 """
+
 from __future__ import annotations
 
 import math
@@ -70,8 +71,7 @@ def pixels(size: int) -> Pixels:
 def trig(angles) -> tuple[np.ndarray, np.ndarray]:
     """cos and sin of an array of angles, element by element with libm (same digits everywhere)."""
     a = np.asarray(angles, dtype=np.float64).ravel()
-    return (np.array([math.cos(x) for x in a], dtype=np.float64),
-            np.array([math.sin(x) for x in a], dtype=np.float64))
+    return (np.array([math.cos(x) for x in a], dtype=np.float64), np.array([math.sin(x) for x in a], dtype=np.float64))
 
 
 def camera_basis(az, el) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -169,14 +169,17 @@ def lin_terms(a0, a1, a2) -> np.ndarray:
 
 def mul_lin(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Product of two affine polynomials as quadratic coefficients ``(n, 6)``."""
-    return np.stack([
-        p[:, 0] * q[:, 0],
-        p[:, 0] * q[:, 1] + p[:, 1] * q[:, 0],
-        p[:, 0] * q[:, 2] + p[:, 2] * q[:, 0],
-        p[:, 1] * q[:, 1],
-        p[:, 1] * q[:, 2] + p[:, 2] * q[:, 1],
-        p[:, 2] * q[:, 2],
-    ], axis=1)
+    return np.stack(
+        [
+            p[:, 0] * q[:, 0],
+            p[:, 0] * q[:, 1] + p[:, 1] * q[:, 0],
+            p[:, 0] * q[:, 2] + p[:, 2] * q[:, 0],
+            p[:, 1] * q[:, 1],
+            p[:, 1] * q[:, 2] + p[:, 2] * q[:, 1],
+            p[:, 2] * q[:, 2],
+        ],
+        axis=1,
+    )
 
 
 def dot_lin(P: list[np.ndarray], Q: list[np.ndarray]) -> np.ndarray:
@@ -201,8 +204,9 @@ def ray_polys(A, B, C, D, perspective: bool):
     return origin, direction
 
 
-def quadric_hit(origin, direction, axes, px: Pixels, perspective: bool, miss: float = float("nan"),
-                out: torch.Tensor | None = None):
+def quadric_hit(
+    origin, direction, axes, px: Pixels, perspective: bool, miss: float = float("nan"), out: torch.Tensor | None = None
+):
     """Nearest entry ``t`` of rays into the unit sphere (axes (0,1,2)) or unit cylinder (axes (0,2)).
 
     Solves ``a t^2 + 2 b t + c = 0`` with ``a = |d|^2``, ``b = o.d``, ``c = |o|^2 - 1`` over the

@@ -12,6 +12,7 @@ back wall at ``z = -WALL`` and side walls at ``x = +-WALL``; the camera looks at
 ambient light (Lambert shading; each wall has its own constant shade, so the room's corners show);
 the object casts a soft blob shadow on the floor. Rendered with 2x2 supersampling.
 """
+
 from __future__ import annotations
 
 import math
@@ -146,8 +147,9 @@ def _sphere(rays, centre, scale, rot, px):
     return t, _shade(rc._t(oL)[:, None, None] + t * dL)
 
 
-def render(floor_hue, wall_hue, object_hue, scale, shape, orientation_deg, supersample: int = SUPERSAMPLE,
-           size: int = 64) -> torch.Tensor:
+def render(
+    floor_hue, wall_hue, object_hue, scale, shape, orientation_deg, supersample: int = SUPERSAMPLE, size: int = 64
+) -> torch.Tensor:
     """Render scenes from factor values (arrays of length n). Returns uint8 ``(n, 3, size, size)``."""
     shape = np.asarray(shape).astype(np.int64)
     n = shape.shape[0]
