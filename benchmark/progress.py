@@ -16,7 +16,7 @@ LOG_EVERY_S = 30.0
 
 
 def progress(
-    total: int,
+    total: int | None,
     desc: str,
     unit: str = "it",
     *,
@@ -29,8 +29,8 @@ def progress(
 
     Parameters
     ----------
-    total : int
-        Units of work in all (steps, images, bytes).
+    total : int or None
+        Units of work in all (steps, images, bytes); None when unknown.
     desc : str
         What the work is, e.g. ``"render dSprites"``.
     unit : str
@@ -78,9 +78,17 @@ class ProgressLines:
     """The bar's information as one line every ``every_s`` seconds and at the end, for log files."""
 
     def __init__(
-        self, total: int, desc: str, unit: str = "it", *, initial: int = 0, every_s: float = LOG_EVERY_S, stream=None
+        self,
+        total: int | None,
+        desc: str,
+        unit: str = "it",
+        *,
+        initial: int = 0,
+        every_s: float = LOG_EVERY_S,
+        stream=None,
     ):
-        self.total, self.n, self.desc, self.unit = int(total), int(initial), desc, unit
+        self.total = None if total is None else int(total)
+        self.n, self.desc, self.unit = int(initial), desc, unit
         self.every_s = float(every_s)
         self.stream = stream if stream is not None else sys.stderr
         self.start_n, self.t0 = self.n, time.perf_counter()
@@ -100,13 +108,17 @@ class ProgressLines:
     def line_text(self, now: float) -> str:
         done = self.n - self.start_n
         rate = done / max(now - self.t0, 1e-9)  # units/s of this call, not counting resumed work
+        extra = "".join(f", {k} {v}" for k, v in self.post.items())
+        # bytes read as MiB; other units as counts
+        scale, unit = (2**20, "MiB") if self.unit == "B" else (1, self.unit)
+        n, r = (f"{self.n / scale:,.1f}", f"{rate / scale:,.1f}") if scale > 1 else (f"{self.n:,}", f"{rate:,.0f}")
+        if self.total is None:  # size unknown (a server that sends no length): no share, no ETA
+            return f"{self.desc}: {n} {unit}, {r} {unit}/s{extra}"
         eta = (self.total - self.n) / rate if rate > 0 else float("inf")
         eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta < 86400 * 365 else "?"
-        extra = "".join(f", {k} {v}" for k, v in self.post.items())
-        return (
-            f"{self.desc}: {self.n:,}/{self.total:,} {self.unit} ({100 * self.n / max(self.total, 1):.1f} %), "
-            f"{rate:,.0f} {self.unit}/s, ETA {eta_text}{extra}"
-        )
+        total = f"{self.total / scale:,.1f}" if scale > 1 else f"{self.total:,}"
+        share = 100 * self.n / max(self.total, 1)
+        return f"{self.desc}: {n}/{total} {unit} ({share:.1f} %), {r} {unit}/s, ETA {eta_text}{extra}"
 
     def _line(self, now: float) -> None:
         print(self.line_text(now), file=self.stream, flush=True)

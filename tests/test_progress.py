@@ -41,3 +41,15 @@ def test_disabled_reports_nothing():
     with progress(10, "quiet", "img", enabled=False, stream=log) as bar:
         bar.update(10)
     assert log.getvalue() == ""
+
+
+def test_bytes_read_as_mib_and_an_unknown_total_gives_no_eta():
+    log = io.StringIO()
+    with progress(4 * 2**20, "3dshapes.h5", "B", stream=log, every_s=0.0) as bar:
+        bar.update(2**20)
+    assert log.getvalue().startswith("3dshapes.h5: 1.0/4.0 MiB (25.0 %), ")
+    log = io.StringIO()
+    with progress(None, "rendered_chairs.tar", "B", stream=log, every_s=0.0) as bar:
+        bar.update(3 * 2**20)
+    first = log.getvalue().splitlines()[0]
+    assert first.startswith("rendered_chairs.tar: 3.0 MiB, ") and "ETA" not in first

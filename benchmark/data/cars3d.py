@@ -12,7 +12,6 @@ images; index = elevation * 4392 + azimuth * 183 + object). The decoded grid is 
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from benchmark.data.paths import data_root
 from benchmark.data.registry import DatasetSpec, register, resolve_source
 from benchmark.data.render import common
 from benchmark.errors import DatasetError
+from benchmark.progress import progress as progress_bar
 
 SUBDIR = "cars"
 CACHE_NAME = "cars3d_64x64.npy"
@@ -58,8 +58,6 @@ def read_mat(path: Path) -> np.ndarray:
 
 def decode(folder: Path, num_objects: int | None = NUM_OBJECTS, progress: bool = True):
     """All cars as uint8 ``(N, 3, 64, 64)`` in grid order, plus the file list."""
-    from tqdm import tqdm
-
     folder = Path(folder)
     paths = mat_files(folder)
     if not paths:
@@ -68,11 +66,14 @@ def decode(folder: Path, num_objects: int | None = NUM_OBJECTS, progress: bool =
         raise DatasetError(f"{folder}: {len(paths)} .mat files, expected {num_objects} — {FIX}")
     k = len(paths)
     out = np.empty((4, 24, k, 3, 64, 64), dtype=np.uint8)
-    for obj, p in enumerate(tqdm(paths, desc="decode cars3d", unit="car", disable=not progress, file=sys.stderr)):
+    bar = progress_bar(len(paths), "decode cars3d", "car", enabled=progress)
+    for obj, p in enumerate(paths):
+        bar.update(1)
         im = read_mat(p)
         for az in range(24):
             for el in range(4):
                 out[el, az, obj] = common.resize_rgb(np.ascontiguousarray(im[:, :, :, az, el]), 64).transpose(2, 0, 1)
+    bar.close()
     return out.reshape(4 * 24 * k, 3, 64, 64), paths
 
 

@@ -19,7 +19,6 @@ Registered names
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ from benchmark.data.registry import DatasetSpec, register, resolve_source
 from benchmark.data.render import chairs as render
 from benchmark.data.render import common
 from benchmark.errors import DatasetError
+from benchmark.progress import progress as progress_bar
 
 DIR_NAME = "rendered_chairs"
 CACHE_NAME = "rendered_chairs_64x64.npy"
@@ -125,11 +125,11 @@ def load_official(
     n = len(flat)
     images = common.load_cache(cache, key, (n, 1, 64, 64))
     if images is None:
-        from tqdm import tqdm
-
         images = np.empty((n, 1, 64, 64), dtype=np.uint8)
-        for i, f in enumerate(tqdm(flat, desc="decode chairs", unit="img", disable=not progress, file=sys.stderr)):
-            images[i, 0] = decode(f)
+        with progress_bar(len(flat), "decode chairs", "img", enabled=progress) as bar:
+            for i, f in enumerate(flat):
+                images[i, 0] = decode(f)
+                bar.update(1)
         cache = common.save_cache(cache, key, images)
     grid = FactorGrid.build(NAMES, (len(chairs), 31, 2), (np.arange(len(chairs), dtype=np.float64), az, el))
     # a tree has no single checksum: record the digest of its file listing (names and sizes)

@@ -121,7 +121,10 @@ class GroundTruthDataset:
             f"{n}={s}{'' if i in self.grid.latent else ' (nuisance)'}"
             for i, (n, s) in enumerate(zip(self.grid.names, self.grid.sizes))
         )
-        return f"GroundTruthDataset({self.name!r}, {len(self)} images, C={self.channels}, {factors}; {self.provenance.describe()})"
+        return (
+            f"GroundTruthDataset({self.name!r}, {len(self)} images, C={self.channels}, {factors}; "
+            f"{self.provenance.describe()})"
+        )
 
     def __len__(self) -> int:
         return self.grid.num_images

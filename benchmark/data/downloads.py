@@ -30,6 +30,7 @@ from typing import Callable, Sequence
 
 from benchmark.errors import BenchmarkError
 from benchmark.io import _tmp_name, atomic_write_json, clean_stale_temporaries, locked, sha256_file
+from benchmark.progress import progress as progress_bar
 
 
 class DownloadError(BenchmarkError):
@@ -302,8 +303,6 @@ class _RangeDownloader:
         os.replace(part, output_file)
 
     def _fetch(self, url: str, part: Path) -> None:
-        from tqdm import tqdm
-
         have = part.stat().st_size if part.exists() else 0
         headers = {"User-Agent": "disentangle-bench"}
         if have:
@@ -321,16 +320,7 @@ class _RangeDownloader:
             total = have + int(length) if length and length.isdigit() else self.size
             with (
                 open(part, "ab" if have else "wb") as f,
-                tqdm(
-                    total=total,
-                    initial=have,
-                    unit="B",
-                    unit_scale=True,
-                    unit_divisor=1024,
-                    desc=self.target.name,
-                    disable=not self.progress,
-                    leave=False,
-                ) as bar,
+                progress_bar(total, self.target.name, "B", initial=have, enabled=self.progress) as bar,
             ):
                 got = have
                 while True:

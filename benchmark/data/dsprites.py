@@ -27,7 +27,6 @@ Registered names
 from __future__ import annotations
 
 import pickle
-import sys
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -45,6 +44,7 @@ from benchmark.data.paths import data_root
 from benchmark.data.registry import DatasetSpec, register, resolve_source
 from benchmark.errors import DatasetError
 from benchmark.io import atomic_save_npz, sha256_file
+from benchmark.progress import progress as progress_bar
 
 NPZ_NAME = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz"
 HDF5_NAME = "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.hdf5"
@@ -242,9 +242,7 @@ def load_procedural(root: Path, regenerate: bool = False, progress: bool = True)
     cached = None if regenerate else array_cache.read(cache, identity, (NUM_IMAGES, 64, 64), again="rendered again")
     if cached is not None:
         return np.array(cached), cache
-    from tqdm import tqdm
-
-    with tqdm(total=NUM_IMAGES, desc="render dSprites", unit="img", disable=not progress, file=sys.stderr) as bar:
+    with progress_bar(NUM_IMAGES, "render dSprites", "img", enabled=progress) as bar:
         imgs = render.render_grid(progress=bar.update)
     return imgs, array_cache.write(cache, imgs, identity)
 

@@ -21,7 +21,6 @@ resized 96 -> 64 with Lanczos (antialiased), and the decoded grid is cached as
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +32,7 @@ from benchmark.data.paths import data_root
 from benchmark.data.registry import DatasetSpec, register, resolve_source
 from benchmark.data.render import common
 from benchmark.errors import DatasetError
+from benchmark.progress import progress as progress_bar
 
 SUBDIR = "small_norb"
 CACHE_NAME = "smallnorb_64x64.npy"
@@ -146,11 +146,9 @@ def assemble(parts, grid: FactorGrid = GRID, progress: bool = True, where: str =
             f"{where} hold {len(index)} images covering {grid.num_images - missing} of "
             f"{grid.num_images} grid cells (duplicates or gaps); expected each cell once — {FIX}"
         )
-    from tqdm import tqdm
-
     out = np.empty((grid.num_images, 1, 64, 64), dtype=np.uint8)
     k = 0
-    with tqdm(total=len(index), desc="resize smallNORB", unit="img", disable=not progress, file=sys.stderr) as bar:
+    with progress_bar(len(index), "resize smallNORB", "img", enabled=progress) as bar:
         for d, r in parts:
             for j in range(d.shape[0]):
                 out[index[k], 0] = common.resize_grey(np.asarray(d[j, 0]), 64)

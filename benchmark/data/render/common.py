@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import hashlib
-import sys
 from pathlib import Path
 from typing import Callable
 
@@ -16,6 +15,7 @@ import torch
 from benchmark.data import cache as array_cache
 from benchmark.data.dataset import GroundTruthDataset, Provenance
 from benchmark.data.grid import FactorGrid
+from benchmark.progress import progress as progress_bar
 
 
 def first_existing(candidates) -> Path | None:
@@ -77,10 +77,8 @@ def render_all(
     grid: FactorGrid, render_classes, channels: int, chunk: int = 2048, desc: str = "render", progress: bool = True
 ) -> torch.Tensor:
     """The whole grid, uint8 ``(N, C, 64, 64)``, rendered in chunks with a progress bar."""
-    from tqdm import tqdm
-
     out = torch.empty((grid.num_images, channels, 64, 64), dtype=torch.uint8)
-    with tqdm(total=grid.num_images, desc=desc, unit="img", disable=not progress, file=sys.stderr) as bar:
+    with progress_bar(grid.num_images, desc, "img", enabled=progress) as bar:
         for start in range(0, grid.num_images, chunk):
             idx = np.arange(start, min(start + chunk, grid.num_images))
             out[start : start + len(idx)] = render_classes(grid.classes(idx))

@@ -213,11 +213,11 @@ def quadric_hit(
     given components. Returns ``t`` ``(n, S, S)``: ``miss`` (NaN by default) where the ray misses,
     written into ``out`` if given.
     """
-    O = [origin[i] for i in axes]
+    Oc = [origin[i] for i in axes]
     Dd = [direction[i] for i in axes]
     a = dot_lin(Dd, Dd)
-    b = dot_lin(O, Dd)  # degree <= 1 in (u, v) for both camera types
-    c = dot_lin(O, O)
+    b = dot_lin(Oc, Dd)  # degree <= 1 in (u, v) for both camera types
+    c = dot_lin(Oc, Oc)
     c[:, 0] -= 1.0
     b_lin = b[:, :3]  # b is affine for both camera types (coefficients 3..5 are zero)
     if perspective:  # c is constant, a quadratic
