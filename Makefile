@@ -1,6 +1,7 @@
 # Two entry points for a fresh machine (both idempotent):
 #   make run    set up, then run the main job (python run_all.py --betas 1 4 16, quick preset)
-#   make test   set up, then run the test suite (what CI runs; SLURM=skip leaves out the Slurm packages)
+#   make test   set up, lint, then run the test suite (what CI runs; SLURM=skip leaves out the Slurm packages)
+#   make lint   ruff and the import-layer contracts only
 # Set-up: a virtual environment in .venv that can see system packages, so a torch you installed
 # yourself (e.g. a CUDA build) is used as is; without one, the CPU build torch==2.13.0 is installed.
 PYTHON ?= python3
@@ -8,7 +9,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: setup slurm-packages run test clean-venv
+.PHONY: setup slurm-packages run lint test clean-venv
 
 setup: $(VENV)/.installed
 
@@ -29,7 +30,13 @@ slurm-packages:
 run: setup
 	$(BIN)/python run_all.py --betas 1 4 16
 
-test: setup
+# ruff (lint + format check, line length 120) and the layer contracts of pyproject.toml (import-linter)
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd $(CURDIR) && $(BIN)/lint-imports
+
+test: setup lint
 	@if [ "$(SLURM)" = skip ]; then echo "SLURM=skip: not installing the Slurm packages; without them the cluster tests are skipped"; \
 	else $(MAKE) --no-print-directory slurm-packages; fi
 	$(BIN)/python -m pytest -q

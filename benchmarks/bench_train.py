@@ -585,7 +585,8 @@ def main(argv=None) -> int:
     res["loadavg_1m_end"] = os.getloadavg()[0]
     print_table(rows, ["measure", "value", "unit", "% matmul", "note"])
     print(
-        f"load average at start {info['loadavg_1m']:.2f}, at end {res['loadavg_1m_end']:.2f}; wall {res['wall_s']:.0f} s"
+        f"load average at start {info['loadavg_1m']:.2f}, at end {res['loadavg_1m_end']:.2f}; "
+        f"wall {res['wall_s']:.0f} s"
     )
     write_json("bench_train", res)
     return 0

@@ -98,7 +98,7 @@ def rep(obs):
 
 
 def cat(log):
-    return np.concatenate([l[0] for l in log]), np.concatenate([l[1] for l in log])
+    return np.concatenate([ln[0] for ln in log]), np.concatenate([ln[1] for ln in log])
 
 
 def pairs_label(fa, fb):
@@ -156,8 +156,8 @@ log = run(
 arrays["factor_vae_var_idx"] = log[0][1]
 for part, sl in (("train", slice(1, 301)), ("eval", slice(301, 501))):
     L = log[sl]
-    arrays[f"factor_vae_{part}_idx"] = np.stack([l[1] for l in L])
-    arrays[f"factor_vae_{part}_labels"] = np.array([const_label(l[0]) for l in L])
+    arrays[f"factor_vae_{part}_idx"] = np.stack([ln[1] for ln in L])
+    arrays[f"factor_vae_{part}_labels"] = np.array([const_label(ln[0]) for ln in L])
 assert len(log) == 501
 sizes = [10, 100, 500]
 log = run("downstream_logreg", downstream_task.compute_downstream_task, num_train=sizes, num_test=200, batch_size=16)

@@ -7,7 +7,8 @@ disentanglement_lib (nothing here copies reference code; it calls it)::
     python -m venv /tmp/tfvenv
     /tmp/tfvenv/bin/pip install tensorflow-cpu==2.18.0 tensorflow-probability==0.25.0 tf-keras==2.18.0 gin-config six
     git clone https://github.com/google-research/disentanglement_lib /tmp/dlib   # tested at 86a644d4
-    /tmp/tfvenv/bin/python scripts/make_reference_golden_losses.py tests/data/reference_golden_losses.npz --dlib /tmp/dlib
+    /tmp/tfvenv/bin/python scripts/make_reference_golden_losses.py \\
+        tests/data/reference_golden_losses.npz --dlib /tmp/dlib
 
 The reference modules import ``gin.tf``, ``tensorflow.contrib`` (TF1 only) and ``tensorflow_hub``,
 which the loss code does not use: stub modules stand in, and gin-config >= 0.5's renamed keywords are translated. The

@@ -70,7 +70,7 @@ def test_codes_file_ranks_within_its_group_and_submits(board, gt_codes, capsys):
     out = capsys.readouterr().out
     # ground-truth codes score 1.0 on the beta-VAE score: first of 3 (ae, vae, and this one);
     # the dsprites/quick PCA row (0.99) is in another group and is not counted
-    line = next(l for l in out.splitlines() if l.startswith("beta_vae_reference"))
+    line = next(ln for ln in out.splitlines() if ln.startswith("beta_vae_reference"))
     assert "1.0000" in line and "1 of 3" in line, out
     assert _compare(board, "--codes", str(gt_codes), "--dataset", "dsprites_mini", "--name", "truth", "--submit") == 0
     lb = read_leaderboard(board)
@@ -108,7 +108,7 @@ def test_submit_only_appends_and_records_device_and_commit(board, gt_codes):
         == 0
     )  # --device auto
     after = board.read_text().splitlines()
-    assert [l for l in after if l in before] == before  # every old line unchanged, in order (was 30 -> 30.0)
+    assert [ln for ln in after if ln in before] == before  # every old line unchanged, in order (was 30 -> 30.0)
     assert len(after) == len(before) + 2
     sub = read_leaderboard(board).query("entry == 'submitted'")
     assert set(sub.device) == {resolve_device("auto")} and set(sub.git_commit) == {git_commit()}
@@ -140,14 +140,14 @@ def test_unsupervised_scores_rank_lower_first_and_flags_are_not_scores(board, gt
     monkeypatch.setattr(scoring, "score_representation", lambda *a, **k: dict(fake))
     assert _compare(board, "--codes", str(gt_codes), "--dataset", "dsprites_mini") == 0
     lines = capsys.readouterr().out.splitlines()
-    table = lines[lines.index(next(l for l in lines if l.startswith("metric"))) :]
-    assert "1 of 3" in next(l for l in table if l.startswith("gaussian_total_correlation "))
-    assert "1 of 2" in next(l for l in table if l.startswith("gaussian_wasserstein_correlation_norm "))
-    assert not any(l.startswith("beta_vae_paper_converged") for l in table)
-    assert any("beta_vae_paper_converged = False" in l for l in table)  # shown as a flag
-    rows = [l for l in table if l.split()[0] in ("metric", *fake)]
+    table = lines[lines.index(next(ln for ln in lines if ln.startswith("metric"))) :]
+    assert "1 of 3" in next(ln for ln in table if ln.startswith("gaussian_total_correlation "))
+    assert "1 of 2" in next(ln for ln in table if ln.startswith("gaussian_wasserstein_correlation_norm "))
+    assert not any(ln.startswith("beta_vae_paper_converged") for ln in table)
+    assert any("beta_vae_paper_converged = False" in ln for ln in table)  # shown as a flag
+    rows = [ln for ln in table if ln.split()[0] in ("metric", *fake)]
     ends = (rows[0].index("score") + 5, rows[0].index("rank") + 4)  # right-aligned columns end under their header
-    assert all(l[e - 1] != " " and l[e] == " " for l in rows for e in ends), "\n".join(rows)
+    assert all(ln[e - 1] != " " and ln[e] == " " for ln in rows for e in ends), "\n".join(rows)
 
 
 def test_our_checkpoint_and_a_user_callable(board, tmp_path, capsys, monkeypatch):

@@ -69,8 +69,8 @@ def test_total_correlation_matches_brute_force_sum():
 
     tc = 0.0
     for j in range(b):
-        joint = np.log(sum(np.exp(sum(logn(zz[j, l], m[i, l], s[i, l]) for l in range(d))) for i in range(b)))
-        marg = sum(np.log(sum(np.exp(logn(zz[j, l], m[i, l], s[i, l])) for i in range(b))) for l in range(d))
+        joint = np.log(sum(np.exp(sum(logn(zz[j, ln], m[i, ln], s[i, ln]) for ln in range(d))) for i in range(b)))
+        marg = sum(np.log(sum(np.exp(logn(zz[j, ln], m[i, ln], s[i, ln])) for i in range(b))) for ln in range(d))
         tc += (joint - marg) / b
     assert float(L.total_correlation(z, mu, lv)) == pytest.approx(tc, rel=1e-10, abs=1e-10)
 
@@ -86,14 +86,14 @@ def test_random_dim_permutation_acts_per_dimension_across_the_batch():
     perm = L.random_dim_permutation(b, d, _rng(5))
     z = torch.arange(b * d, dtype=torch.float32).reshape(b, d)
     out = L.permute_dims(z, perm)
-    for l in range(d):
+    for ln in range(d):
         # each column holds exactly the same values (a permutation of that dimension across the batch) ...
-        assert torch.equal(out[:, l].sort().values, z[:, l])
-        assert torch.equal(out[:, l], z[perm[:, l], l])
+        assert torch.equal(out[:, ln].sort().values, z[:, ln])
+        assert torch.equal(out[:, ln], z[perm[:, ln], ln])
     # ... and columns are shuffled independently: rows of the output mix different source rows
     src_rows = perm  # out[i, l] came from row perm[i, l]
     assert (src_rows != src_rows[:, :1]).any(dim=1).float().mean() > 0.9
-    assert len({tuple(perm[:, l].tolist()) for l in range(d)}) == d
+    assert len({tuple(perm[:, ln].tolist()) for ln in range(d)}) == d
 
 
 def test_batch_covariance_is_biased_numpy_cov():

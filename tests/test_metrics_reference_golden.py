@@ -1,7 +1,8 @@
 """Our scores against disentanglement_lib's own, on the reference's exact samples.
 
 ``tests/data/reference_golden.npz`` was written once by ``scripts/make_reference_golden.py``, which
-runs disentanglement_lib's metric functions themselves (google-research/disentanglement_lib @ 86a644d4, ``evaluation/metrics/*.py``
+runs disentanglement_lib's metric functions themselves (google-research/disentanglement_lib @ 86a644d4,
+``evaluation/metrics/*.py``
 unmodified; gin bindings of the study configs: 20-bin histogram discretiser, LogisticRegressionCV
 predictor; scikit-learn 1.9, numpy RandomState(7) per metric) on fixed codes of a 3 x 4 x 5 x 6
 factor grid, with a ground-truth data object whose observations are flat image indices. It holds the

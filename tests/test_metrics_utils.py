@@ -74,8 +74,8 @@ def test_sample_points_follows_reference_chunk_order():
     rng = np.random.default_rng(3)
     expected = []
     for b in (16, 4):  # chunk by chunk: latent draws, then that chunk's nuisance draws
-        l = g.sample_latents(b, rng)
-        expected.append((l, g.latents_to_index(l, rng)))
+        ln = g.sample_latents(b, rng)
+        expected.append((ln, g.latents_to_index(ln, rng)))
     np.testing.assert_array_equal(lat, np.concatenate([e[0] for e in expected]))
     np.testing.assert_array_equal(idx, np.concatenate([e[1] for e in expected]))
     np.testing.assert_array_equal(g.latent_classes(idx), lat)

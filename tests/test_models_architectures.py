@@ -67,7 +67,8 @@ def test_xavier_uniform_init_zero_biases():
             rf = w[0][0].numel() if w.dim() > 2 else 1
             bound = math.sqrt(6.0 / (w.shape[1] * rf + w.shape[0] * rf))
             assert w.abs().max() <= bound
-            # uniform on [-a, a] has std a / sqrt(3); PyTorch's default (kaiming a=sqrt(5)) is much smaller for the dense layer
+            # uniform on [-a, a] has std a / sqrt(3); PyTorch's default (kaiming a=sqrt(5)) is much smaller for the
+            # dense layer
             assert w.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.2)
 
 

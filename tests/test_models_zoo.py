@@ -136,7 +136,7 @@ def test_factor_vae_terms_and_permutation():
     assert noise["perm"].shape == (8, 5)
     mu, lv, z, recon, kl = _direct(m, x, noise)
     lz = m.discriminator(z)
-    zp = torch.stack([z[noise["perm"][:, l], l] for l in range(5)], 1)
+    zp = torch.stack([z[noise["perm"][:, ln], ln] for ln in range(5)], 1)
     lp = m.discriminator(zp)
     tc = (lz[:, 0] - lz[:, 1]).mean()
     disc = -(

@@ -37,8 +37,8 @@ def _results():
                     kl=5.0 / beta,
                     device="cpu",
                     git_commit="abc",
-                    rerun=f"--preset quick --dataset dsprites --data-source procedural --models {model} --baselines none"
-                    + ("" if model == "vae" else " --betas 4 --steps 500"),
+                    rerun=f"--preset quick --dataset dsprites --data-source procedural "
+                    f"--models {model} --baselines none" + ("" if model == "vae" else " --betas 4 --steps 500"),
                 )
             )
     rows.append(

@@ -170,7 +170,7 @@ def test_bad_flags_are_one_clear_line(tmp_path, argv, match):
         text=True,
         timeout=120,
     )
-    lines = [l for l in p.stderr.splitlines() if l.startswith("error:")]
+    lines = [ln for ln in p.stderr.splitlines() if ln.startswith("error:")]
     assert p.returncode == 2 and len(lines) == 1 and match in lines[0], p.stderr
     assert "Traceback" not in p.stderr
 
@@ -284,7 +284,7 @@ def test_read_only_results_folder_is_one_line(tmp_path):
         )
     finally:
         undo()
-    lines = [l for l in p.stderr.splitlines() if not l.startswith(("plan:", "NOTE:"))]
+    lines = [ln for ln in p.stderr.splitlines() if not ln.startswith(("plan:", "NOTE:"))]
     assert p.returncode == 2 and len(lines) == 1, p.stderr
     assert lines[0].startswith(f"error: cannot write in --results-dir folder {tmp_path}: ")
     assert lines[0].endswith("; make it writable or pass another folder")

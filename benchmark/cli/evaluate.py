@@ -20,7 +20,8 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser(
         "evaluate",
-        help="disentanglement scores (beta-VAE, FactorVAE, MIG, DCI, SAP, modularity, unsupervised, IRS) and generative scores",
+        help="disentanglement scores (beta-VAE, FactorVAE, MIG, DCI, SAP, modularity, unsupervised, IRS) "
+        "and generative scores",
         description="Encode the dataset once with the representation, then compute the requested scores "
         "with the reference's definitions. Give exactly one of --checkpoint, --codes, --baseline.",
     )
@@ -185,6 +186,8 @@ def cmd_evaluate(args) -> int:
         cache_dir = None
     if any(m == "generative" for m in args.metrics) and not args.checkpoint:
         raise BenchmarkError("the 'generative' metric needs --checkpoint (a model with a decoder)")
+    if args.preset == "reference" and not args.quiet:
+        print(_time_hint(len(args.metrics), str(device)), file=sys.stderr)
     result = evaluate(
         rep,
         dataset,
@@ -212,3 +215,16 @@ def cmd_evaluate(args) -> int:
         atomic_write_json(args.json_out, result)
         print(f"wrote {args.json_out}")
     return 0
+
+
+def _time_hint(n_metrics: int, device: str) -> str:
+    """What reference-size scoring costs, from the measured speed of this kind of device (sweep.study)."""
+    from benchmark.sweep.study import throughput_for
+
+    tp = throughput_for(gpu=device.startswith("cuda"))
+    if tp is None or not tp.eval_s:
+        return f"scoring {n_metrics} metrics at reference sample sizes (--preset quick is ~10x smaller)"
+    return (
+        f"scoring {n_metrics} metrics at reference sample sizes: the full suite took {tp.eval_s / 60:.1f} min "
+        f"per model on {tp.device}; --preset quick is ~10x smaller"
+    )

@@ -87,7 +87,8 @@ def add_arguments(p) -> None:
             type=float,
             default=None,
             metavar="V",
-            help=f"{param} grid of {who} (default {' '.join(f'{v:g}' for v in default)}); used only when named in --models",
+            help=f"{param} grid of {who} (default {' '.join(f'{v:g}' for v in default)}); "
+            "used only when named in --models",
         )
     g.add_argument(
         "--seeds",

@@ -1,7 +1,8 @@
 """BetaVAE score (Higgins et al., "beta-VAE: Learning Basic Visual Concepts with a Constrained
 Variational Framework", ICLR 2017, Section 3 and Appendix A.4).
 
-Reference: ``disentanglement_lib/evaluation/metrics/beta_vae.py`` with ``beta_vae_sklearn.gin``. One labelled point: pick a factor k uniformly; draw two independent
+Reference: ``disentanglement_lib/evaluation/metrics/beta_vae.py`` with ``beta_vae_sklearn.gin``. One labelled point:
+pick a factor k uniformly; draw two independent
 batches of L latent rows A and B, copy A's column k into B (each *pair* shares factor k, with a
 value that differs from pair to pair; nuisance factors are drawn fresh for every image); the
 feature is the mean over the L pairs of |z(A) - z(B)| (length D) and the label is k. A linear

@@ -1,7 +1,8 @@
 """DCI: disentanglement, completeness, informativeness (Eastwood & Williams, "A Framework for the
 Quantitative Evaluation of Disentangled Representations", ICLR 2018, Section 3).
 
-Reference: ``disentanglement_lib/evaluation/metrics/dci.py`` with ``dci.gin``. Unlike the paper (Lasso / random-forest *regressors*), the reference fits one
+Reference: ``disentanglement_lib/evaluation/metrics/dci.py`` with ``dci.gin``. Unlike the paper (Lasso / random-forest
+*regressors*), the reference fits one
 gradient-boosted *classifier* per factor on the codes of 10,000 fresh points and reads the
 importance matrix R (D x K) from its impurity-based ``feature_importances_``:
 

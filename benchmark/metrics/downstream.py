@@ -3,7 +3,8 @@
 Locatello et al., "Challenging Common Assumptions in the Unsupervised Learning of Disentangled
 Representations", ICML 2019, Section 5 (sample efficiency of downstream learning), as
 disentanglement_lib computes it (``evaluation/metrics/downstream_task.py``, study configs
-``downstream_task_boosted_trees.gin`` and ``downstream_task_logistic_regression.gin``): for each training size n in (10, 100, 1,000, 10,000), a fresh train sample
+``downstream_task_boosted_trees.gin`` and ``downstream_task_logistic_regression.gin``): for each training size n in (10,
+100, 1,000, 10,000), a fresh train sample
 of n points and a fresh test sample of 5,000 (drawn in that order, size after size); per latent
 factor, one classifier fitted on the raw codes (no normalisation); its accuracy on both samples.
 

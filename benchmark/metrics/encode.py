@@ -168,7 +168,7 @@ def cache_path(
     extra = (f"-noise{noise_seed}b{batch_size}" if dataset.stochastic else "") + ("-bf16" if bf16 else "")
     return (
         Path(cache_dir)
-        / f"codes-v{CACHE_VERSION}-{safe_key}-{dataset.name}-{_dataset_fingerprint(dataset, noise_seed)}-{sel}{extra}.npz"
+        / f"codes-v{CACHE_VERSION}-{safe_key}-{dataset.name}-{_dataset_fingerprint(dataset, noise_seed)}-{sel}{extra}.npz"  # noqa: E501
     )
 
 
@@ -377,7 +377,8 @@ class OnTheFlyCodes:
 class SampledCodes:
     """The reference's ``sampled`` representation: z = mu + exp(logvar / 2) * eps, fresh eps per read.
 
-    disentanglement_lib evaluates every metric on both the encoder mean and this sampled code; the published comparisons rest on the mean. Built on
+    disentanglement_lib evaluates every metric on both the encoder mean and this sampled code; the published comparisons
+    rest on the mean. Built on
     encode-once :class:`Codes` that carry log-variances, so sampling costs no encoder pass; every
     ``get`` draws new noise from ``rng``, as each call of the reference's representation function does.
     """

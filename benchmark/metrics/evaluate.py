@@ -526,7 +526,8 @@ def evaluate(
         "scores": flat,
         "seconds_total": time.perf_counter() - t_total,
         "notes": {
-            "sklearn_logistic_regression": "default solver lbfgs (multinomial); 'multi_class' no longer exists in sklearn 1.9; "
+            "sklearn_logistic_regression": "default solver lbfgs (multinomial); "
+            "'multi_class' no longer exists in sklearn 1.9; "
             "the 2018-19 reference study used liblinear one-vs-rest (sklearn <= 0.21): "
             "logreg_solver='liblinear' of beta_vae / modularity_explicitness reproduces it",
             "sklearn_linear_svc": "dual='auto' default since sklearn 1.3 (primal solver here); reference era dual=True",

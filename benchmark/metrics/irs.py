@@ -19,7 +19,8 @@ orientation and positions) are grouped in merged bins. Code dimensions with zero
 dropped; with none left the score is 0. As the reference, everything is computed in the codes' own
 dtype (float32 codes in float32): a constant float32 column whose float32 mean rounds off its value
 has a variance of rounding size, not 0, so it is kept (float64 arithmetic would drop it and, for
-codes that are all such columns, give 0 where the reference gives its rounding-noise score). Deliberate fix, as for the FactorVAE score: the reference's
+codes that are all such columns, give 0 where the reference gives its rounding-noise score). Deliberate fix, as for the
+FactorVAE score: the reference's
 ``num_active_dims`` is the sum of all entries of the retained codes; here it is the number of
 retained dimensions.
 """

@@ -1,7 +1,8 @@
 """Modularity and explicitness (Ridgeway & Mozer, "Learning Deep Disentangled Embeddings with the
 F-Statistic Loss", NeurIPS 2018, Section 3).
 
-Reference: ``disentanglement_lib/evaluation/metrics/modularity_explicitness.py``, 10,000 train and 5,000 separate test points, 20 histogram bins.
+Reference: ``disentanglement_lib/evaluation/metrics/modularity_explicitness.py``, 10,000 train and 5,000 separate test
+points, 20 histogram bins.
 
 * Modularity (paper eq. 4-5): MI matrix m (D x K) between discretised train codes and factors;
   for code i with theta_i = max_j m_ij^2, delta_i = (sum_j m_ij^2 - theta_i) / (theta_i (K - 1)),

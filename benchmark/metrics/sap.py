@@ -1,7 +1,8 @@
 """SAP score, Separated Attribute Predictability (Kumar, Sattigeri & Balakrishnan, "Variational
 Inference of Disentangled Latent Concepts from Unlabeled Observations", ICLR 2018, Section 3).
 
-Reference: ``disentanglement_lib/evaluation/metrics/sap_score.py`` with ``sap_score.gin``. Score matrix S (D x K), then SAP = mean over factors of the gap between
+Reference: ``disentanglement_lib/evaluation/metrics/sap_score.py`` with ``sap_score.gin``. Score matrix S (D x K), then
+SAP = mean over factors of the gap between
 the largest and second-largest S_ij over codes. Key ``SAP_score``.
 
 * discrete factors (the study setting, default): S_ij = test accuracy of

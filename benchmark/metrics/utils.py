@@ -1,7 +1,8 @@
 """Shared pieces of every score: code lookup by flat image index, reference-order sampling, the
 histogram discretiser and the discrete mutual-information / entropy estimators.
 
-Everything here follows ``disentanglement_lib/evaluation/metrics/utils.py``, with one change of layout: we keep codes as ``(N, D)`` and factors as ``(N, K)``
+Everything here follows ``disentanglement_lib/evaluation/metrics/utils.py``, with one change of layout: we keep codes as
+``(N, D)`` and factors as ``(N, K)``
 ("samples x dimensions", the numpy/sklearn convention) instead of the reference's transposed
 ``(D, N)``; every formula is written for that layout.
 

@@ -2,7 +2,8 @@
 
 Reference: disentanglement_lib ``methods/shared/architectures.py`` (``conv_encoder``,
 ``deconv_decoder``, ``fc_encoder``, ``fc_decoder``, ``fc_discriminator``). Inputs are
-``(B, C, 64, 64)`` floats in [0, 1]; decoders return **logits** (no final activation). Initialisation follows TensorFlow 1's layer
+``(B, C, 64, 64)`` floats in [0, 1]; decoders return **logits** (no final activation). Initialisation follows TensorFlow
+1's layer
 defaults: Glorot/Xavier-uniform kernels and zero biases (PyTorch's default init differs).
 
 * :class:`ConvEncoder` -- 32-32-64-64 convolutions (4x4/s2/p1 twice, then **2x2**/s2/p0 twice),

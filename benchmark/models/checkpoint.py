@@ -109,7 +109,8 @@ def read_checkpoint(path, map_location="cpu") -> dict:
         )
     if obj.get("version") != VERSION:
         raise CheckpointError(
-            f"{path} has checkpoint version {obj.get('version')}, this code reads {VERSION}; retrain or use the matching version"
+            f"{path} has checkpoint version {obj.get('version')}, this code reads {VERSION}; "
+            "retrain or use the matching version"
         )
     cfg = obj.get("config")
     if not isinstance(cfg, dict) or any(k not in cfg for k in REQUIRED_CONFIG):
@@ -170,7 +171,8 @@ def load_checkpoint(path, device="cpu"):
         model = build_model(config_from_dict(cfg))
     except Exception as e:  # noqa: BLE001
         raise CheckpointError(
-            f"{path}: its config cannot build a model ({str(e).splitlines()[0]}); the file is damaged or from another version"
+            f"{path}: its config cannot build a model ({str(e).splitlines()[0]}); "
+            "the file is damaged or from another version"
         ) from None
     load_state(model, obj["model"], path)
     return model.to(device).eval(), cfg

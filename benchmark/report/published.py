@@ -1,7 +1,8 @@
 """Published numbers, kept apart from ours: ``results/published.csv``.
 
 Every row names its paper, the table or figure, the page where known, and how sure we are of it
-(``recalled``: taken from memory of the paper, not re-checked against the PDF). Reports show these beside our measurements, in separate columns,
+(``recalled``: taken from memory of the paper, not re-checked against the PDF). Reports show these beside our
+measurements, in separate columns,
 never mixed into the leaderboard or into rankings.
 """
 

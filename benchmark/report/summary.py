@@ -67,7 +67,7 @@ def runs_table(g: pd.DataFrame) -> pd.DataFrame:
     t = pd.DataFrame(rows)
     if t.empty:
         return t
-    t["_o"] = [_order_key(l, b) for l, b in zip(t["label"], t["beta"])]
+    t["_o"] = [_order_key(ln, b) for ln, b in zip(t["label"], t["beta"])]
     return t.sort_values("_o").drop(columns="_o").reset_index(drop=True)
 
 
@@ -100,7 +100,8 @@ def tradeoff_check(t: pd.DataFrame) -> list[str]:
         top = curve.iloc[-1]
         worst = m["recon_bce"].max()
         out.append(
-            f"largest beta ({_fmt(top['beta'])}) has the worst reconstruction: {'yes' if top['recon_bce'] >= worst else 'NO'}"
+            f"largest beta ({_fmt(top['beta'])}) has the worst reconstruction: "
+            f"{'yes' if top['recon_bce'] >= worst else 'NO'}"
         )
         if "active_units" in m:
             fewest = m["active_units"].min()
@@ -127,9 +128,9 @@ def text_table(t: pd.DataFrame, max_scores: int = 6) -> str:
             [d["label"], _fmt(d["beta"]) if d["kind"] == "model" else "-", str(d["seeds"])]
             + [_fmt(d[c], digits=4) if c in ("recon_bce", "kl") else _fmt(d[c]) for c in cols]
         )
-    widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(header)]
+    widths = [max(len(h), *(len(ln[i]) for ln in lines)) for i, h in enumerate(header)]
     fmt = lambda row: "  ".join(x.ljust(w) if i == 0 else x.rjust(w) for i, (x, w) in enumerate(zip(row, widths)))
-    return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(l) for l in lines])
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths])] + [fmt(ln) for ln in lines])
 
 
 def markdown_table(t: pd.DataFrame) -> str:
@@ -253,9 +254,11 @@ def write_summary(
             lines += [
                 "### The paper's comparison table (beta-VAE score, accuracy %)",
                 "",
-                "Published numbers: Higgins et al. 2017, Fig. 6 left / 'Table 1', recalled (see results/published.csv). "
+                "Published numbers: Higgins et al. 2017, Fig. 6 left / 'Table 1', recalled "
+                "(see results/published.csv). "
                 "The paper used its FC architecture, Adagrad and its own metric variant (4 factors, linear "
-                "classifier); the `reference` variant is disentanglement_lib's (sklearn logistic regression, 5 factors).",
+                "classifier); the `reference` variant is disentanglement_lib's "
+                "(sklearn logistic regression, 5 factors).",
                 "",
                 comp,
             ]

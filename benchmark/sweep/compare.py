@@ -64,7 +64,8 @@ def load_user_encoder(checkpoint: str, spec: str | None):
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle / zip errors of many kinds
         raise BenchmarkError(
-            f"cannot read {path} as a torch checkpoint ({type(e).__name__}: {e}); save it with torch.save(model.state_dict(), path)"
+            f"cannot read {path} as a torch checkpoint ({type(e).__name__}: {e}); "
+            "save it with torch.save(model.state_dict(), path)"
         ) from None
     if isinstance(state, dict):
         for key in ("model", "state_dict", "model_state"):

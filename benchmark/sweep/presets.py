@@ -1,7 +1,8 @@
 """Named protocols: how long to train, with which recipe, and how large the metric samples are.
 
 ``paper``
-    The reference protocol (disentanglement_lib's ``unsupervised_study_v1``): conv encoder/decoder, 10 latents, Bernoulli decoder, Adam lr 1e-4, batch 64,
+    The reference protocol (disentanglement_lib's ``unsupervised_study_v1``): conv encoder/decoder, 10 latents,
+    Bernoulli decoder, Adam lr 1e-4, batch 64,
     300,000 steps, every metric at the reference sample sizes. Meant for a GPU (~6 h per model on a
     2-core CPU).
 ``quick``

@@ -379,7 +379,8 @@ class SlurmExecutor:
             msg = str(e).strip().splitlines()
             detail = next((m for m in reversed(msg) if "error" in m.lower()), msg[-1] if msg else repr(e))
             raise BenchmarkError(
-                f"sbatch refused the submission ({detail.strip()}); check --partition/--time-limit/--mem-gb/--gpus-per-job against `sinfo`"
+                f"sbatch refused the submission ({detail.strip()}); "
+                "check --partition/--time-limit/--mem-gb/--gpus-per-job against `sinfo`"
             ) from None
         for j in jobs:
             j._results_timeout_s = self.config.results_timeout_s
@@ -521,7 +522,8 @@ def _import_submitit():
         import submitit
     except ModuleNotFoundError:
         raise BenchmarkError(
-            "--executor slurm needs submitit; install it with: pip install 'disentangle-bench[slurm]' (or pip install submitit)"
+            "--executor slurm needs submitit; install it with: "
+            "pip install 'disentangle-bench[slurm]' (or pip install submitit)"
         ) from None
     return submitit
 

@@ -269,7 +269,8 @@ def dry_run_report(
     seeds = len({d["seed"] for d in dicts})
     presets = sorted({d["preset"] for d in dicts})
     lines.append(
-        f"  {len(by_dataset)} dataset(s) x {configs} model configuration(s) x {seeds} seed(s); preset {', '.join(presets)}"
+        f"  {len(by_dataset)} dataset(s) x {configs} model configuration(s) x {seeds} seed(s); "
+        f"preset {', '.join(presets)}"
     )
     lines.append("  per dataset: " + ", ".join(f"{k} {v:,}" for k, v in by_dataset.items()))
     lines.append("  per model:   " + ", ".join(f"{k} {v:,}" for k, v in by_model.items()))
